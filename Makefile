@@ -1,0 +1,87 @@
+# The front door. `make dev` runs the service locally; `make test` runs every check.
+# Both set themselves up on a fresh clone (virtualenvs, npm packages, DynamoDB Local).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13: use it where it exists (pyenv or PATH), else the newest python3 there is.
+PYTHON313 ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3 "$$(command -v python3.13)" "$$(command -v python3)"; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+ORG ?= org_demo
+SCOPE ?= usage:read
+FN ?=
+EVENT ?=
+PYTEST_ARGS ?=
+
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install dev test test-unit test-integration lint typecheck validate token invoke seed build deploy bench openapi clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	@test -x "$(PYTHON313)" || { echo "no python3.13 (or 3.11+) found: set PYTHON313=/path/to/python3"; exit 1; }
+	test -x $(PY) || "$(PYTHON313)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Create the virtualenv and install npm packages
+
+dev: install ## Run the whole service locally with demo data (Ctrl-C stops it)
+	$(PY) -m local dev
+
+test: install lint typecheck validate ## Every check: ruff, mypy, sam validate --lint, all tests
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install ## Unit and property tests only (no local stack)
+	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
+
+test-integration: install ## Integration tests against the local stack
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions and local runner
+	$(VENV)/bin/mypy layers/shared/ocore_usage functions local
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint on template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+token: $(VENV)/.installed ## Print a local token: make token ORG=org_demo SCOPE="usage:read usage:write"
+	@$(PY) -m local token --org "$(ORG)" --scope "$(SCOPE)"
+
+invoke: $(VENV)/.installed ## Run one function in-process: make invoke FN=RollupFunction EVENT=events/rollup.json
+	$(PY) -m local invoke "$(FN)" $(if $(EVENT),--event "$(EVENT)")
+
+seed: install ## Seed demo data into a running local stack
+	$(PY) -m local seed
+
+build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH)
+	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build
+
+deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)
+	$(SAM) deploy $(ARGS)
+
+bench: install ## Benchmarks: ratios against a floor measured in the same run
+	$(PY) -m benchmarks
+
+clean: ## Remove virtualenvs, npm packages and build output
+	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

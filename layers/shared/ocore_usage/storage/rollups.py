@@ -1,0 +1,74 @@
+"""RollupRepository: the stored hourly/daily/monthly series and the org-hour contributions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ocore_usage.aggregation import Occupancy, Usage
+from ocore_usage.storage.keys import Scope, bucket_sk, contribution_pk, series_pk
+from ocore_usage.storage.tables import Item, Table
+from ocore_usage.timeline import Granularity, parse_rfc3339
+
+_USAGE_FIELDS = ("cpu", "ram", "disk", "instance", "bytes_in", "bytes_out", "peak")
+
+
+def _usage_item(pk: str, sk: str, usage: Usage) -> Item:
+    return {"pk": pk, "sk": sk, **usage.as_dict()}
+
+
+class RollupRepository:
+    """Reads and writes rollup buckets. An empty bucket is never stored: absent means zero."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def read_series(
+        self,
+        scope: Scope,
+        identifier: str,
+        granularity: Granularity,
+        first_bucket: int,
+        last_bucket: int,
+        *,
+        consistent: bool = False,
+    ) -> dict[int, Usage]:
+        """Stored buckets whose start lies in ``[first_bucket, last_bucket]`` (one Query)."""
+        items = self.table.query(
+            series_pk(scope, identifier, granularity),
+            between=(bucket_sk(first_bucket), bucket_sk(last_bucket)),
+            consistent=consistent,
+        )
+        return {parse_rfc3339(item["sk"]): Usage.from_dict(item) for item in items}
+
+    def write_series(
+        self, scope: Scope, identifier: str, granularity: Granularity, buckets: Mapping[int, Usage]
+    ) -> None:
+        """Store each bucket; an empty one is deleted, so a bucket that lost its samples reads as zero."""
+        pk = series_pk(scope, identifier, granularity)
+        puts = [_usage_item(pk, bucket_sk(b), u) for b, u in buckets.items() if not u.is_empty]
+        deletes = [{"pk": pk, "sk": bucket_sk(b)} for b, u in buckets.items() if u.is_empty]
+        self.table.batch_write(puts, deletes)
+
+    def write_contributions(self, org_id: str, project_id: str, hours: Mapping[int, tuple[Usage, Occupancy]]) -> None:
+        """Store one project's part of each org hour (its occupancy as edges relative to the hour)."""
+        puts: list[Item] = []
+        deletes: list[dict[str, str]] = []
+        for hour, (usage, occupancy) in hours.items():
+            key = {"pk": contribution_pk(org_id, hour), "sk": project_id}
+            if usage.is_empty:
+                deletes.append(key)
+            else:
+                edges = [[instant - hour, change] for instant, change in occupancy.edges]
+                puts.append({**key, **usage.as_dict(), "edges": edges})
+        self.table.batch_write(puts, deletes)
+
+    def read_contributions(self, org_id: str, hour: int) -> list[tuple[Usage, Occupancy]]:
+        """Every project's part of one org hour (strongly consistent: the rollup builds on it)."""
+        items: Iterable[Item] = self.table.query(contribution_pk(org_id, hour), consistent=True)
+        return [
+            (
+                Usage.from_dict(item),
+                Occupancy(tuple((hour + int(t), int(d)) for t, d in item.get("edges", []))),
+            )
+            for item in items
+        ]

@@ -1,0 +1,141 @@
+"""Low-level access to one DynamoDB table through an injected boto3 client.
+
+Owns marshalling (boto3's own TypeSerializer/TypeDeserializer), batching to the service limits,
+retrying ``UnprocessedKeys``/``UnprocessedItems`` with backoff, and paging through queries.
+Repositories build on this and never touch the wire format themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+Item = dict[str, Any]
+Key = dict[str, Any]
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+_MAX_ATTEMPTS = 8
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class UnprocessedError(RuntimeError):
+    """DynamoDB kept returning unprocessed keys or items after every retry."""
+
+
+def marshal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def unmarshal(item: Mapping[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 2.0))
+
+
+class Table:
+    """One table: its name and the client that reaches it."""
+
+    def __init__(self, client: DynamoDBClient, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, key: Key, *, consistent: bool = False) -> Item | None:
+        response = self.client.get_item(TableName=self.name, Key=marshal(key), ConsistentRead=consistent)
+        found = response.get("Item")
+        return unmarshal(found) if found else None
+
+    def batch_get(self, keys: Sequence[Key], *, consistent: bool = False) -> list[Item]:
+        """Every existing item among ``keys`` (duplicates allowed), in no particular order."""
+        unique = list({tuple(sorted(k.items())): k for k in keys}.values())
+        found: list[Item] = []
+        for offset in range(0, len(unique), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self.name: {
+                    "Keys": [marshal(k) for k in unique[offset : offset + BATCH_GET_LIMIT]],
+                    "ConsistentRead": consistent,
+                }
+            }
+            for attempt in range(_MAX_ATTEMPTS):
+                response = self.client.batch_get_item(RequestItems=request)
+                found.extend(unmarshal(i) for i in response.get("Responses", {}).get(self.name, []))
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise UnprocessedError(f"{self.name}: keys left unprocessed")
+        return found
+
+    def batch_write(self, puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> None:
+        """Put and delete items in batches of 25; each key may appear once in all."""
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": marshal(i)}} for i in puts]
+        requests += [{"DeleteRequest": {"Key": marshal(k)}} for k in deletes]
+        for offset in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: Any = {self.name: requests[offset : offset + BATCH_WRITE_LIMIT]}
+            for attempt in range(_MAX_ATTEMPTS):
+                response = self.client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            else:
+                raise UnprocessedError(f"{self.name}: items left unprocessed")
+
+    def query(
+        self,
+        pk: str,
+        *,
+        between: tuple[str, str] | None = None,
+        begins_with: str | None = None,
+        consistent: bool = False,
+        limit: int | None = None,
+        index: str | None = None,
+        pk_name: str = "pk",
+        sk_name: str = "sk",
+    ) -> Iterator[Item]:
+        """Items of partition ``pk`` (sort keys in ``between``, inclusive, or with a prefix), in order."""
+        condition = "#pk = :pk"
+        names = {"#pk": pk_name}
+        values: dict[str, Any] = {":pk": pk}
+        if between is not None:
+            condition += " AND #sk BETWEEN :lo AND :hi"
+            names["#sk"] = sk_name
+            values[":lo"], values[":hi"] = between
+        elif begins_with is not None:
+            condition += " AND begins_with(#sk, :prefix)"
+            names["#sk"] = sk_name
+            values[":prefix"] = begins_with
+        params: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": marshal(values),
+            "ConsistentRead": consistent,
+        }
+        if index is not None:
+            params["IndexName"] = index
+        returned = 0
+        while True:
+            if limit is not None:
+                params["Limit"] = limit - returned
+            response = self.client.query(**params)
+            for raw in response.get("Items", []):
+                returned += 1
+                yield unmarshal(raw)
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit is not None and returned >= limit):
+                return
+            params["ExclusiveStartKey"] = last

@@ -1,0 +1,148 @@
+"""Instants and calendar buckets in UTC.
+
+An instant is an ``int`` of microseconds since the Unix epoch, so every interval sum is exact
+integer arithmetic. Hours are half-open ``[h, h + 1h)``; days and months are UTC calendar days
+and months. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+MICROS_PER_SECOND = 1_000_000
+MICROS_PER_HOUR = 3600 * MICROS_PER_SECOND
+MICROS_PER_DAY = 24 * MICROS_PER_HOUR
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# RFC 3339 date-time with a mandatory offset; fractions down to the microsecond.
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+_FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+class Granularity(StrEnum):
+    """The stored rollup granularities, and the calendar unit each one buckets by."""
+
+    HOUR = "H"
+    DAY = "D"
+    MONTH = "M"
+
+
+def parse_rfc3339(text: str) -> int:
+    """Parse an RFC 3339 date-time with offset into microseconds; ``ValueError`` otherwise."""
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2026-11-01T00:00:00Z")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = int((match.group(7) or "").ljust(6, "0"))
+    if second == 60:
+        raise ValueError("leap seconds are not accepted")
+    offset = timedelta(0)
+    if match.group(9):
+        off_h, off_m = int(match.group(10)), int(match.group(11))
+        if off_h > 23 or off_m > 59:
+            raise ValueError("offset out of range")
+        offset = timedelta(hours=off_h, minutes=off_m) * (1 if match.group(9) == "+" else -1)
+    moment = datetime(year, month, day, hour, minute, second, fraction, tzinfo=UTC) - offset
+    return to_micros(moment)
+
+
+def parse_full_date(text: str) -> int:
+    """Parse ``YYYY-MM-DD`` into the microsecond instant of its 00:00 UTC."""
+    match = _FULL_DATE.match(text)
+    if match is None:
+        raise ValueError("expected a full date YYYY-MM-DD")
+    return to_micros(datetime(*(int(g) for g in match.groups()), tzinfo=UTC))
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
+
+
+def from_micros(instant: int) -> datetime:
+    """The aware UTC datetime of an instant."""
+    return _EPOCH + timedelta(microseconds=instant)
+
+
+def format_instant(instant: int) -> str:
+    """RFC 3339 UTC with ``Z``; whole seconds unless the instant has a fraction."""
+    moment = from_micros(instant)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def floor_hour(instant: int) -> int:
+    return instant - instant % MICROS_PER_HOUR
+
+
+def ceil_hour(instant: int) -> int:
+    return -floor_hour(-instant)
+
+
+def floor_day(instant: int) -> int:
+    return instant - instant % MICROS_PER_DAY
+
+
+def floor_month(instant: int) -> int:
+    moment = from_micros(instant)
+    return to_micros(datetime(moment.year, moment.month, 1, tzinfo=UTC))
+
+
+def add_months(instant: int, months: int) -> int:
+    """The first instant of the month ``months`` after the month of ``instant``."""
+    moment = from_micros(instant)
+    index = moment.year * 12 + moment.month - 1 + months
+    return to_micros(datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC))
+
+
+def bucket_start(instant: int, granularity: Granularity) -> int:
+    """The start of the bucket of ``granularity`` that holds ``instant``."""
+    match granularity:
+        case Granularity.HOUR:
+            return floor_hour(instant)
+        case Granularity.DAY:
+            return floor_day(instant)
+        case Granularity.MONTH:
+            return floor_month(instant)
+
+
+def bucket_end(start: int, granularity: Granularity) -> int:
+    """The end (exclusive) of the bucket that starts at ``start``."""
+    match granularity:
+        case Granularity.HOUR:
+            return start + MICROS_PER_HOUR
+        case Granularity.DAY:
+            return start + MICROS_PER_DAY
+        case Granularity.MONTH:
+            return add_months(start, 1)
+
+
+def buckets(start: int, end: int, granularity: Granularity) -> Iterator[int]:
+    """Starts of the buckets of ``granularity`` that overlap ``[start, end)``, in order."""
+    cursor = bucket_start(start, granularity)
+    while cursor < end:
+        yield cursor
+        cursor = bucket_end(cursor, granularity)
+
+
+def hour_buckets(start: int, end: int) -> Iterator[int]:
+    """Starts of the UTC hours that overlap ``[start, end)``."""
+    return buckets(start, end, Granularity.HOUR)
+
+
+def hour_key(instant: int) -> str:
+    """The sortable text key of the hour that holds ``instant`` (``2026-11-26T02:00:00Z``)."""
+    return format_instant(floor_hour(instant))
+
+
+def day_of(instant: int) -> date:
+    return from_micros(instant).date()
