@@ -1,0 +1,60 @@
+"""Builds the service's tables and repositories from settings, once per process, on first use.
+
+Nothing here runs at import time: a function's cold start only creates the boto3 client when a
+request first needs it. Tests do not go through here: they build repositories on their own
+clients (moto or DynamoDB Local).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from ocore_usage.settings import get_settings
+from ocore_usage.storage.projects import ProjectRepository
+from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.tables import Table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    samples: Table
+    work: Table
+    rollups: Table
+    projects: Table
+
+    @property
+    def rollup_repository(self) -> RollupRepository:
+        return RollupRepository(self.rollups)
+
+    @property
+    def project_repository(self) -> ProjectRepository:
+        return ProjectRepository(self.projects)
+
+    @classmethod
+    def on(cls, client: DynamoDBClient, names: dict[str, str] | None = None) -> Tables:
+        """The service's tables on ``client``, named by settings unless ``names`` says otherwise."""
+        settings = get_settings()
+        names = names or {}
+        return cls(
+            samples=Table(client, names.get("samples", settings.samples_table)),
+            work=Table(client, names.get("work", settings.work_table)),
+            rollups=Table(client, names.get("rollups", settings.rollups_table)),
+            projects=Table(client, names.get("projects", settings.projects_table)),
+        )
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    import boto3  # imported on first use: keeps cold starts lean
+
+    return boto3.client("dynamodb")
+
+
+@cache
+def tables() -> Tables:
+    return Tables.on(dynamodb_client())
