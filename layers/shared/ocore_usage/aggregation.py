@@ -120,7 +120,7 @@ class Occupancy:
     edges: tuple[tuple[int, int], ...] = ()
 
     @classmethod
-    def of_instances(cls, intervals: Mapping[object, Iterable[tuple[int, int]]]) -> Occupancy:
+    def of_instances(cls, intervals: Mapping[str, Iterable[tuple[int, int]]]) -> Occupancy:
         """The occupancy of instances given their half-open running intervals.
 
         An instance whose intervals overlap counts once while any of them covers an instant.

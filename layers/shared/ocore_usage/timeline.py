@@ -57,7 +57,8 @@ def parse_full_date(text: str) -> int:
     match = _FULL_DATE.match(text)
     if match is None:
         raise ValueError("expected a full date YYYY-MM-DD")
-    return to_micros(datetime(*(int(g) for g in match.groups()), tzinfo=UTC))
+    year, month, day = (int(g) for g in match.groups())
+    return to_micros(datetime(year, month, day, tzinfo=UTC))
 
 
 def to_micros(moment: datetime) -> int:
@@ -146,3 +147,8 @@ def hour_key(instant: int) -> str:
 
 def day_of(instant: int) -> date:
     return from_micros(instant).date()
+
+
+def now_micros() -> int:
+    """The current instant (the default clock; services take a clock so tests can set time)."""
+    return to_micros(datetime.now(UTC))

@@ -14,10 +14,16 @@ from typing import TYPE_CHECKING
 from ocore_usage.settings import get_settings
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.tables import Table
+from ocore_usage.storage.work import WorkQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from ocore_usage.ingest import IngestService
+    from ocore_usage.projects import ProjectSync
+    from ocore_usage.rollup import RollupService
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +64,33 @@ def dynamodb_client() -> DynamoDBClient:
 @cache
 def tables() -> Tables:
     return Tables.on(dynamodb_client())
+
+
+@cache
+def ingest_service() -> IngestService:
+    from ocore_usage.ingest import IngestService
+
+    found = tables()
+    return IngestService(SampleRepository(found.samples), WorkQueue(found.work))
+
+
+@cache
+def rollup_service() -> RollupService:
+    from ocore_usage.rollup import RollupService
+
+    found = tables()
+    return RollupService(
+        SampleRepository(found.samples),
+        WorkQueue(found.work),
+        found.rollup_repository,
+        found.project_repository,
+        batch_marks=get_settings().rollup_batch_marks,
+    )
+
+
+@cache
+def project_sync() -> ProjectSync:
+    from ocore_usage.projects import ProjectSync
+
+    found = tables()
+    return ProjectSync(found.project_repository, WorkQueue(found.work))

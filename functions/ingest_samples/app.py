@@ -1,0 +1,27 @@
+"""POST /api/usage/samples: metering agents send usage samples (service scope ``usage:write``)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocore_usage.http_api import WRITE_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.wiring import ingest_service
+
+logger = Logger()
+app = create_resolver()
+
+
+@app.post("/api/usage/samples")
+def post_samples() -> Response[str]:
+    caller_of(app).require(WRITE_SCOPE)
+    accepted = ingest_service().ingest_body(app.current_event.decoded_body)
+    logger.info("samples accepted", extra={"accepted": accepted})
+    return json_response({"accepted": accepted}, status=202)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,38 @@
+"""Fixtures shared by every test: moto DynamoDB with the template's tables, and the service's tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "oCore/Usage")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ocore-usage")
+
+from moto import mock_aws  # noqa: E402 - moto before any boto3 client exists
+
+from ocore_usage.wiring import Tables  # noqa: E402
+from tests.support.template import create_tables  # noqa: E402
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[object]:
+    """A moto DynamoDB client with every table of template.yaml (named by logical id)."""
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client)
+        yield client
+
+
+@pytest.fixture
+def tables(dynamodb: object) -> Tables:
+    return Tables.on(
+        dynamodb,  # type: ignore[arg-type]
+        {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"},
+    )
