@@ -13,10 +13,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "oCore/Usage")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ocore-usage")
 
-from moto import mock_aws  # noqa: E402 - moto before any boto3 client exists
+from moto import mock_aws
 
-from ocore_usage.wiring import Tables  # noqa: E402
-from tests.support.template import create_tables  # noqa: E402
+from ocore_usage.wiring import Tables
+from tests.support.template import create_tables
 
 
 @pytest.fixture

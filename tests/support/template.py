@@ -33,7 +33,7 @@ _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 @cache
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - safe loader subclass
+    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
 
 
 def table_definitions() -> dict[str, dict[str, Any]]:
