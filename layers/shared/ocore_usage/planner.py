@@ -1,0 +1,182 @@
+"""The query planner: which stored rollup buckets answer a range at a period, read how. Pure.
+
+A request asks for a half-open, hour-aligned range ``[start, end)`` at a period (``hourly``,
+``daily``, ``monthly``, or ``total`` for one bucket over the whole range). Its output buckets
+are the period's calendar buckets that overlap the range, each clipped to it; an output
+bucket keeps its own start as ``period_start`` (the range start for ``total``).
+
+Each output bucket's stretch of time is answered from stored rollups (hourly ``H``, daily
+``D`` and monthly ``M`` series, see ``storage.keys``): whole months from ``M``, whole days
+from ``D``, the ragged edges from ``H``. Its value is the merge of those parts: they cover
+disjoint stretches of time, so the sums add and the peak is their maximum.
+
+Why this is the fewest items: UTC hours, days and months form a laminar family (two buckets
+are either disjoint or one holds the other). The buckets that lie inside a stretch and are
+maximal there (no larger bucket inside the stretch holds them) therefore partition it, and
+every other partition into buckets refines that one, so it has at least as many pieces. The
+greedy walk of :func:`decompose` (at each point, the largest bucket that starts there and
+fits) produces exactly the maximal ones. Output buckets are disjoint, so the plan's item
+count is the sum of these minima: no plan can read fewer stored items.
+
+Reads: the planned keys of each series are grouped into maximal runs of consecutive buckets;
+a run is one DynamoDB ``Query`` (``sk BETWEEN first AND last``) that touches no key outside
+the plan. Two runs of one series are separated by a key the plan does not need, so fewer
+queries would read items the answer does not use. A range cut on both ends needs at most
+two hourly runs, two daily runs and one monthly run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ocore_usage.aggregation import ZERO, Usage, merge_all
+from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, bucket_end, bucket_start, buckets
+
+
+class Period(StrEnum):
+    """What a request asks for: one record per calendar bucket, or one for the whole range."""
+
+    HOURLY = "hourly"
+    DAILY = "daily"
+    MONTHLY = "monthly"
+    TOTAL = "total"
+
+    @property
+    def granularity(self) -> Granularity | None:
+        """The calendar unit of the output buckets (``None`` for ``total``)."""
+        return _GRANULARITY.get(self)
+
+
+_GRANULARITY = {Period.HOURLY: Granularity.HOUR, Period.DAILY: Granularity.DAY, Period.MONTHLY: Granularity.MONTH}
+
+# Coarsest first: the greedy walk tries the largest bucket before smaller ones.
+_COARSEST_FIRST = (Granularity.MONTH, Granularity.DAY, Granularity.HOUR)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """A half-open range ``[start, end)`` of whole UTC hours (microsecond instants)."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.start % MICROS_PER_HOUR or self.end % MICROS_PER_HOUR:
+            raise ValueError("a time range must be aligned to whole hours")
+        if self.end < self.start:
+            raise ValueError("a time range must not end before it starts")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class StoredBucket:
+    """One stored rollup bucket: the item at ``sk = start`` of a series of ``granularity``."""
+
+    granularity: Granularity
+    start: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputBucket:
+    """One record of the answer: its ``period_start`` and the clipped stretch it counts."""
+
+    period_start: int
+    start: int
+    end: int
+    parts: tuple[StoredBucket, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRead:
+    """One Query: the buckets of a series of ``granularity`` from ``first`` to ``last`` (inclusive)."""
+
+    granularity: Granularity
+    first: int
+    last: int
+    count: int
+    """How many buckets the run holds (an absent one reads as zero)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """Output buckets, in order, and the queries that fetch every part they need."""
+
+    buckets: tuple[OutputBucket, ...]
+    reads: tuple[SeriesRead, ...]
+
+    @property
+    def item_count(self) -> int:
+        """Stored items the plan consults: the minimum any plan for these buckets needs."""
+        return sum(read.count for read in self.reads)
+
+    def assemble(self, stored: Mapping[StoredBucket, Usage]) -> list[Usage]:
+        """Each output bucket's value from the stored parts that were read (absent = zero)."""
+        return [merge_all(stored.get(part, ZERO) for part in bucket.parts) for bucket in self.buckets]
+
+
+def decompose(start: int, end: int) -> tuple[StoredBucket, ...]:
+    """The fewest stored buckets that exactly cover the hour-aligned stretch ``[start, end)``."""
+    parts: list[StoredBucket] = []
+    cursor = start
+    while cursor < end:
+        for granularity in _COARSEST_FIRST:
+            if bucket_start(cursor, granularity) == cursor and bucket_end(cursor, granularity) <= end:
+                parts.append(StoredBucket(granularity, cursor))
+                cursor = bucket_end(cursor, granularity)
+                break
+        else:  # pragma: no cover - TimeRange guarantees hour alignment
+            raise ValueError("stretch not aligned to whole hours")
+    return tuple(parts)
+
+
+def output_buckets(time_range: TimeRange, period: Period) -> tuple[OutputBucket, ...]:
+    """The records a range yields at ``period``, in time order (exactly one for ``total``)."""
+    start, end = time_range.start, time_range.end
+    granularity = period.granularity
+    if granularity is None:
+        return (OutputBucket(start, start, end, decompose(start, end)),)
+    result = []
+    for own_start in buckets(start, end, granularity):
+        clipped_start = max(own_start, start)
+        clipped_end = min(bucket_end(own_start, granularity), end)
+        result.append(OutputBucket(own_start, clipped_start, clipped_end, decompose(clipped_start, clipped_end)))
+    return tuple(result)
+
+
+def plan_buckets(selected: Sequence[OutputBucket]) -> ReadPlan:
+    """The plan that reads the parts of ``selected`` (e.g. one page of a longer answer)."""
+    return ReadPlan(tuple(selected), read_runs(part for bucket in selected for part in bucket.parts))
+
+
+def plan_reads(time_range: TimeRange, period: Period) -> ReadPlan:
+    """The whole plan of a range at a period."""
+    return plan_buckets(output_buckets(time_range, period))
+
+
+def read_runs(parts: Iterable[StoredBucket]) -> tuple[SeriesRead, ...]:
+    """Group stored buckets into maximal runs of consecutive buckets, one per Query.
+
+    Ordered monthly, daily, hourly, and by time within a series.
+    """
+    by_granularity: dict[Granularity, list[int]] = defaultdict(list)
+    for part in parts:
+        by_granularity[part.granularity].append(part.start)
+    reads: list[SeriesRead] = []
+    for granularity in _COARSEST_FIRST:
+        starts = sorted(set(by_granularity.get(granularity, ())))
+        run_first = previous = None
+        count = 0
+        for bucket in starts:
+            if previous is not None and bucket != bucket_end(previous, granularity):
+                assert run_first is not None
+                reads.append(SeriesRead(granularity, run_first, previous, count))
+                run_first, count = None, 0
+            if run_first is None:
+                run_first = bucket
+            previous = bucket
+            count += 1
+        if run_first is not None and previous is not None:
+            reads.append(SeriesRead(granularity, run_first, previous, count))
+    return tuple(reads)

@@ -1,0 +1,161 @@
+"""The planner against brute force: it covers each record exactly, with the fewest stored items,
+in the fewest queries that read nothing else, and the value it assembles is the sum of the hours."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ocore_usage.aggregation import Usage
+from ocore_usage.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
+from ocore_usage.timeline import Granularity
+from tests.support.read_api import derived_series
+from tests.support.read_reference import HOUR_US, calendar_buckets, merge_hours, to_dt, to_us
+
+FIRST = to_us(datetime(2023, 11, 1, tzinfo=UTC)) // HOUR_US
+LAST = to_us(datetime(2027, 3, 1, tzinfo=UTC)) // HOUR_US
+MAX_HOURS = {Period.HOURLY: 24 * 12, Period.DAILY: 24 * 500, Period.MONTHLY: 24 * 800, Period.TOTAL: 24 * 800}
+
+
+@st.composite
+def ranges(draw, period: Period) -> TimeRange:
+    start = draw(st.integers(FIRST, LAST))
+    length = draw(st.integers(1, MAX_HOURS[period]))
+    # bias towards the calendar's edges: whole days and months, and a few hours either side
+    if draw(st.booleans()):
+        moment = to_dt(start * HOUR_US).replace(day=1, hour=0)
+        start = to_us(moment) // HOUR_US + draw(st.sampled_from([0, 1, 23, 24, -1, -24]))
+    return TimeRange(start * HOUR_US, (start + length) * HOUR_US)
+
+
+def aligned_buckets_from(instant: int) -> list[int]:
+    """Ends of the calendar buckets (hour, day, month) that start at ``instant`` (brute force)."""
+    moment = to_dt(instant)
+    ends = [instant + HOUR_US]
+    if moment.hour == 0:
+        ends.append(to_us(moment + timedelta(days=1)))
+        if moment.day == 1:
+            ends.append(to_us((moment.replace(day=28) + timedelta(days=4)).replace(day=1)))
+    return ends
+
+
+def fewest_buckets(start: int, end: int) -> int:
+    """Dynamic programming over the hours: the fewest calendar buckets that exactly tile ``[start, end)``."""
+    best = {end: 0}
+    for instant in range(end - HOUR_US, start - 1, -HOUR_US):
+        best[instant] = 1 + min(best[e] for e in aligned_buckets_from(instant) if e <= end)
+    return best[start]
+
+
+def bucket_ends(start: int) -> dict[Granularity, int]:
+    ends = aligned_buckets_from(start)
+    return dict(zip((Granularity.HOUR, Granularity.DAY, Granularity.MONTH)[: len(ends)], ends, strict=True))
+
+
+def period_of(p: Period) -> str:
+    return p.value
+
+
+periods = st.sampled_from(list(Period))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), period=periods)
+def test_records_tile_the_range_in_calendar_buckets(data, period):
+    time_range = data.draw(ranges(period))
+    buckets = output_buckets(time_range, period)
+    if period is Period.TOTAL:
+        assert [(b.period_start, b.start, b.end) for b in buckets] == [(time_range.start,) * 2 + (time_range.end,)]
+    else:
+        expected = [
+            (own_start, max(own_start, time_range.start), min(own_end, time_range.end))
+            for own_start, own_end in calendar_buckets(time_range.start, time_range.end, period_of(period))
+        ]
+        assert [(b.period_start, b.start, b.end) for b in buckets] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), period=periods)
+def test_each_record_is_tiled_by_the_fewest_stored_buckets(data, period):
+    time_range = data.draw(ranges(period))
+    for bucket in output_buckets(time_range, period):
+        # the parts tile the record's stretch exactly, in order, each a whole calendar bucket
+        cursor = bucket.start
+        for part in bucket.parts:
+            assert part.start == cursor
+            ends = bucket_ends(cursor)
+            assert part.granularity in ends
+            cursor = ends[part.granularity]
+        assert cursor == bucket.end
+        # and no tiling has fewer pieces
+        assert len(bucket.parts) == fewest_buckets(bucket.start, bucket.end)
+
+
+BOUNDS = {
+    Period.HOURLY: {Granularity.HOUR: 1},
+    Period.DAILY: {Granularity.HOUR: 2, Granularity.DAY: 1},
+    Period.MONTHLY: {Granularity.HOUR: 2, Granularity.DAY: 2, Granularity.MONTH: 1},
+    Period.TOTAL: {Granularity.HOUR: 2, Granularity.DAY: 2, Granularity.MONTH: 1},
+}
+
+
+def next_bucket(start: int, granularity: Granularity) -> int:
+    return bucket_ends(start)[granularity]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), period=periods)
+def test_queries_read_exactly_the_planned_items_in_maximal_runs(data, period):
+    time_range = data.draw(ranges(period))
+    plan = plan_reads(time_range, period)
+    planned = {part for bucket in plan.buckets for part in bucket.parts}
+    read: set[StoredBucket] = set()
+    per_series: dict[Granularity, list[tuple[int, int]]] = defaultdict(list)
+    for run in plan.reads:
+        cursor, keys = run.first, []
+        while cursor <= run.last:
+            keys.append(StoredBucket(run.granularity, cursor))
+            cursor = next_bucket(cursor, run.granularity)
+        # every key between first and last (all a Query touches) is planned, and counted once
+        assert len(keys) == run.count and set(keys) <= planned and not set(keys) & read
+        read |= set(keys)
+        per_series[run.granularity].append((run.first, cursor))
+    assert read == planned
+    assert plan.item_count == len(planned)
+    for granularity, spans in per_series.items():
+        # runs of one series never touch: fewer queries would read unplanned items
+        spans.sort()
+        assert all(end < following for (_, end), (following, _) in pairwise(spans))
+        assert len(spans) <= BOUNDS[period][granularity]
+
+
+usages = st.builds(
+    Usage,
+    cpu=st.integers(0, 10**15),
+    ram=st.integers(0, 10**15),
+    disk=st.integers(0, 10**15),
+    instance=st.integers(1, 10**10),
+    bytes_in=st.integers(0, 10**12),
+    bytes_out=st.integers(0, 10**12),
+    peak=st.integers(1, 50),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), period=periods)
+def test_assembled_values_equal_the_sum_of_their_hours(data, period):
+    time_range = data.draw(ranges(period))
+    span_hours = (time_range.end - time_range.start) // HOUR_US
+    offsets = data.draw(st.lists(st.integers(-30 * 24, span_hours + 30 * 24), max_size=40))
+    hours = {time_range.start + o * HOUR_US: data.draw(usages) for o in offsets}
+    stored = {
+        StoredBucket(granularity, start): usage
+        for granularity, buckets in derived_series(hours).items()
+        for start, usage in buckets.items()
+    }
+    plan = plan_reads(time_range, period)
+    assert plan.assemble(stored) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
