@@ -1,0 +1,31 @@
+"""Authorizer: verifies the bearer JWT of an HTTP API request (payload 2.0, simple responses).
+
+Answers ``{"isAuthorized": true, "context": {"orgId", "sub", "scopes"}}`` or
+``{"isAuthorized": false}``; the rules live in ``ocore_usage.auth``.
+"""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocore_usage.auth import TokenVerifier, authorize, verifier_from_settings
+from ocore_usage.settings import get_settings
+
+logger = Logger()
+
+
+@cache
+def verifier() -> TokenVerifier:
+    """One verifier per process: its SSM secret and JWKS client caches outlive invocations."""
+    return verifier_from_settings(get_settings())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@event_source(data_class=APIGatewayAuthorizerEventV2)
+def lambda_handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
+    return authorize(event, verifier()).asdict()

@@ -1,0 +1,300 @@
+"""Bearer-token verification for the HTTP API's Lambda authorizer (payload 2.0, simple responses).
+
+``TokenVerifier`` checks a JWT with PyJWT against an algorithm allow-list, a key source
+(an HS256 secret from SSM Parameter Store, or the issuer's JWKS for RS256/ES256), ``exp``,
+``nbf``, ``iat``, ``iss`` and ``aud``, then reads the service's claims (``sub``, ``scope``,
+``org_id``) into a :class:`Grant`. ``authorize`` turns an authorizer event into the simple
+response whose context the routes read back with ``ocore_usage.http_api.caller_of``:
+``{"orgId": <org or "">, "sub": <subject>, "scopes": <space-separated>}``, strings only.
+
+A bad token is never an exception to the caller: it is a :class:`TokenRejected` with a short
+reason (no token contents), answered ``{"isAuthorized": false}`` (API Gateway: 403). A key
+that cannot be obtained (SSM or the JWKS endpoint down, misconfiguration) is a
+:class:`KeyUnavailable` and propagates: the token may well be good, and API Gateway caches a
+denial for the token's whole authorizer TTL, while it does not cache a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import jwt
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerEventV2,
+    APIGatewayAuthorizerResponseV2,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from mypy_boto3_ssm.client import SSMClient
+
+    from ocore_usage.settings import Settings
+
+logger = Logger(service="ocore-usage")
+
+# The same value as ``http_api.READ_SCOPE``, not imported from there: that module brings the
+# HTTP event handler, which the authorizer's cold start does without (tests keep them equal).
+READ_SCOPE = "usage:read"
+
+LEEWAY_SECONDS = 30
+"""Clock skew tolerated on ``exp``, ``nbf`` and ``iat``."""
+SECRET_MAX_AGE_SECONDS = 300
+"""How long the HS256 secret read from SSM is reused before it is read again."""
+JWKS_LIFESPAN_SECONDS = 300
+JWKS_TIMEOUT_SECONDS = 5  # well inside the function's 10 s timeout
+MAX_TOKEN_LENGTH = 8192  # API Gateway caps headers well below what this allows for a token
+
+REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub")
+SYMMETRIC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+ORG_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A compact JWS: three base64url segments (an unsigned token has an empty third one).
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*")
+
+
+class TokenRejected(Exception):
+    """The token does not authorize anything; ``reason`` is safe to log (no token contents)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class KeyUnavailable(Exception):
+    """The verification key could not be obtained: a fault of ours, not of the token."""
+
+
+class KeySource(Protocol):
+    """Where the key that verifies a token comes from (an SSM secret, a JWKS, a test double)."""
+
+    def key_for(self, header: Mapping[str, Any]) -> Any:
+        """The key for a token with this (not yet verified) header.
+
+        Raises ``TokenRejected`` when the header names no usable key, ``KeyUnavailable`` when
+        the key cannot be obtained.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a verified token lets its bearer do, as the routes receive it."""
+
+    subject: str
+    org_id: str | None
+    scopes: tuple[str, ...]
+
+    def context(self) -> dict[str, str]:
+        """The authorizer context (keys and string values read by ``http_api.caller_of``)."""
+        return {"orgId": self.org_id or "", "sub": self.subject, "scopes": " ".join(self.scopes)}
+
+
+class TokenVerifier:
+    """Verifies bearer JWTs against one algorithm family, one issuer and one audience."""
+
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        algorithms: Sequence[str],
+        issuer: str,
+        audience: str,
+        leeway: float = LEEWAY_SECONDS,
+    ) -> None:
+        allowed = frozenset(algorithms)
+        if not allowed:
+            raise ValueError("the algorithm allow-list is empty")
+        unknown = allowed - SYMMETRIC_ALGORITHMS - ASYMMETRIC_ALGORITHMS
+        if unknown:
+            raise ValueError(f"unsupported algorithms in the allow-list: {sorted(unknown)}")
+        if allowed & SYMMETRIC_ALGORITHMS and allowed & ASYMMETRIC_ALGORITHMS:
+            # One key source interprets the key one way; mixing HS* with RS*/ES* invites
+            # algorithm confusion (RFC 8725, 2.1).
+            raise ValueError("the allow-list mixes symmetric and asymmetric algorithms")
+        if not issuer or not audience:
+            raise ValueError("an issuer and an audience are required")
+        self.keys = keys
+        self.algorithms = sorted(allowed)
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    def verify(self, token: str) -> Grant:
+        """The grant carried by ``token``; ``TokenRejected`` if it carries none."""
+        if len(token) > MAX_TOKEN_LENGTH or not COMPACT_JWS.fullmatch(token):
+            raise TokenRejected("not a compact JWS")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise TokenRejected(f"unreadable header ({type(error).__name__})") from None
+        # Checked before any key is fetched: a token of another algorithm never costs an
+        # SSM or JWKS round trip. jwt.decode checks the allow-list again.
+        if header.get("alg") not in self.algorithms:
+            raise TokenRejected("algorithm not allowed")
+        key = self.keys.key_for(header)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS), "enforce_minimum_key_length": True},
+            )
+        except jwt.InvalidKeyError as error:
+            # Our key, not the token, is unfit (e.g. an HS256 secret shorter than 32 bytes).
+            raise KeyUnavailable(f"the verification key is unusable ({error})") from error
+        except jwt.PyJWTError as error:
+            raise TokenRejected(f"invalid token ({type(error).__name__})") from None
+        except Exception as error:  # a crafted token must never turn into a 5xx
+            logger.exception("unexpected error while verifying a token")
+            raise TokenRejected(f"unverifiable token ({type(error).__name__})") from None
+        return grant_of(claims)
+
+
+def grant_of(claims: Mapping[str, Any]) -> Grant:
+    """The grant in verified ``claims``: ``sub``, ``scope`` (space-separated) and ``org_id``.
+
+    ``usage:read`` needs a valid ``org_id``; the service scope ``usage:write`` does not.
+    A present but malformed ``org_id`` rejects the token whatever its scopes. Unknown scopes
+    are passed through; the routes decide what each one allows.
+    """
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise TokenRejected("sub is not a non-empty string")
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise TokenRejected("scope is not a string")
+    scopes = tuple(dict.fromkeys(scope.split()))
+    org_id = claims.get("org_id")
+    if org_id is not None and not (isinstance(org_id, str) and ORG_ID.fullmatch(org_id)):
+        raise TokenRejected("org_id is malformed")
+    if READ_SCOPE in scopes and org_id is None:
+        raise TokenRejected(f"{READ_SCOPE} without org_id")
+    return Grant(subject=subject, org_id=org_id, scopes=scopes)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token in an ``Authorization: Bearer <token>`` value (scheme case-insensitive)."""
+    if not authorization:
+        return None
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
+
+
+def authorization_of(event: APIGatewayAuthorizerEventV2) -> str | None:
+    """The Authorization header: the authorizer's identity source, else the request headers."""
+    identity = event.identity_source
+    if identity and isinstance(identity[0], str):
+        return identity[0]
+    if not event.get("headers"):
+        return None
+    value = event.headers.get("authorization")
+    return value if isinstance(value, str) else None
+
+
+def authorize(event: APIGatewayAuthorizerEventV2, verifier: TokenVerifier) -> APIGatewayAuthorizerResponseV2:
+    """The simple response for one authorizer event; only ``KeyUnavailable`` escapes."""
+    token = bearer_token(authorization_of(event))
+    if token is None:
+        logger.info("unauthorized", extra={"reason": "no bearer token"})
+        return APIGatewayAuthorizerResponseV2(authorize=False)
+    try:
+        grant = verifier.verify(token)
+    except TokenRejected as rejected:
+        logger.info("unauthorized", extra={"reason": rejected.reason})
+        return APIGatewayAuthorizerResponseV2(authorize=False)
+    logger.debug("authorized", extra={"org_id": grant.org_id, "scopes": grant.scopes})
+    return APIGatewayAuthorizerResponseV2(authorize=True, context=grant.context())
+
+
+class SsmSecret:
+    """The HS256 secret: an SSM SecureString read through Powertools parameters and cached.
+
+    The provider (and its boto3 client) is created on first use; pass ``client`` to use a
+    given SSM client (tests: moto).
+    """
+
+    def __init__(self, name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS, client: SSMClient | None = None) -> None:
+        if not name:
+            raise ValueError("no SSM parameter name for the HS256 secret")
+        self.name = name
+        self.max_age = max_age
+        self._client = client
+        self._provider: SSMProvider | None = None
+
+    def key_for(self, header: Mapping[str, Any]) -> str:
+        from aws_lambda_powertools.utilities.parameters import (  # imported on first use: lean cold start
+            GetParameterError,
+            SSMProvider,
+        )
+
+        if self._provider is None:
+            self._provider = SSMProvider(boto3_client=self._client) if self._client else SSMProvider()
+        try:
+            secret = self._provider.get(self.name, max_age=self.max_age, decrypt=True)
+        except GetParameterError as error:
+            raise KeyUnavailable(f"cannot read the SSM parameter {self.name}") from error
+        if not isinstance(secret, str) or not secret:
+            raise KeyUnavailable(f"the SSM parameter {self.name} holds no secret")
+        return secret
+
+
+class JwksKeys:
+    """RS256/ES256 public keys from the issuer's JWKS, through one lazily created ``PyJWKClient``.
+
+    The client caches the key set (``JWKS_LIFESPAN_SECONDS``) and refetches it at most once per
+    cooldown for an unknown ``kid``, so key rotation works and random ``kid`` values cannot
+    hammer the endpoint.
+    """
+
+    def __init__(self, url: str) -> None:
+        if not url:
+            raise ValueError("no JWKS URL for RS256/ES256 tokens")
+        self.url = url
+        self._client: jwt.PyJWKClient | None = None
+
+    def key_for(self, header: Mapping[str, Any]) -> jwt.PyJWK:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenRejected("no kid in the token header")
+        if self._client is None:
+            self._client = jwt.PyJWKClient(
+                self.url, cache_jwk_set=True, lifespan=JWKS_LIFESPAN_SECONDS, timeout=JWKS_TIMEOUT_SECONDS
+            )
+        try:
+            self._client.get_signing_keys()  # the key set itself (cached): a failure here is ours
+        except jwt.PyJWTError as error:
+            raise KeyUnavailable(f"cannot read the JWKS at {self.url} ({type(error).__name__})") from error
+        try:
+            return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as error:
+            raise KeyUnavailable(f"cannot read the JWKS at {self.url}") from error
+        except jwt.PyJWTError:
+            raise TokenRejected("no JWKS key matches the token's kid") from None
+
+
+def verifier_from_settings(settings: Settings, *, ssm_client: SSMClient | None = None) -> TokenVerifier:
+    """The verifier the template configures: HS256 + SSM secret, or RS256/ES256 + JWKS."""
+    algorithms = [name.strip() for name in settings.jwt_algorithms.split(",") if name.strip()]
+    keys: KeySource
+    if set(algorithms) <= SYMMETRIC_ALGORITHMS:
+        keys = SsmSecret(settings.jwt_secret_parameter, client=ssm_client)
+    else:
+        keys = JwksKeys(settings.jwks_url)
+    return TokenVerifier(
+        keys,
+        algorithms=algorithms,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
