@@ -1,0 +1,951 @@
+"""The Lambda authorizer: which bearer tokens are authorized, and the context handed to the routes."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import jwt
+import pytest
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from functions.authorizer import app
+from ocore_usage import auth, http_api
+from ocore_usage.auth import (
+    JwksKeys,
+    KeyUnavailable,
+    SsmSecret,
+    TokenVerifier,
+    authorize,
+    verifier_from_settings,
+)
+from ocore_usage.settings import Settings
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+SECRET = "ocore-local-dev-secret-not-for-production"  # SPEC 9: the local stack's HS256 secret
+LONG_SECRET = "a-secret-long-enough-for-hs512-" * 3
+ISSUER = "https://auth.ocore.dev/"
+AUDIENCE = "https://api.ocore.dev"
+DROP = object()  # a claim to leave out
+
+
+class StaticKey:
+    """A key source that always answers one key, and counts how often it was asked."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.calls = 0
+
+    def key_for(self, header: Any) -> Any:
+        self.calls += 1
+        return self.key
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-1",
+        "org_id": "org_a",
+        "scope": "usage:read",
+        "iat": now,
+        "exp": now + 600,
+    }
+    base.update(overrides)
+    return {name: value for name, value in base.items() if value is not DROP}
+
+
+def hs256(payload: dict[str, Any], secret: str | bytes = SECRET, headers: dict[str, Any] | None = None) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256", headers=headers)
+
+
+def hs_verifier(keys: StaticKey | None = None, **options: Any) -> TokenVerifier:
+    return TokenVerifier(keys or StaticKey(SECRET), algorithms=["HS256"], issuer=ISSUER, audience=AUDIENCE, **options)
+
+
+def load_event(name: str = "authorizer.json") -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def event_with(authorization: str | None, *, via: str = "both") -> APIGatewayAuthorizerEventV2:
+    """The recorded authorizer event, carrying ``authorization`` the way API Gateway passes it."""
+    event = load_event()
+    event.pop("identitySource", None)
+    event["headers"].pop("authorization", None)
+    if authorization is not None:
+        if via in ("both", "identity"):
+            event["identitySource"] = [authorization]
+        if via in ("both", "headers"):
+            event["headers"]["authorization"] = authorization
+    return APIGatewayAuthorizerEventV2(event)
+
+
+def decide(token: str, verifier: TokenVerifier | None = None) -> dict[str, Any]:
+    return authorize(event_with(f"Bearer {token}"), verifier or hs_verifier()).asdict()
+
+
+DENIED = {"isAuthorized": False}
+
+
+def hmac_signer(secret: str | bytes) -> Any:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return lambda data: hmac.new(key, data, hashlib.sha256).digest()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def handmade(header: dict[str, Any], payload: dict[str, Any], sign: Any = None) -> str:
+    """A token assembled by hand, for what PyJWT refuses to produce (alg none, alg confusion)."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
+    signature = sign(signing_input.encode()) if sign else b""
+    return f"{signing_input}.{b64url(signature)}"
+
+
+# --------------------------------------------------------------------------- HS256
+
+
+def test_valid_hs256_token_is_authorized_with_the_routes_context():
+    # GIVEN a token of org_a with the read scope, signed with the secret
+    token = hs256(claims())
+
+    # WHEN the authorizer decides
+    answer = decide(token)
+
+    # THEN it is authorized and hands orgId, sub and scopes (strings only) to the routes
+    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": "usage:read"}}
+
+
+def test_context_is_what_the_routes_read_back_as_the_caller():
+    # GIVEN the context of an authorized read-and-write token
+    answer = decide(hs256(claims(scope="usage:read usage:write")))
+    # AND a route built on the shared resolver, reading the caller from that context
+    resolver = http_api.create_resolver()
+
+    @resolver.get("/api/whoami")
+    def whoami() -> dict[str, Any]:
+        caller = http_api.caller_of(resolver).require(http_api.READ_SCOPE)
+        return {"org": caller.read_org, "scopes": sorted(caller.scopes), "sub": caller.subject}
+
+    route_event = {
+        "version": "2.0",
+        "routeKey": "GET /api/whoami",
+        "rawPath": "/api/whoami",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/api/whoami"},
+            "requestId": "r-1",
+            "routeKey": "GET /api/whoami",
+            "stage": "$default",
+            "authorizer": {"lambda": answer["context"]},
+        },
+        "isBase64Encoded": False,
+    }
+
+    # WHEN the route runs
+    response = resolver.resolve(route_event, None)  # type: ignore[arg-type]
+
+    # THEN it sees the token's org, scopes and subject
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"org": "org_a", "scopes": ["usage:read", "usage:write"], "sub": "user-1"}
+
+
+def test_read_scope_constant_matches_the_routes():
+    # GIVEN / WHEN / THEN the authorizer's copy of the read scope is the routes' one
+    assert auth.READ_SCOPE == http_api.READ_SCOPE
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_bearer_scheme_is_case_insensitive(scheme):
+    # GIVEN a valid token under any spelling of the Bearer scheme
+    event = event_with(f"{scheme} {hs256(claims())}")
+
+    # WHEN / THEN it is authorized
+    assert authorize(event, hs_verifier()).authorize is True
+
+
+@pytest.mark.parametrize("via", ["identity", "headers"])
+def test_token_is_read_from_the_identity_source_or_the_headers(via):
+    # GIVEN a valid token only in identitySource, or only in the Authorization header
+    event = event_with(f"Bearer {hs256(claims())}", via=via)
+
+    # WHEN / THEN it is authorized
+    assert authorize(event, hs_verifier()).authorize is True
+
+
+def test_identity_source_wins_over_the_headers():
+    # GIVEN the identity source carries a forged token and the headers a valid one
+    event = load_event()
+    event["identitySource"] = [f"Bearer {hs256(claims(), secret='x' * 32)}"]
+    event["headers"]["authorization"] = f"Bearer {hs256(claims())}"
+
+    # WHEN / THEN the identity source (what API Gateway caches on) decides: denied
+    assert authorize(APIGatewayAuthorizerEventV2(event), hs_verifier()).asdict() == DENIED
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc.def.ghi", "Bearer a.b.c extra"],
+    ids=["missing", "empty", "scheme-only", "scheme-space", "basic", "other-scheme", "three-parts"],
+)
+def test_missing_or_non_bearer_authorization_is_unauthorized(authorization):
+    # GIVEN a request without a usable Bearer credential
+    verifier_keys = StaticKey(SECRET)
+    event = event_with(authorization)
+
+    # WHEN the authorizer decides
+    answer = authorize(event, hs_verifier(verifier_keys)).asdict()
+
+    # THEN it is unauthorized, and no key was looked up
+    assert answer == DENIED
+    assert verifier_keys.calls == 0
+
+
+def test_event_without_headers_is_unauthorized():
+    # GIVEN an event with neither identitySource nor headers
+    event = load_event()
+    del event["identitySource"], event["headers"]
+
+    # WHEN / THEN it is unauthorized
+    assert authorize(APIGatewayAuthorizerEventV2(event), hs_verifier()).asdict() == DENIED
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": int(time.time()) - 3600},
+        {"nbf": int(time.time()) + 3600},
+        {"iat": int(time.time()) + 3600},
+        {"iss": "https://evil.example/"},
+        {"aud": "https://other-api.example"},
+        {"aud": ["https://other-api.example", "https://another.example"]},
+        {"exp": DROP},
+        {"iss": DROP},
+        {"aud": DROP},
+        {"sub": DROP},
+        {"sub": ""},
+        {"sub": 42},
+        {"exp": "soon"},
+    ],
+    ids=[
+        "expired",
+        "not-yet-valid",
+        "issued-in-the-future",
+        "wrong-iss",
+        "wrong-aud",
+        "wrong-aud-list",
+        "no-exp",
+        "no-iss",
+        "no-aud",
+        "no-sub",
+        "empty-sub",
+        "non-string-sub",
+        "non-numeric-exp",
+    ],
+)
+def test_invalid_claims_are_unauthorized(overrides):
+    # GIVEN a correctly signed token whose registered claims are wrong or missing
+    token = hs256(claims(**overrides))
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+def test_audience_list_containing_ours_is_accepted():
+    # GIVEN a token addressed to several audiences, ours among them
+    token = hs256(claims(aud=["https://other-api.example", AUDIENCE]))
+
+    # WHEN / THEN it is authorized
+    assert decide(token)["isAuthorized"] is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "authorized"),
+    [
+        ({"exp": -10}, True),
+        ({"exp": -60}, False),
+        ({"nbf": 10}, True),
+        ({"nbf": 60}, False),
+        ({"iat": 10}, True),
+        ({"iat": 60}, False),
+    ],
+    ids=["exp-10s-ago", "exp-60s-ago", "nbf-in-10s", "nbf-in-60s", "iat-in-10s", "iat-in-60s"],
+)
+def test_leeway_of_30_seconds_is_honoured(overrides, authorized):
+    # GIVEN a token whose time claims are off by 10 s (inside the leeway) or 60 s (outside)
+    now = int(time.time())
+    token = hs256(claims(**{name: now + delta for name, delta in overrides.items()}))
+
+    # WHEN / THEN only the clock skew inside the leeway is forgiven
+    assert decide(token)["isAuthorized"] is authorized
+
+
+def test_bad_signature_is_unauthorized():
+    # GIVEN a token signed with another secret
+    token = hs256(claims(), secret="another-secret-of-at-least-32-bytes!")
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+def test_tampered_payload_is_unauthorized():
+    # GIVEN a valid token whose payload was swapped for another org's
+    header, _, signature = hs256(claims()).split(".")
+    forged_payload = b64url(json.dumps(claims(org_id="org_b")).encode())
+
+    # WHEN / THEN it is unauthorized
+    assert decide(f"{header}.{forged_payload}.{signature}") == DENIED
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
+def test_alg_none_is_unauthorized(alg):
+    # GIVEN an unsigned token (alg none, empty signature)
+    keys = StaticKey(SECRET)
+    token = handmade({"alg": alg, "typ": "JWT"}, claims())
+
+    # WHEN / THEN it is unauthorized before any key is looked up
+    assert decide(token, hs_verifier(keys)) == DENIED
+    assert keys.calls == 0
+
+
+def test_unsigned_token_from_pyjwt_is_unauthorized():
+    # GIVEN PyJWT's own alg-none token
+    token = jwt.encode(claims(), None, algorithm="none")  # type: ignore[arg-type]  # alg none takes no key
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+def test_header_without_alg_is_unauthorized():
+    # GIVEN a token whose header names no algorithm, HMAC-signed with the secret
+    token = handmade({"typ": "JWT"}, claims(), hmac_signer(SECRET))
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+@pytest.mark.parametrize("alg", ["HS384", "HS512"])
+def test_alg_outside_the_allow_list_is_unauthorized(alg):
+    # GIVEN a token correctly signed with the secret, but with an algorithm not on the allow-list
+    keys = StaticKey(SECRET)
+    token = jwt.encode(claims(), LONG_SECRET, algorithm=alg)
+
+    # WHEN / THEN it is unauthorized, and no key was looked up
+    assert decide(token, hs_verifier(keys)) == DENIED
+    assert keys.calls == 0
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b",
+        "a.b.c",
+        "a.b.c.d",
+        "....",
+        "eyJhbGciOiJIUzI1NiJ9.%%%.abc",
+        "eyJhbGciOiJIUzI1NiJ9..",
+        "W10.e30.",  # header is a JSON array
+        "bnVsbA.e30.",  # header is JSON null
+        "e30.W10.c2ln",  # header without alg, payload is an array
+        "x" * 10_000,
+        "eyJ" + "a" * 9000 + ".e30.sig",
+    ],
+    ids=lambda token: token[:24],
+)
+def test_garbage_is_unauthorized(token):
+    # GIVEN something in the Bearer slot that is no valid JWT
+    # WHEN / THEN it is unauthorized (and nothing raises)
+    assert decide(token) == DENIED
+
+
+def test_non_string_kid_is_unauthorized():
+    # GIVEN an HMAC-signed token whose kid header is a number
+    token = handmade({"alg": "HS256", "kid": 7}, claims(), hmac_signer(SECRET))
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_short_hs256_secret_is_a_configuration_fault_not_a_denial():
+    # GIVEN a verifier whose secret is too short for HS256 (RFC 7518: at least 256 bits)
+    verifier = hs_verifier(StaticKey("short"))
+    token = hs256(claims(), secret="short")
+
+    # WHEN / THEN the fault surfaces (a 500, never cached) instead of denying every caller
+    with pytest.raises(KeyUnavailable):
+        decide(token, verifier)
+
+
+# --------------------------------------------------------------------------- org and scopes
+
+
+def test_read_scope_without_org_is_unauthorized():
+    # GIVEN a read token without org_id
+    # WHEN / THEN it is unauthorized: reads are always of one org
+    assert decide(hs256(claims(org_id=DROP))) == DENIED
+
+
+def test_read_scope_with_null_org_is_unauthorized():
+    # GIVEN a read token whose org_id is null
+    # WHEN / THEN it is unauthorized
+    assert decide(hs256(claims(org_id=None))) == DENIED
+
+
+@pytest.mark.parametrize(
+    "org_id",
+    ["", "a" * 65, "org/a", "org a", "org_ä", "org\n", 42, ["org_a"], {"id": "org_a"}, True],
+    ids=["empty", "65-chars", "slash", "space", "non-ascii", "newline", "int", "list", "object", "bool"],
+)
+@pytest.mark.parametrize("scope", ["usage:read", "usage:write"])
+def test_malformed_org_id_is_unauthorized_whatever_the_scope(org_id, scope):
+    # GIVEN a token with a malformed org_id
+    token = hs256(claims(org_id=org_id, scope=scope))
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token) == DENIED
+
+
+@pytest.mark.parametrize("org_id", ["a", "A" * 64, "org_demo", "org.a-b_c.9"])
+def test_well_formed_org_ids_are_accepted(org_id):
+    # GIVEN a read token with an org_id at the edges of the allowed form
+    # WHEN / THEN it is authorized for that org
+    assert decide(hs256(claims(org_id=org_id)))["context"]["orgId"] == org_id
+
+
+def test_write_scope_without_org_is_authorized_with_an_empty_org():
+    # GIVEN a metering agent's service token: usage:write, no org_id
+    token = hs256(claims(org_id=DROP, scope="usage:write", sub="agent-7"))
+
+    # WHEN the authorizer decides
+    answer = decide(token)
+
+    # THEN it is authorized with orgId "" (the routes read that as no org)
+    assert answer == {"isAuthorized": True, "context": {"orgId": "", "sub": "agent-7", "scopes": "usage:write"}}
+
+
+def test_unknown_scopes_are_passed_through_deduplicated():
+    # GIVEN a token with unknown scopes, a repeated scope and extra whitespace
+    token = hs256(claims(scope="  openid usage:read\tadmin:all usage:read  "))
+
+    # WHEN / THEN they reach the routes, in order, once each
+    assert decide(token)["context"]["scopes"] == "openid usage:read admin:all"
+
+
+def test_token_without_scope_is_authorized_with_no_scopes():
+    # GIVEN a token of an org without any scope
+    # WHEN the authorizer decides
+    answer = decide(hs256(claims(scope=DROP)))
+
+    # THEN it is authorized with no scopes: the routes answer 403 insufficient_scope
+    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": ""}}
+
+
+@pytest.mark.parametrize("scope", [["usage:read"], 7, {"usage:read": True}])
+def test_non_string_scope_is_unauthorized(scope):
+    # GIVEN a token whose scope claim is not a space-separated string
+    # WHEN / THEN it is unauthorized
+    assert decide(hs256(claims(scope=scope))) == DENIED
+
+
+# --------------------------------------------------------------------------- SSM (moto)
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("ssm", region_name="us-east-1")
+        client.put_parameter(Name="/ocore/usage/dev/jwt-secret", Value=SECRET, Type="SecureString")
+        yield client
+
+
+def dev_settings(**overrides: str) -> Settings:
+    values = {
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "JWT_ALGORITHMS": "HS256",
+        "JWT_SECRET_PARAMETER": "/ocore/usage/dev/jwt-secret",
+        "JWKS_URL": "",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+def test_dev_stage_reads_the_secret_from_ssm(ssm):
+    # GIVEN the dev configuration and the secret as an SSM SecureString
+    verifier = verifier_from_settings(dev_settings(), ssm_client=ssm)
+
+    # WHEN / THEN a token signed with that secret is authorized
+    assert decide(hs256(claims()), verifier)["isAuthorized"] is True
+
+
+def test_ssm_secret_is_created_lazily_with_the_default_client(ssm):
+    # GIVEN the dev configuration without an injected client (as in Lambda)
+    verifier = verifier_from_settings(dev_settings())
+
+    # WHEN / THEN the secret is read through the default boto3 client (moto here)
+    assert decide(hs256(claims()), verifier)["isAuthorized"] is True
+
+
+def test_ssm_secret_is_cached_between_invocations(ssm):
+    # GIVEN a verifier that has already read the secret once
+    verifier = verifier_from_settings(dev_settings(), ssm_client=ssm)
+    assert decide(hs256(claims()), verifier)["isAuthorized"] is True
+
+    # WHEN the parameter changes in SSM
+    ssm.put_parameter(
+        Name="/ocore/usage/dev/jwt-secret",
+        Value="rotated-secret-of-at-least-32-bytes",
+        Type="SecureString",
+        Overwrite=True,
+    )
+
+    # THEN the cached secret is still used (no SSM call per request) within max_age
+    assert decide(hs256(claims()), verifier)["isAuthorized"] is True
+
+
+def test_missing_ssm_parameter_is_a_fault_not_a_denial(ssm):
+    # GIVEN a configuration naming an SSM parameter that does not exist
+    verifier = verifier_from_settings(dev_settings(JWT_SECRET_PARAMETER="/ocore/usage/dev/absent"), ssm_client=ssm)
+
+    # WHEN / THEN the authorizer fails loudly (API Gateway answers 500 and caches nothing)
+    with pytest.raises(KeyUnavailable):
+        decide(hs256(claims()), verifier)
+
+
+def test_ssm_is_not_called_for_tokens_of_another_algorithm(ssm):
+    # GIVEN a verifier whose SSM parameter does not exist
+    verifier = verifier_from_settings(dev_settings(JWT_SECRET_PARAMETER="/ocore/usage/dev/absent"), ssm_client=ssm)
+
+    # WHEN / THEN a token of a disallowed algorithm is denied without touching SSM
+    assert decide(jwt.encode(claims(), LONG_SECRET, algorithm="HS512"), verifier) == DENIED
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_production_algorithms_use_the_jwks():
+    # GIVEN the production allow-list
+    verifier = verifier_from_settings(dev_settings(JWT_ALGORITHMS="RS256,ES256", JWKS_URL="https://auth.example/jwks"))
+
+    # WHEN / THEN keys come from the JWKS, for exactly those algorithms
+    assert isinstance(verifier.keys, JwksKeys)
+    assert verifier.algorithms == ["ES256", "RS256"]
+
+
+def test_dev_algorithms_use_the_ssm_secret():
+    # GIVEN / WHEN the dev configuration
+    verifier = verifier_from_settings(dev_settings(JWT_ALGORITHMS=" HS256 "))
+
+    # THEN the key is the SSM secret, for HS256 only
+    assert isinstance(verifier.keys, SsmSecret)
+    assert verifier.algorithms == ["HS256"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"JWT_ALGORITHMS": "HS256,RS256", "JWKS_URL": "https://auth.example/jwks"},
+        {"JWT_ALGORITHMS": "none"},
+        {"JWT_ALGORITHMS": ""},
+        {"JWT_SECRET_PARAMETER": ""},
+        {"JWT_ALGORITHMS": "RS256,ES256", "JWKS_URL": ""},
+        {"JWT_ISSUER": ""},
+    ],
+    ids=["mixed-families", "alg-none", "empty-list", "no-secret-parameter", "no-jwks-url", "no-issuer"],
+)
+def test_unsafe_or_incomplete_configuration_is_refused(overrides):
+    # GIVEN / WHEN / THEN a configuration that could not verify safely is refused outright
+    with pytest.raises(ValueError):
+        verifier_from_settings(dev_settings(**overrides))
+
+
+# --------------------------------------------------------------------------- RS256 / ES256 via JWKS
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def ec_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    else:
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
+
+
+class JwksStub:
+    """A JWKS endpoint on 127.0.0.1 that counts the fetches it serves."""
+
+    def __init__(self, keys: list[dict[str, Any]]) -> None:
+        self.document = {"keys": keys}
+        self.fetches = 0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stub.fetches += 1
+                body = json.dumps(stub.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def jwks(rsa_key, ec_key) -> Iterator[JwksStub]:
+    stub = JwksStub([public_jwk(rsa_key, "rsa-1", "RS256"), public_jwk(ec_key, "ec-1", "ES256")])
+    yield stub
+    stub.close()
+
+
+def prod_verifier(url: str) -> TokenVerifier:
+    return verifier_from_settings(dev_settings(JWT_ALGORITHMS="RS256,ES256", JWKS_URL=url))
+
+
+@pytest.mark.parametrize(("alg", "kid"), [("RS256", "rsa-1"), ("ES256", "ec-1")])
+def test_rs256_and_es256_tokens_are_verified_with_the_jwks(jwks, rsa_key, ec_key, alg, kid):
+    # GIVEN the production configuration and a token signed by the issuer's key
+    signer = rsa_key if alg == "RS256" else ec_key
+    token = jwt.encode(claims(), signer, algorithm=alg, headers={"kid": kid})
+
+    # WHEN the authorizer decides
+    answer = decide(token, prod_verifier(jwks.url))
+
+    # THEN it is authorized with the token's org and scopes
+    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": "usage:read"}}
+
+
+def test_jwks_is_fetched_once_and_cached(jwks, rsa_key, ec_key):
+    # GIVEN one verifier (one per process in Lambda)
+    verifier = prod_verifier(jwks.url)
+    assert jwks.fetches == 0  # nothing is fetched before the first token
+
+    # WHEN it verifies several tokens under both keys
+    for _ in range(3):
+        assert decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}), verifier)[
+            "isAuthorized"
+        ]
+        assert decide(jwt.encode(claims(), ec_key, algorithm="ES256", headers={"kid": "ec-1"}), verifier)[
+            "isAuthorized"
+        ]
+
+    # THEN the key set was fetched once
+    assert jwks.fetches == 1
+
+
+def test_rs256_token_signed_with_another_key_is_unauthorized(jwks, other_rsa_key):
+    # GIVEN a token naming the issuer's kid but signed with an attacker's key
+    token = jwt.encode(claims(), other_rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token, prod_verifier(jwks.url)) == DENIED
+
+
+def test_hs256_token_signed_with_the_public_key_is_unauthorized(jwks, rsa_key):
+    # GIVEN an algorithm-confusion token: HS256, the issuer's public key (PEM) as the HMAC secret
+    pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    token = handmade(
+        {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"},
+        claims(),
+        hmac_signer(pem),
+    )
+
+    # WHEN / THEN it is unauthorized, without even fetching the JWKS
+    assert decide(token, prod_verifier(jwks.url)) == DENIED
+    assert jwks.fetches == 0
+
+
+def test_hs256_token_is_unauthorized_when_only_rs256_and_es256_are_allowed(jwks):
+    # GIVEN a perfectly good dev token presented to production
+    # WHEN / THEN it is unauthorized
+    assert decide(hs256(claims(), headers={"kid": "rsa-1"}), prod_verifier(jwks.url)) == DENIED
+
+
+def test_token_whose_alg_does_not_match_its_key_is_unauthorized(jwks, rsa_key):
+    # GIVEN an RS256 token that names the EC key's kid
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "ec-1"})
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token, prod_verifier(jwks.url)) == DENIED
+
+
+@pytest.mark.parametrize("headers", [{"kid": "unknown"}, {}, {"kid": ""}], ids=["unknown-kid", "no-kid", "empty-kid"])
+def test_token_without_a_known_kid_is_unauthorized(jwks, rsa_key, headers):
+    # GIVEN an RS256 token that names no key of the JWKS
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers=headers)
+
+    # WHEN / THEN it is unauthorized
+    assert decide(token, prod_verifier(jwks.url)) == DENIED
+
+
+def test_unknown_kids_do_not_hammer_the_jwks_endpoint(jwks, rsa_key):
+    # GIVEN a verifier that has the key set already
+    verifier = prod_verifier(jwks.url)
+    assert decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}), verifier)["isAuthorized"]
+
+    # WHEN many tokens with random kids arrive
+    for n in range(20):
+        decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": f"random-{n}"}), verifier)
+
+    # THEN the endpoint is asked again at most once per cooldown
+    assert jwks.fetches == 1
+
+
+@pytest.mark.parametrize("document", [{"keys": []}, {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}, ["not", "a", "set"]])
+def test_jwks_without_signing_keys_is_a_fault_not_a_denial(jwks, rsa_key, document):
+    # GIVEN a JWKS endpoint that answers, but with no usable signing key
+    jwks.document = document
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+
+    # WHEN / THEN the authorizer fails rather than deny (and cache the denial of) a good token
+    with pytest.raises(KeyUnavailable):
+        decide(token, prod_verifier(jwks.url))
+
+
+def test_unreachable_jwks_is_a_fault_not_a_denial(rsa_key):
+    # GIVEN a JWKS endpoint that is down
+    stub = JwksStub([])
+    url = stub.url
+    stub.close()
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+
+    # WHEN / THEN the authorizer fails (500, not cached) rather than deny a possibly good token
+    with pytest.raises(KeyUnavailable):
+        decide(token, prod_verifier(url))
+
+
+# --------------------------------------------------------------------------- the handler
+
+
+class FakeLambdaContext:
+    function_name = "AuthorizerFunction"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:AuthorizerFunction"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+
+CONTEXT = cast(LambdaContext, FakeLambdaContext())
+
+
+def test_handler_authorizes_the_recorded_event(monkeypatch):
+    # GIVEN the handler verifying with the local stack's secret (SPEC 9)
+    monkeypatch.setattr(app, "verifier", lambda: hs_verifier(StaticKey(SECRET)))
+
+    # WHEN it is invoked with events/authorizer.json
+    answer = app.lambda_handler(load_event("authorizer.json"), CONTEXT)
+
+    # THEN the demo org's reader is authorized
+    assert answer == {
+        "isAuthorized": True,
+        "context": {"orgId": "org_demo", "sub": "local-dev", "scopes": "usage:read"},
+    }
+
+
+def test_handler_denies_the_recorded_expired_event(monkeypatch):
+    # GIVEN the handler verifying with the local stack's secret
+    monkeypatch.setattr(app, "verifier", lambda: hs_verifier(StaticKey(SECRET)))
+
+    # WHEN it is invoked with events/authorizer-expired.json
+    answer = app.lambda_handler(load_event("authorizer-expired.json"), CONTEXT)
+
+    # THEN it is unauthorized
+    assert answer == DENIED
+
+
+def test_handler_builds_its_verifier_from_the_template_settings(monkeypatch):
+    # GIVEN the settings the template gives a dev stage
+    monkeypatch.setattr(app, "get_settings", lambda: dev_settings())
+
+    # WHEN the per-process verifier is built (bypassing the process cache)
+    verifier = app.verifier.__wrapped__()
+
+    # THEN it verifies HS256 with the SSM secret named there
+    assert isinstance(verifier.keys, SsmSecret)
+    assert verifier.keys.name == "/ocore/usage/dev/jwt-secret"
+    assert (verifier.issuer, verifier.audience, verifier.algorithms) == (ISSUER, AUDIENCE, ["HS256"])
+
+
+# --------------------------------------------------------------------------- properties
+
+QUICK = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+segments = st.binary(max_size=64).map(b64url)
+
+
+@QUICK
+@given(
+    authorization=st.text(max_size=300)
+    | st.text(st.characters(codec=None, categories=None), max_size=50)
+    | st.binary(max_size=300).map(lambda b: b.decode("latin-1"))
+    | st.text(max_size=300).map(lambda text: f"Bearer {text}")
+)
+def test_random_authorization_values_never_raise_and_never_authorize(authorization):
+    # GIVEN any header value at all
+    event = event_with(authorization)
+
+    # WHEN / THEN the authorizer answers, and the answer is no
+    assert authorize(event, hs_verifier()).asdict() == DENIED
+
+
+@QUICK
+@given(parts=st.lists(segments, min_size=2, max_size=4))
+def test_random_base64url_segments_never_raise_and_never_authorize(parts):
+    # GIVEN dot-joined random base64url segments (past the shape check, into PyJWT)
+    # WHEN / THEN the answer is no
+    assert decide(".".join(parts)) == DENIED
+
+
+@QUICK
+@given(
+    header=st.dictionaries(st.sampled_from(["alg", "kid", "typ", "crit", "b64", "jku"]), json_values, max_size=4),
+    payload=st.dictionaries(st.text(max_size=8), json_values, max_size=6),
+    signature=st.binary(max_size=80),
+    alg=st.sampled_from(["HS256", "HS512", "RS256", "ES256", "none", "EdDSA"]),
+)
+def test_random_headers_and_signatures_never_raise_and_never_authorize(header, payload, signature, alg):
+    # GIVEN a token with a random header (a plausible alg), random claims and a random signature
+    token = handmade({**header, "alg": alg}, payload, lambda _: signature)
+
+    # WHEN / THEN both the HS256 and the RS256/ES256 verifiers answer no
+    assert decide(token) == DENIED
+    assert decide(token, asymmetric_verifier()) == DENIED
+
+
+claim_names = st.sampled_from(["iss", "aud", "sub", "exp", "nbf", "iat", "org_id", "scope"]) | st.text(max_size=8)
+
+
+@QUICK
+@given(payload=st.dictionaries(claim_names, json_values, max_size=10))
+def test_random_claims_signed_with_the_secret_never_raise_and_never_authorize(payload):
+    # GIVEN random JSON claims (texts of at most 20 chars: never our issuer or audience),
+    # correctly signed by hand (PyJWT's encoder would refuse some of them)
+    token = handmade({"alg": "HS256", "typ": "JWT"}, payload, hmac_signer(SECRET))
+
+    # WHEN / THEN the answer is no
+    assert decide(token) == DENIED
+
+
+@QUICK
+@given(name=claim_names, value=json_values)
+def test_one_random_claim_over_valid_ones_never_raises(name, value):
+    # GIVEN a valid token with one claim replaced by a random JSON value
+    token = handmade({"alg": "HS256", "typ": "JWT"}, claims(**{name: value}), hmac_signer(SECRET))
+
+    # WHEN the authorizer decides
+    answer = decide(token)
+
+    # THEN it answers; if it authorizes, the context is strings only and the org well formed
+    if answer["isAuthorized"]:
+        context = answer["context"]
+        assert all(isinstance(item, str) for item in context.values())
+        assert context["orgId"] == "" or auth.ORG_ID.fullmatch(context["orgId"])
+
+
+@QUICK
+@given(org_id=st.text(max_size=70) | st.text(alphabet="abcXYZ019._-", min_size=1, max_size=70))
+def test_org_id_is_accepted_exactly_when_well_formed(org_id):
+    # GIVEN a valid read token with an arbitrary org_id
+    answer = decide(hs256(claims(org_id=org_id)))
+
+    # WHEN / THEN it is authorized exactly when the org_id is 1-64 of [A-Za-z0-9._-]
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    well_formed = 1 <= len(org_id) <= 64 and set(org_id) <= allowed
+    assert answer["isAuthorized"] is well_formed
+    if well_formed:
+        assert answer["context"]["orgId"] == org_id
+
+
+@QUICK
+@given(scope=st.text(max_size=80))
+def test_any_scope_string_reaches_the_routes_split_on_whitespace(scope):
+    # GIVEN a valid token of an org with an arbitrary scope string
+    answer = decide(hs256(claims(scope=scope)))
+
+    # WHEN / THEN it is authorized and the scopes are the string's words, once each, in order
+    assert answer["isAuthorized"] is True
+    assert answer["context"]["scopes"].split() == list(dict.fromkeys(scope.split()))
+    assert all(isinstance(value, str) for value in answer["context"].values())
+
+
+_ASYMMETRIC_KEYS: dict[str, Any] = {}
+
+
+def asymmetric_verifier() -> TokenVerifier:
+    """RS256/ES256 verification against fixed keys, without a network round trip."""
+    if not _ASYMMETRIC_KEYS:
+        rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ec_private = ec.generate_private_key(ec.SECP256R1())
+        _ASYMMETRIC_KEYS["rsa"] = jwt.PyJWK(public_jwk(rsa_private, "rsa-1", "RS256"))
+        _ASYMMETRIC_KEYS["ec"] = jwt.PyJWK(public_jwk(ec_private, "ec-1", "ES256"))
+
+    class ByAlg:
+        def key_for(self, header: Any) -> Any:
+            return _ASYMMETRIC_KEYS["rsa" if header.get("alg") == "RS256" else "ec"]
+
+    return TokenVerifier(ByAlg(), algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE)
+
+
+def test_recorded_events_have_the_http_api_authorizer_v2_shape():
+    # GIVEN / WHEN the recorded events are read as authorizer events
+    for name in ("authorizer.json", "authorizer-expired.json"):
+        raw = load_event(name)
+        event = APIGatewayAuthorizerEventV2(copy.deepcopy(raw))
+
+        # THEN they have the payload 2.0 shape API Gateway sends for this API
+        assert event.version == "2.0" and event.get_type == "REQUEST"
+        assert event.route_key == "GET /api/usage" and event.raw_path == "/api/usage"
+        assert event.identity_source[0] == raw["headers"]["authorization"]
+        assert event.identity_source[0].startswith("Bearer ")
