@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -28,8 +30,17 @@ from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.timeline import Granularity, bucket_start
+from tests.support.read_reference import ReadReference
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+LOGICAL_TABLE_NAMES = {
+    "samples": "SamplesTable",
+    "work": "WorkTable",
+    "rollups": "RollupsTable",
+    "projects": "ProjectsTable",
+}
+"""Tables created from the template on moto are named by their logical ids."""
 
 ROUTE_EVENTS = {
     "project": "get_project_usage.json",
@@ -168,3 +179,136 @@ class StaticKey:
     def __call__(self) -> bytes:
         self.fetches += 1
         return self.key
+
+
+# ---------------------------------------------------------------- the three functions on moto
+
+
+@dataclass
+class FixedClock:
+    now: int
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@dataclass
+class ReadApi:
+    """The three read functions on a moto DynamoDB, with a fixed clock and a static signing key."""
+
+    tables: Any
+    clock: FixedClock
+    key: StaticKey
+    reports: Any
+
+    @classmethod
+    def install(cls, tables: Any, monkeypatch: Any, now: str = "2026-11-26T02:30:00Z") -> ReadApi:
+        from ocore_usage import reports as reports_module
+        from ocore_usage.pagination import PageTokens
+        from ocore_usage.timeline import parse_rfc3339
+
+        clock, key = FixedClock(parse_rfc3339(now)), StaticKey()
+        service = reports_module.Reports(
+            tables.project_repository, tables.rollup_repository, PageTokens(key), clock=clock
+        )
+        monkeypatch.setattr(reports_module, "reports", lambda: service)
+        return cls(tables, clock, key, service)
+
+    def project(self, project_id: str, org_id: str, name: str = "", deleted: bool = False) -> Project:
+        project = Project(project_id, org_id, name or project_id.replace("_", " ").title(), deleted)
+        self.tables.project_repository.put_if_newer(project)
+        return project
+
+    def store(self, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
+        store_hours(self.tables.rollup_repository, scope, identifier, hours)
+
+    def get(self, route: str, query: Sequence[tuple[str, str]] | Mapping[str, str] = (), **kwargs: Any) -> Answer:
+        from functions.get_project_usage import app as project_app
+        from functions.get_usage import app as usage_app
+        from functions.get_usage_totals import app as totals_app
+
+        handler = {"project": project_app, "usage": usage_app, "totals": totals_app}[route].lambda_handler
+        return call(handler, api_event(route, query, **kwargs))
+
+
+# ---------------------------------------------------------------- a small world of usage
+
+
+def random_usage(rng: random.Random, max_peak: int = 4) -> Usage:
+    peak = rng.randint(1, max_peak)
+    return Usage(
+        cpu=rng.randint(0, 4 * 10**6) * rng.randint(1, 3600) * 10**6,
+        ram=rng.randint(0, 16 * 10**6) * rng.randint(1, 3600) * 10**6,
+        disk=rng.randint(0, 100 * 10**6) * rng.randint(1, 3600) * 10**6,
+        instance=rng.randint(1, peak * 3600) * 10**6,
+        bytes_in=rng.randint(0, 10**12),
+        bytes_out=rng.randint(0, 10**12),
+        peak=peak,
+    )
+
+
+def org_hours_of(project_hours: Sequence[Mapping[int, Usage]]) -> dict[int, Usage]:
+    """The org series over its projects' hours: sums add; the org-wide peak is above the largest
+    project peak whenever two projects ran in the same hour (as concurrent instances would be)."""
+    by_hour: dict[int, list[Usage]] = defaultdict(list)
+    for hours in project_hours:
+        for hour, usage in hours.items():
+            by_hour[hour].append(usage)
+    result = {}
+    for hour, usages in by_hour.items():
+        merged = merge_all(usages)
+        result[hour] = Usage(**{**merged.as_dict(), "peak": sum(u.peak for u in usages)})
+    return result
+
+
+def sparse_hours(rng: random.Random, first: int, hours: int, density: float) -> dict[int, Usage]:
+    return {first + i * HOUR: random_usage(rng) for i in range(hours) if rng.random() < density}
+
+
+HOUR = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class WorldProject:
+    project_id: str
+    org_id: str
+    name: str
+    deleted: bool = False
+    density: float = 0.5
+    """Share of the hours with usage."""
+
+
+@contextmanager
+def seeded_world(
+    projects: Sequence[WorldProject], first_hour: int, hours: int, *, seed: int = 4, now: str = "2026-11-26T02:30:00Z"
+) -> Iterator[tuple[ReadApi, ReadReference]]:
+    """Moto tables from the template, seeded once with random hourly usage (and their daily,
+    monthly and org series), the read functions wired to them, and the reference model of it all.
+
+    For module-scoped fixtures: tests that only read share one seeded world.
+    """
+    import boto3
+    import pytest
+    from moto import mock_aws
+
+    from ocore_usage.wiring import Tables
+    from tests.support.read_reference import RefProject
+    from tests.support.template import create_tables
+
+    rng = random.Random(seed)
+    reference = ReadReference()
+    with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client)
+        api = ReadApi.install(Tables.on(client, LOGICAL_TABLE_NAMES), monkeypatch, now=now)
+        for spec in projects:
+            api.project(spec.project_id, spec.org_id, spec.name, spec.deleted)
+            reference.projects[spec.project_id] = RefProject(spec.project_id, spec.org_id, spec.name, spec.deleted)
+            usage = sparse_hours(rng, first_hour, hours, spec.density)
+            reference.project_hours[spec.project_id] = usage
+            api.store(Scope.PROJECT, spec.project_id, usage)
+        for org_id in sorted({spec.org_id for spec in projects}):
+            org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
+            reference.org_hours[org_id] = org
+            api.store(Scope.ORG, org_id, org)
+        yield api, reference

@@ -1,0 +1,27 @@
+"""GET /api/projects/{id}/usage: one project's usage per bucket, with totals (scope ``usage:read``)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocore_usage import reports
+from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.queries import ProjectUsageQuery, parse_query
+
+logger = Logger()
+app = create_resolver()
+
+
+@app.get("/api/projects/<project_id>/usage")
+def get_project_usage(project_id: str) -> Response[str]:
+    caller = caller_of(app).require(READ_SCOPE)
+    query = parse_query(ProjectUsageQuery, app.current_event.raw_event)
+    return json_response(reports.reports().project_usage(caller.read_org, project_id, query).body())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,291 @@
+"""Query parameters of the three read endpoints: parsing, validation, defaults (SPEC section 4).
+
+One pydantic model per endpoint says which parameters exist; their validators raise the
+SPEC's error codes (``invalid_period``, ``invalid_date``, ``invalid_limit``), which
+:func:`parse_query` turns into a :class:`Problem`. Unknown names and repeated names are
+found first, from the raw query string: API Gateway joins repeated values with commas in
+``queryStringParameters``, so only ``rawQueryString`` shows that a name came twice.
+
+:func:`resolve_range` turns the dates into the effective range: widened to whole hours,
+defaults filled in, bounded by the longest range of each period. ``now`` is passed in, so
+callers (and tests) choose the clock. The rules, including the ones SPEC leaves open:
+
+- ``end`` defaults to now ceiled to the hour; ``start`` defaults to ``end - 24 h`` (hourly),
+  the start of the UTC day 30 days before ``end`` (daily), the start of the UTC month 11
+  months before ``end``'s month (monthly).
+- ``/usage/totals``: ``start`` defaults to the start of the UTC month that holds the range's
+  last hour: the current month when ``end_date`` is absent (also in the last hour of a month,
+  when ``end`` is already the next month's first instant) and the month of ``end_date``
+  otherwise.
+- ``end <= start`` (as given, or once defaults are filled in) is ``invalid_range``.
+- Longest ranges: hourly 93 days, daily 1,830 days; monthly and totals 120 calendar months
+  (``end`` no later than the same day and time ten years after ``start``).
+- Dates must lie in 1970-01-01 ... 2999-12-31 (anything else cannot be usage).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from ocore_usage.planner import Period, TimeRange
+from ocore_usage.problems import FieldError, Problem
+from ocore_usage.timeline import (
+    MICROS_PER_DAY,
+    MICROS_PER_HOUR,
+    add_months,
+    ceil_hour,
+    floor_day,
+    floor_hour,
+    floor_month,
+    from_micros,
+    parse_full_date,
+    parse_rfc3339,
+    to_micros,
+)
+
+DEFAULT_LIMIT: Final = 1000
+MAX_LIMIT: Final = 5000
+MAX_HOURLY_DAYS: Final = 93
+MAX_DAILY_DAYS: Final = 1830
+MAX_MONTHS: Final = 120
+MAX_TOKEN_LENGTH: Final = 2048
+
+_EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
+_LATEST = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
+_LIMIT_TEXT = re.compile(r"^[0-9]{1,9}$")
+_QUERY_CODES = frozenset({"invalid_period", "invalid_date", "invalid_limit", "invalid_token"})
+
+
+class Fill(StrEnum):
+    """What to do with buckets without usage: zero records, or leave them out."""
+
+    ZERO = "zero"
+    NONE = "none"
+
+
+# ---------------------------------------------------------------- field parsers
+
+
+def _period(value: object) -> Period:
+    if isinstance(value, Period) and value is not Period.TOTAL:
+        return value
+    if value in ("hourly", "daily", "monthly"):
+        return Period(str(value))
+    raise PydanticCustomError("invalid_period", "period must be one of hourly, daily, monthly")
+
+
+def _instant(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    for parse in (parse_rfc3339, parse_full_date):
+        try:
+            instant = parse(text)
+        except (ValueError, OverflowError):
+            continue
+        if _EARLIEST <= instant < _LATEST:
+            return instant
+        raise PydanticCustomError("invalid_date", "dates must lie between 1970-01-01 and 2999-12-31")
+    raise PydanticCustomError(
+        "invalid_date", "expected an RFC 3339 date-time with offset (2026-11-01T00:00:00Z) or a date (2026-11-01)"
+    )
+
+
+def _fill(value: object) -> Fill:
+    if value in ("zero", "none"):
+        return Fill(str(value))
+    raise PydanticCustomError("validation_error", "fill must be zero or none")
+
+
+def _limit(value: object) -> int:
+    text = str(value)
+    if _LIMIT_TEXT.match(text) and 1 <= int(text) <= MAX_LIMIT:
+        return int(text)
+    raise PydanticCustomError("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+
+
+def _token(value: object) -> str:
+    text = str(value)
+    if 0 < len(text) <= MAX_TOKEN_LENGTH:
+        return text
+    raise PydanticCustomError("invalid_token", "next_token is not a token this API issued")
+
+
+def _text(value: object) -> str:
+    return str(value)
+
+
+PeriodParam = Annotated[
+    Period,
+    BeforeValidator(_period),
+    WithJsonSchema({"type": "string", "enum": ["hourly", "daily", "monthly"], "default": "hourly"}),
+]
+DateParam = Annotated[
+    int,
+    BeforeValidator(_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC). "
+            "Widened to whole hours (start floored, end ceiled).",
+            "examples": ["2026-11-01T00:00:00Z", "2026-11-01"],
+        }
+    ),
+]
+FillParam = Annotated[Fill, BeforeValidator(_fill), WithJsonSchema({"type": "string", "enum": ["zero", "none"]})]
+LimitParam = Annotated[
+    int,
+    BeforeValidator(_limit),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+]
+TokenParam = Annotated[
+    str, BeforeValidator(_token), WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH})
+]
+ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema({"type": "string"})]
+
+
+# ---------------------------------------------------------------- the endpoints' parameters
+
+
+class TotalsQuery(BaseModel):
+    """Query parameters of ``GET /usage/totals``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_date: DateParam | None = Field(None, description="Start of the range (inclusive).")
+    end_date: DateParam | None = Field(None, description="End of the range (exclusive).")
+
+
+class ProjectUsageQuery(BaseModel):
+    """Query parameters of ``GET /projects/{id}/usage``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: PeriodParam = Field(Period.HOURLY, description="Aggregation period.")
+    start_date: DateParam | None = Field(None, description="Start of the range (inclusive).")
+    end_date: DateParam | None = Field(None, description="End of the range (exclusive).")
+    fill: FillParam | None = Field(
+        None,
+        description="zero: a zero record for each bucket without usage; none: leave such buckets out. "
+        "Default zero for one project, none org-wide.",
+    )
+    limit: LimitParam = Field(DEFAULT_LIMIT, description="Most items per page.")
+    next_token: TokenParam | None = Field(
+        None, description="The nextToken of the previous page, with the same other parameters."
+    )
+
+
+class UsageQuery(ProjectUsageQuery):
+    """Query parameters of ``GET /usage``: those of one project's usage plus ``project_id``."""
+
+    project_id: ProjectIdParam | None = Field(
+        None, description="Only this project; absent: every project of the caller's organization."
+    )
+
+
+QueryModel = TotalsQuery | ProjectUsageQuery | UsageQuery
+
+
+def parse_query[Q: BaseModel](model: type[Q], event: Mapping[str, Any]) -> Q:
+    """The query parameters of an API Gateway HTTP API (payload 2.0) event, validated by ``model``.
+
+    Raises ``400`` problems: ``unknown_parameter`` naming every unknown name, then
+    ``validation_error`` for a name given twice, then the first bad value's own code.
+    """
+    values: dict[str, str] = dict(event.get("queryStringParameters") or {})
+    raw = event.get("rawQueryString")
+    names = [name for name, _ in parse_qsl(raw, keep_blank_values=True)] if raw else list(values)
+
+    unknown = sorted({name for name in names if name not in model.model_fields})
+    if unknown:
+        raise Problem(
+            "unknown_parameter",
+            f"unknown query parameter(s): {', '.join(unknown)}; accepted: {', '.join(model.model_fields)}",
+            [FieldError(name, "unknown parameter") for name in unknown],
+        )
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise Problem(
+            "validation_error",
+            f"query parameter(s) given more than once: {', '.join(repeated)}",
+            [FieldError(name, "given more than once") for name in repeated],
+            status=400,
+        )
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise _problem_of(error) from None
+
+
+def _problem_of(error: ValidationError) -> Problem:
+    details = error.errors(include_url=False)
+    fields = [FieldError(".".join(str(p) for p in d["loc"]) or "query", d["msg"]) for d in details]
+    codes = [d["type"] for d in details]
+    code = next((c for c in codes if c in _QUERY_CODES), "validation_error")
+    if "extra_forbidden" in codes:
+        code = "unknown_parameter"
+    first = fields[0]
+    return Problem(code, f"{first.field}: {first.message}", fields, status=400)
+
+
+# ---------------------------------------------------------------- the effective range
+
+
+def resolve_range(start: int | None, end: int | None, period: Period, now: int) -> TimeRange:
+    """The effective range of a request at ``period`` (``Period.TOTAL`` for ``/usage/totals``)."""
+    if start is not None and end is not None and end <= start:
+        raise Problem("invalid_range", "end_date must be later than start_date")
+    effective_end = ceil_hour(end if end is not None else now)
+    effective_start = floor_hour(start) if start is not None else default_start(effective_end, period)
+    if effective_end <= effective_start:
+        raise Problem("invalid_range", "the range is empty: end_date must be later than start_date")
+    if not within_longest_range(effective_start, effective_end, period):
+        raise Problem("range_too_large", f"a {period} range may span at most {_LONGEST[period]}")
+    return TimeRange(effective_start, effective_end)
+
+
+def default_start(end: int, period: Period) -> int:
+    match period:
+        case Period.HOURLY:
+            return end - 24 * MICROS_PER_HOUR
+        case Period.DAILY:
+            return floor_day(end - 30 * MICROS_PER_DAY)
+        case Period.MONTHLY:
+            return add_months(floor_month(end), -11)
+        case Period.TOTAL:
+            return floor_month(end - MICROS_PER_HOUR)
+
+
+_LONGEST = {
+    Period.HOURLY: f"{MAX_HOURLY_DAYS} days",
+    Period.DAILY: f"{MAX_DAILY_DAYS} days",
+    Period.MONTHLY: f"{MAX_MONTHS} months",
+    Period.TOTAL: f"{MAX_MONTHS} months",
+}
+
+
+def within_longest_range(start: int, end: int, period: Period) -> bool:
+    match period:
+        case Period.HOURLY:
+            return end - start <= MAX_HOURLY_DAYS * MICROS_PER_DAY
+        case Period.DAILY:
+            return end - start <= MAX_DAILY_DAYS * MICROS_PER_DAY
+        case Period.MONTHLY | Period.TOTAL:
+            return end <= months_later(start, MAX_MONTHS)
+
+
+def months_later(instant: int, months: int) -> int:
+    """The same day and time ``months`` calendar months later (the day clamped to the month's end)."""
+    moment = from_micros(instant)
+    first = from_micros(add_months(instant, months))
+    last_day = (from_micros(add_months(to_micros(first), 1)) - first).days
+    return to_micros(moment.replace(year=first.year, month=first.month, day=min(moment.day, last_day)))
