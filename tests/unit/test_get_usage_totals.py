@@ -1,0 +1,96 @@
+"""GET /api/usage/totals through its Lambda handler, on moto, against the reference model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.read_api import ReadApi, WorldProject, seeded_world
+from tests.support.read_reference import ReadReference, to_us
+
+FIRST_HOUR = to_us(datetime(2026, 9, 20, tzinfo=UTC))
+WORLD = [
+    WorldProject("proj_a", "org_a", "Web shop", density=0.6),
+    WorldProject("proj_c", "org_a", "Idle", density=0.0),
+    WorldProject("proj_gone", "org_a", "Gone", deleted=True, density=0.0),
+    WorldProject("proj_old", "org_a", "Old site", deleted=True, density=0.2),
+    WorldProject("proj_x", "org_b", "Other tenant", density=0.5),
+]
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[tuple[ReadApi, ReadReference]]:
+    with seeded_world(WORLD, FIRST_HOUR, 24 * 68) as seeded:
+        yield seeded
+
+
+@pytest.fixture
+def api(seeded) -> ReadApi:
+    return seeded[0]
+
+
+@pytest.fixture
+def world(seeded) -> ReadReference:
+    return seeded[1]
+
+
+def t(text: str) -> int:
+    moment = datetime.fromisoformat(text)
+    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def test_default_range_is_the_current_month_to_now_ceiled(api, world):
+    # GIVEN now = 2026-11-26T02:30Z WHEN no dates are given
+    answer = api.get("totals")
+    # THEN the range is 2026-11-01 to 03:00, one record per listed project
+    assert answer.status == 200
+    assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-11-01T00:00:00Z", "2026-11-26T03:00:00Z")
+    assert answer.body == world.usage_totals("org_a", t("2026-11-01"), t("2026-11-26T03:00:00Z"))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2026-09-20", "2026-11-27"), ("2026-10-15T03:30:00Z", "2026-10-15T04:00:00Z"), ("2026-10-31T23:00:00Z", None)],
+)
+def test_totals_over_a_range_equal_the_reference(api, world, start, end):
+    query = {"start_date": start, **({"end_date": end} if end else {})}
+    answer = api.get("totals", query)
+    wide_start = t(start) - t(start) % 3_600_000_000
+    assert answer.body == world.usage_totals("org_a", wide_start, t(end) if end else t("2026-11-26T03:00:00Z"))
+
+
+def test_active_projects_and_deleted_ones_with_usage_are_listed(api, world):
+    answer = api.get("totals", {"start_date": "2026-09-20", "end_date": "2026-11-27"})
+    listed = [(r["projectId"], r["projectName"], r["periodType"]) for r in answer.body["totals"]]
+    assert listed == [
+        ("proj_a", "Web shop", "total"),
+        ("proj_c", "Idle", "total"),
+        ("proj_old", "Old site", "total"),
+    ]
+    idle = answer.body["totals"][1]
+    assert idle["instanceHours"] == idle["cpuCoreHours"] == idle["bandwidthInBytes"] == idle["instanceCount"] == 0
+    assert all(r["periodStart"] == "2026-09-20T00:00:00Z" for r in answer.body["totals"])
+
+
+def test_the_end_date_alone_sets_the_month_of_its_last_hour(api, world):
+    answer = api.get("totals", {"end_date": "2026-11-01T00:00:00Z"})
+    assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+
+
+def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, world):
+    saved = api.clock.now
+    try:
+        api.clock.now = t("2026-10-31T23:59:59Z")
+        answer = api.get("totals")
+    finally:
+        api.clock.now = saved
+    assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+
+
+def test_totals_are_not_paged(api, world):
+    for name in ("limit", "next_token", "period", "project_id", "fill"):
+        answer = api.get("totals", {name: "1"})
+        assert (answer.status, answer.body["code"]) == (400, "unknown_parameter")
+        assert answer.body["errors"] == [{"field": name, "message": "unknown parameter"}]
