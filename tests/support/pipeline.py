@@ -1,0 +1,94 @@
+"""The pipeline wired on one DynamoDB client with a settable clock, and readers of what it stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ocore_usage import jsonnum
+from ocore_usage.aggregation import Usage
+from ocore_usage.ingest import IngestService
+from ocore_usage.projects import ProjectSync
+from ocore_usage.rollup import RollupResult, RollupService
+from ocore_usage.storage.keys import Scope, series_pk
+from ocore_usage.storage.projects import ProjectRepository
+from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.samples import SampleRepository
+from ocore_usage.storage.tables import Table
+from ocore_usage.storage.work import WorkQueue
+from ocore_usage.timeline import Granularity, from_micros, parse_rfc3339, to_micros
+
+TABLE_NAMES = {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"}
+
+
+@dataclass
+class Clock:
+    now: int
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, micros: int) -> None:
+        self.now += micros
+
+
+@dataclass
+class Pipeline:
+    client: Any
+    clock: Clock
+    names: dict[str, str] = field(default_factory=lambda: dict(TABLE_NAMES))
+
+    def table(self, which: str) -> Table:
+        return Table(self.client, self.names[which])
+
+    @property
+    def ingest(self) -> IngestService:
+        return IngestService(SampleRepository(self.table("samples")), WorkQueue(self.table("work")), self.clock)
+
+    def rollup(self, rollups_table: Table | None = None, client: Any = None) -> RollupService:
+        def on(which: str) -> Table:
+            return Table(client, self.names[which]) if client is not None else self.table(which)
+
+        return RollupService(
+            SampleRepository(on("samples")),
+            WorkQueue(on("work")),
+            RollupRepository(rollups_table or on("rollups")),
+            ProjectRepository(on("projects")),
+            clock=self.clock,
+        )
+
+    @property
+    def sync(self) -> ProjectSync:
+        return ProjectSync(ProjectRepository(self.table("projects")), WorkQueue(self.table("work")), self.clock)
+
+    def send(self, samples: list[dict[str, Any]]) -> int:
+        return self.ingest.ingest_body(jsonnum.dumps({"samples": samples}))
+
+    def register(
+        self, project_id: str, org_id: str, name: str = "", at: datetime | None = None, deleted: bool = False
+    ) -> None:
+        self.sync.apply(
+            {
+                "source": "ocore.projects",
+                "detail-type": "ProjectDeleted" if deleted else "ProjectUpserted",
+                "time": (at or from_micros(self.clock.now)).isoformat().replace("+00:00", "Z"),
+                "detail": {"projectId": project_id, "orgId": org_id, "name": name or project_id},
+            }
+        )
+
+    def roll_until_done(self, max_runs: int = 10) -> list[RollupResult]:
+        results = []
+        for _ in range(max_runs):
+            results.append(self.rollup().run())
+            if results[-1].remaining == 0:
+                return results
+        raise AssertionError(f"rollup did not finish in {max_runs} runs: {results}")
+
+    def stored_series(self, scope: Scope, identifier: str, granularity: Granularity) -> dict[datetime, Usage]:
+        items = self.table("rollups").query(series_pk(scope, identifier, granularity), consistent=True)
+        return {from_micros(parse_rfc3339(item["sk"])): Usage.from_dict(item) for item in items}
+
+
+def micros(moment: datetime) -> int:
+    return to_micros(moment)
