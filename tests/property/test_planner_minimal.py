@@ -4,7 +4,7 @@ in the fewest queries that read nothing else, and the value it assembles is the 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -14,7 +14,15 @@ from ocore_usage.aggregation import Usage
 from ocore_usage.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
 from ocore_usage.timeline import Granularity
 from tests.support.read_api import derived_series
-from tests.support.read_reference import HOUR_US, calendar_buckets, merge_hours, to_dt, to_us
+from tests.support.read_reference import (
+    HOUR_US,
+    aligned_buckets_from,
+    calendar_buckets,
+    fewest_buckets,
+    merge_hours,
+    to_dt,
+    to_us,
+)
 
 FIRST = to_us(datetime(2023, 11, 1, tzinfo=UTC)) // HOUR_US
 LAST = to_us(datetime(2027, 3, 1, tzinfo=UTC)) // HOUR_US
@@ -30,25 +38,6 @@ def ranges(draw, period: Period) -> TimeRange:
         moment = to_dt(start * HOUR_US).replace(day=1, hour=0)
         start = to_us(moment) // HOUR_US + draw(st.sampled_from([0, 1, 23, 24, -1, -24]))
     return TimeRange(start * HOUR_US, (start + length) * HOUR_US)
-
-
-def aligned_buckets_from(instant: int) -> list[int]:
-    """Ends of the calendar buckets (hour, day, month) that start at ``instant`` (brute force)."""
-    moment = to_dt(instant)
-    ends = [instant + HOUR_US]
-    if moment.hour == 0:
-        ends.append(to_us(moment + timedelta(days=1)))
-        if moment.day == 1:
-            ends.append(to_us((moment.replace(day=28) + timedelta(days=4)).replace(day=1)))
-    return ends
-
-
-def fewest_buckets(start: int, end: int) -> int:
-    """Dynamic programming over the hours: the fewest calendar buckets that exactly tile ``[start, end)``."""
-    best = {end: 0}
-    for instant in range(end - HOUR_US, start - 1, -HOUR_US):
-        best[instant] = 1 + min(best[e] for e in aligned_buckets_from(instant) if e <= end)
-    return best[start]
 
 
 def bucket_ends(start: int) -> dict[Granularity, int]:

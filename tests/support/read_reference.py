@@ -55,6 +55,25 @@ def calendar_buckets(start: int, end: int, period: str) -> list[tuple[int, int]]
     return result
 
 
+def aligned_buckets_from(instant: int) -> list[int]:
+    """Ends of the calendar buckets (hour, day, month) that start at ``instant`` (brute force)."""
+    moment = to_dt(instant)
+    ends = [instant + HOUR_US]
+    if moment.hour == 0:
+        ends.append(to_us(moment + timedelta(days=1)))
+        if moment.day == 1:
+            ends.append(to_us((moment.replace(day=28) + timedelta(days=4)).replace(day=1)))
+    return ends
+
+
+def fewest_buckets(start: int, end: int) -> int:
+    """Dynamic programming over the hours: the fewest calendar buckets that exactly tile ``[start, end)``."""
+    best = {end: 0}
+    for instant in range(end - HOUR_US, start - 1, -HOUR_US):
+        best[instant] = 1 + min(best[e] for e in aligned_buckets_from(instant) if e <= end)
+    return best[start]
+
+
 def merge_hours(hours: Mapping[int, Usage], start: int, end: int) -> Usage:
     picked = [u for h, u in hours.items() if start <= h < end]
     return Usage(
