@@ -1,0 +1,143 @@
+"""Page tokens: opaque, bound to org, endpoint and parameters, tamper-proof; the key from SSM."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from ocore_usage import reports, wiring
+from ocore_usage import settings as settings_module
+from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
+from ocore_usage.planner import TimeRange
+from ocore_usage.problems import Problem
+from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.projects import Project
+from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
+from tests.support.read_api import LOGICAL_TABLE_NAMES, StaticKey, api_event, call, random_usage
+from tests.support.template import create_tables
+
+BINDING = PageBinding("org_a", "GET /usage", {"period": "daily", "start_date": None, "fill": None})
+STATE = PageState(
+    TimeRange(parse_rfc3339("2026-10-01T00:00:00Z"), parse_rfc3339("2026-11-01T00:00:00Z")),
+    Position("proj_b", parse_rfc3339("2026-10-07T00:00:00Z")),
+)
+
+
+def test_a_token_round_trips_its_state():
+    tokens = PageTokens(StaticKey())
+    assert tokens.open(BINDING, tokens.issue(BINDING, STATE)) == STATE
+
+
+def test_a_token_is_url_safe_and_short():
+    token = PageTokens(StaticKey()).issue(BINDING, STATE)
+    assert len(token) < 200 and all(c.isalnum() or c in "-_." for c in token)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        PageBinding("org_b", "GET /usage", BINDING.parameters),
+        PageBinding("org_a", "GET /projects/proj_b/usage", BINDING.parameters),
+        PageBinding("org_a", "GET /usage", {**BINDING.parameters, "period": "hourly"}),
+        PageBinding("org_a", "GET /usage", {**BINDING.parameters, "project_id": "proj_b"}),
+    ],
+)
+def test_a_token_serves_only_its_own_binding(other):
+    tokens = PageTokens(StaticKey())
+    with pytest.raises(Problem) as raised:
+        tokens.open(other, tokens.issue(BINDING, STATE))
+    assert raised.value.code == "invalid_token"
+
+
+def test_a_token_signed_with_another_key_is_refused():
+    token = PageTokens(StaticKey(b"another key")).issue(BINDING, STATE)
+    with pytest.raises(Problem):
+        PageTokens(StaticKey()).open(BINDING, token)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_alteration_of_a_token_is_refused(data):
+    tokens = PageTokens(StaticKey())
+    token = tokens.issue(BINDING, STATE)
+    index = data.draw(st.integers(0, len(token) - 1))
+    replacement = data.draw(st.text(min_size=0, max_size=3).filter(lambda r: r != token[index]))
+    altered = token[:index] + replacement + token[index + 1 :]
+    with pytest.raises(Problem) as raised:
+        tokens.open(BINDING, altered)
+    assert raised.value.code == "invalid_token"
+
+
+@settings(max_examples=200, deadline=None)
+@given(garbage=st.text(max_size=300))
+def test_garbage_is_an_invalid_token_never_a_crash(garbage):
+    with pytest.raises(Problem) as raised:
+        PageTokens(StaticKey()).open(BINDING, garbage)
+    assert raised.value.code == "invalid_token"
+
+
+# ---------------------------------------------------------------- the key in SSM, the real wiring
+
+
+@pytest.fixture
+def deployed(monkeypatch) -> Iterator[object]:
+    """The functions' own wiring (settings from the environment, SSM key) on moto."""
+
+    def clear() -> None:
+        settings_module.get_settings.cache_clear()
+        wiring.dynamodb_client.cache_clear()
+        wiring.tables.cache_clear()
+        reports.reports.cache_clear()
+        parameters.clear_caches()
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client)
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name="/ocore/usage/test/pagination-key", Value="s3cret-page-key", Type="SecureString"
+        )
+        monkeypatch.setenv("PAGINATION_KEY_PARAMETER", "/ocore/usage/test/pagination-key")
+        for which, logical_id in LOGICAL_TABLE_NAMES.items():
+            monkeypatch.setenv(f"{which.upper()}_TABLE", logical_id)
+        clear()
+        yield client
+        clear()
+
+
+def test_the_key_comes_from_ssm_decrypted_and_cached(deployed, monkeypatch):
+    requests = []
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.meta.events.register("provide-client-params.ssm.GetParameter", lambda params, **_: requests.append(params))
+    monkeypatch.setitem(DEFAULT_PROVIDERS, "ssm", parameters.SSMProvider(boto3_client=ssm))
+    fetch = ssm_key_source("/ocore/usage/test/pagination-key")
+    assert fetch() == fetch() == b"s3cret-page-key"
+    # one request, decrypting; the second read came from the 300 s cache
+    assert requests == [{"Name": "/ocore/usage/test/pagination-key", "WithDecryption": True}]
+
+
+def test_the_handlers_page_with_the_deployed_wiring(deployed):
+    from functions.get_usage import app
+
+    # GIVEN a project with five busy hours, stored through the functions' own wiring
+    wiring.tables().project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
+    hour, rng = parse_rfc3339("2026-11-20T00:00:00Z"), random.Random(1)
+    hours = {hour + i * MICROS_PER_HOUR: random_usage(rng) for i in range(5)}
+    wiring.tables().rollup_repository.write_series(Scope.PROJECT, "proj_a", Granularity.HOUR, hours)
+    # WHEN the org's usage is read two records at a time
+    query = {"period": "hourly", "start_date": "2026-11-20", "end_date": "2026-11-20T05:00:00Z", "limit": "2"}
+    first = call(app.lambda_handler, api_event("usage", query))
+    token = first.body["nextToken"]
+    second = call(app.lambda_handler, api_event("usage", {**query, "next_token": token}))
+    replayed = call(app.lambda_handler, api_event("usage", {**query, "next_token": token}, org_id="org_b"))
+    # THEN the token signed with the SSM key carries the next page, and only for its org
+    assert first.status == 200 and len(first.body["items"]) == 2
+    assert second.status == 200 and second.body["items"][0]["periodStart"] == "2026-11-20T02:00:00Z"
+    assert (replayed.status, replayed.body["code"]) == (400, "invalid_token")
