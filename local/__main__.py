@@ -1,0 +1,172 @@
+"""``python -m local <command>``: the commands behind ``make dev``, ``make token``, ``make invoke``, ``make seed``.
+
+- ``dev``: the whole stack in the foreground, seeded unless ``SEED=0``; Ctrl-C or SIGTERM stops it.
+- ``token --org ORG --scope "usage:read usage:write" [--ttl S]``: a local token, on the last line.
+- ``invoke <LogicalId> [--event FILE|-]``: one function in this process, like ``sam local invoke``,
+  against ``DYNAMODB_ENDPOINT`` or a DynamoDB Local started for the occasion; prints its result.
+- ``seed``: the demo data, into a stack that is running (``API_PORT``/``LAMBDA_PORT``).
+
+``--env-vars`` and ``--parameter-overrides`` mean what they mean to ``sam local``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from local import environment
+from local.client import LocalStackClient
+from local.environment import EnvOverrides
+from local.seed import seed_demo
+from local.stack import HOST, Backends, LocalStack, StackConfig, load_functions, say
+from local.template import TemplateError
+from local.tokens import DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, mint_token
+
+
+def parameter_overrides(values: list[str]) -> dict[str, str]:
+    """SAM's ``--parameter-overrides``: ``Key=Value`` or ``ParameterKey=Key,ParameterValue=Value``."""
+    overrides: dict[str, str] = {}
+    for value in values:
+        if value.startswith("ParameterKey="):
+            key_part, _, value_part = value.partition(",ParameterValue=")
+            overrides[key_part.removeprefix("ParameterKey=")] = value_part
+            continue
+        key, separator, text = value.partition("=")
+        if not separator:
+            raise TemplateError(f"--parameter-overrides expects Key=Value, got {value!r}")
+        overrides[key] = text
+    return overrides
+
+
+def _config(arguments: argparse.Namespace) -> StackConfig:
+    return StackConfig.from_environ(
+        env_vars=arguments.env_vars,
+        parameter_overrides=parameter_overrides(arguments.parameter_overrides),
+    )
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT both stop the stack (SIGINT explicitly: a shell may start us with it ignored)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def command_dev(arguments: argparse.Namespace) -> int:
+    _stop_on_signals()
+    stack = LocalStack(_config(arguments))
+    try:
+        stack.start()
+        if stack.config.seed:
+            try:
+                say(str(seed_demo(stack.client())))
+            except Exception as error:  # the stack still serves; say why there is no demo data
+                say(f"warning: demo data not seeded: {error}")
+        print(f"ready: API {stack.api_url} · Lambda {stack.lambda_url}", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        stack.stop()
+    return 0
+
+
+def command_token(arguments: argparse.Namespace) -> int:
+    template = _config(arguments).template()
+    print(
+        mint_token(
+            template.parameters,
+            org=arguments.org or None,
+            scope=arguments.scope,
+            ttl=arguments.ttl,
+            subject=arguments.sub,
+        )
+    )
+    return 0
+
+
+def _read_event(source: str | None) -> Any:
+    if source is None:
+        return {}
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    return json.loads(text) if text.strip() else {}
+
+
+def command_invoke(arguments: argparse.Namespace) -> int:
+    config = _config(arguments)
+    template = config.template()
+    function = template.function(arguments.function)
+    event = _read_event(arguments.event)
+    overrides = EnvOverrides.read(config.env_vars)
+    backends = Backends(config, template)
+    output = sys.stdout
+    try:
+        backends.start()
+        variables = {**environment.function_environment(function, overrides), **backends.aws_environment()}
+        # The function's logs go to stderr, so stdout carries only the result (as with sam local invoke).
+        with contextlib.redirect_stdout(sys.stderr):
+            host = load_functions([function], variables)
+            backends.create_tables()
+            invocation = host.invoke(function.logical_id, event)
+    finally:
+        backends.stop()
+    print(json.dumps(invocation.result, indent=2), file=output)
+    return 1 if invocation.error else 0
+
+
+def command_seed(arguments: argparse.Namespace) -> int:
+    config = _config(arguments)
+    client = LocalStackClient(
+        f"http://{HOST}:{config.api_port}", f"http://{HOST}:{config.lambda_port}", config.template().parameters
+    )
+    say(str(seed_demo(client)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0].strip("`"))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env-vars", type=Path, help='env.json: {"Parameters": {...}, "<LogicalId>": {...}}')
+    common.add_argument(
+        "--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE", help="template parameter values"
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", parents=[common], help="run the stack in the foreground").set_defaults(run=command_dev)
+    token = commands.add_parser("token", parents=[common], help="print a local token")
+    token.add_argument("--org", default="", help="org_id claim (leave empty for a usage:write service token)")
+    token.add_argument("--scope", default="usage:read", help='space-separated, e.g. "usage:read usage:write"')
+    token.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds until exp")
+    token.add_argument("--sub", default=DEFAULT_SUBJECT, help="sub claim")
+    token.set_defaults(run=command_token)
+    invoke = commands.add_parser("invoke", parents=[common], help="run one function in-process")
+    invoke.add_argument("function", help="logical id, e.g. RollupFunction")
+    invoke.add_argument("--event", "-e", help="event JSON file, or - for stdin (default: {})")
+    invoke.set_defaults(run=command_invoke)
+    commands.add_parser("seed", parents=[common], help="seed demo data into a running stack").set_defaults(
+        run=command_seed
+    )
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        code: int = arguments.run(arguments)
+    except TemplateError as error:
+        say(f"error: {error}")
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
