@@ -312,3 +312,35 @@ def seeded_world(
             reference.org_hours[org_id] = org
             api.store(Scope.ORG, org_id, org)
         yield api, reference
+
+
+@contextmanager
+def deployed_functions(monkeypatch: Any, key: str = "s3cret-page-key") -> Iterator[Any]:
+    """The functions' own wiring on moto: tables from the template, settings from the environment
+    the template gives, the pagination key in SSM. Caches are cleared before and after."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    from ocore_usage import reports, settings, wiring
+    from tests.support.template import create_tables
+
+    def clear() -> None:
+        settings.get_settings.cache_clear()
+        for cached in (wiring.dynamodb_client, wiring.tables, wiring.ingest_service, reports.reports):
+            cached.cache_clear()
+        parameters.clear_caches()
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client)
+        name = "/ocore/usage/test/pagination-key"
+        boto3.client("ssm", region_name="us-east-1").put_parameter(Name=name, Value=key, Type="SecureString")
+        monkeypatch.setenv("PAGINATION_KEY_PARAMETER", name)
+        for which, logical_id in LOGICAL_TABLE_NAMES.items():
+            monkeypatch.setenv(f"{which.upper()}_TABLE", logical_id)
+        clear()
+        try:
+            yield client
+        finally:
+            clear()

@@ -11,18 +11,15 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from ocore_usage import reports, wiring
-from ocore_usage import settings as settings_module
+from ocore_usage import wiring
 from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
 from ocore_usage.planner import TimeRange
 from ocore_usage.problems import Problem
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
 from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
-from tests.support.read_api import LOGICAL_TABLE_NAMES, StaticKey, api_event, call, random_usage
-from tests.support.template import create_tables
+from tests.support.read_api import StaticKey, api_event, call, deployed_functions, random_usage
 
 BINDING = PageBinding("org_a", "GET /usage", {"period": "daily", "start_date": None, "fill": None})
 STATE = PageState(
@@ -89,27 +86,8 @@ def test_garbage_is_an_invalid_token_never_a_crash(garbage):
 
 @pytest.fixture
 def deployed(monkeypatch) -> Iterator[object]:
-    """The functions' own wiring (settings from the environment, SSM key) on moto."""
-
-    def clear() -> None:
-        settings_module.get_settings.cache_clear()
-        wiring.dynamodb_client.cache_clear()
-        wiring.tables.cache_clear()
-        reports.reports.cache_clear()
-        parameters.clear_caches()
-
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_tables(client)
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name="/ocore/usage/test/pagination-key", Value="s3cret-page-key", Type="SecureString"
-        )
-        monkeypatch.setenv("PAGINATION_KEY_PARAMETER", "/ocore/usage/test/pagination-key")
-        for which, logical_id in LOGICAL_TABLE_NAMES.items():
-            monkeypatch.setenv(f"{which.upper()}_TABLE", logical_id)
-        clear()
+    with deployed_functions(monkeypatch) as client:
         yield client
-        clear()
 
 
 def test_the_key_comes_from_ssm_decrypted_and_cached(deployed, monkeypatch):

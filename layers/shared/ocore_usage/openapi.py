@@ -1,0 +1,363 @@
+"""The OpenAPI 3.1 document of the usage API, generated from the code: ``docs/openapi.json``.
+
+Schemas come from the pydantic models the functions use: the response bodies and problem
+details (:mod:`ocore_usage.responses`), the query parameters (:mod:`ocore_usage.queries`) and the
+ingest sample (:mod:`ocore_usage.samples`). Each operation lists the error codes it can answer
+with, one example request per code. Regenerate with::
+
+    python -m ocore_usage.openapi > docs/openapi.json
+
+A unit test fails when the committed file differs from what this module generates, validates
+it with openapi-spec-validator, and checks real handler answers against it.
+
+Why not Powertools' ``get_openapi_json_schema``: it needs the resolvers built with
+``enable_validation=True``, which makes every function import and build the OpenAPI and
+validation machinery at cold start (about 30% more init time measured on these functions), and
+validates every request and response at run time, which the pydantic query models already do.
+The document is only needed at build time, so it is generated here, outside the runtime path,
+from the same models; nothing in the functions imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from ocore_usage.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
+from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery
+from ocore_usage.responses import FieldProblem, GatewayMessage, ProblemDetails, UsageReport, UsageTotals
+
+REF = "#/components/schemas/{model}"
+
+# One request that triggers each code (SPEC section 6), shown as the example of its answer.
+ERROR_EXAMPLES: dict[str, str] = {
+    "invalid_period": "GET /api/usage?period=weekly",
+    "invalid_date": "GET /api/usage?start_date=2026-13-01",
+    "invalid_range": "GET /api/usage?start_date=2026-11-02&end_date=2026-11-01",
+    "unknown_parameter": "GET /api/usage?perid=daily",
+    "range_too_large": "GET /api/usage?period=hourly&start_date=2026-01-01&end_date=2026-06-01",
+    "invalid_token": "GET /api/usage?next_token=not-a-token",
+    "invalid_limit": "GET /api/usage?limit=0",
+    "validation_error": "GET /api/usage?period=daily&period=hourly",
+    "project_not_found": "GET /api/projects/proj_of_another_org/usage",
+    "insufficient_scope": "GET /api/usage with a token without usage:read (POST /api/usage/samples: usage:write)",
+    "internal_error": "any request during an unexpected fault (the answer carries the request id)",
+    "sample_out_of_window": 'POST /api/usage/samples {"samples": [{"intervalStart": "2020-01-01T00:00:00Z", ...}]}',
+    "payload_too_large": 'POST /api/usage/samples {"samples": [... 1001 samples ...]}',
+}
+_SAMPLE_EXAMPLES = {
+    "validation_error": 'POST /api/usage/samples {"samples": [{"sampleId": "s1", "cpuCores": -1, ...}]}',
+}
+
+_READ_400 = [
+    "invalid_period",
+    "invalid_date",
+    "invalid_range",
+    "unknown_parameter",
+    "range_too_large",
+    "invalid_token",
+    "invalid_limit",
+    "validation_error",
+]
+_TOTALS_400 = ["invalid_date", "invalid_range", "unknown_parameter", "range_too_large", "validation_error"]
+
+
+def build_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document, as a JSON-ready dict with a stable order."""
+    _, top = models_json_schema(
+        [
+            (UsageReport, "serialization"),
+            (UsageTotals, "serialization"),
+            (ProblemDetails, "serialization"),
+            (FieldProblem, "serialization"),
+            (GatewayMessage, "serialization"),
+            *_sample_models(),
+        ],
+        ref_template=REF,
+    )
+    schemas = {name: _tidy(schema) for name, schema in sorted(top["$defs"].items())}
+    schemas.update(_sample_schemas(schemas))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "oCore Usage API",
+            "version": "1.0.0",
+            "description": (
+                "Usage of the oCore cloud platform per project and organization: hourly, daily and monthly "
+                "buckets and totals, exact to the micro-unit. Every call carries a JWT bearer token; the "
+                "organization comes from the token only. Errors are RFC 9457 problem details."
+            ),
+        },
+        "servers": [
+            {"url": "https://api.ocore.dev/api", "description": "Production"},
+            {"url": "http://127.0.0.1:3000/api", "description": "Local stack (make dev)"},
+        ],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/projects/{id}/usage": {
+                "get": _read_operation(
+                    "getProjectUsage",
+                    "Project usage",
+                    "Usage of one project of the caller's organization, per bucket, with totals over the range.",
+                    ProjectUsageQuery,
+                    "UsageReport",
+                    _READ_400,
+                    path_id=True,
+                    not_found=True,
+                )
+            },
+            "/usage": {
+                "get": _read_operation(
+                    "getUsage",
+                    "Usage report",
+                    "Usage per project and bucket for the caller's whole organization, or for one project "
+                    "with project_id; totals over the range (organization-wide: the org-wide instance peak).",
+                    UsageQuery,
+                    "UsageReport",
+                    _READ_400,
+                    not_found=True,
+                )
+            },
+            "/usage/totals": {
+                "get": _read_operation(
+                    "getUsageTotals",
+                    "Usage totals",
+                    "One record per project of the caller's organization that is active or had usage in the "
+                    "range, ordered by projectId. Default range: the current UTC month to now.",
+                    TotalsQuery,
+                    "UsageTotals",
+                    _TOTALS_400,
+                )
+            },
+            "/usage/samples": {"post": _ingest_operation()},
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Claims: org_id (the tenant), sub, scope (space-separated: usage:read, "
+                    "the service scope usage:write).",
+                }
+            },
+        },
+    }
+
+
+# ---------------------------------------------------------------- operations
+
+
+def _read_operation(
+    operation_id: str,
+    summary: str,
+    description: str,
+    query_model: type[BaseModel],
+    response_schema: str,
+    codes_400: list[str],
+    *,
+    path_id: bool = False,
+    not_found: bool = False,
+) -> dict[str, Any]:
+    parameters = []
+    if path_id:
+        parameters.append(
+            {"name": "id", "in": "path", "required": True, "description": "Project id.", "schema": {"type": "string"}}
+        )
+    parameters += _query_parameters(query_model)
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "The usage asked for.",
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=response_schema)}}},
+        },
+        "400": _problem_response("The request's parameters are not acceptable.", 400, codes_400),
+        "401": _gateway_response("Unauthorized", "No bearer token (answered by API Gateway)."),
+        "403": _forbidden_response(),
+    }
+    if not_found:
+        responses["404"] = _problem_response(
+            "No such project in the caller's organization (also for another organization's project).",
+            404,
+            ["project_not_found"],
+        )
+    responses["500"] = _problem_response("An unexpected fault; quote the requestId.", 500, ["internal_error"])
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description + " Requires the scope usage:read.",
+        "parameters": parameters,
+        "responses": responses,
+    }
+
+
+def _ingest_operation() -> dict[str, Any]:
+    return {
+        "operationId": "postUsageSamples",
+        "summary": "Ingest usage samples",
+        "description": "Metering agents send 1 to 1000 samples; all-or-nothing validation; idempotent per "
+        "(projectId, sampleId). Requires the service scope usage:write.",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="SampleBatch")}}},
+        },
+        "responses": {
+            "202": {
+                "description": "Every sample is stored.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["accepted"],
+                            "additionalProperties": False,
+                            "properties": {"accepted": {"type": "integer", "minimum": 1}},
+                        }
+                    }
+                },
+            },
+            "400": _problem_response(
+                "The body is empty or not JSON.",
+                400,
+                ["validation_error"],
+                examples={"validation_error": "POST /api/usage/samples with a body that is not JSON"},
+            ),
+            "401": _gateway_response("Unauthorized", "No bearer token (answered by API Gateway)."),
+            "403": _forbidden_response(),
+            "413": _problem_response("Too many samples, or too large a body.", 413, ["payload_too_large"]),
+            "422": _problem_response(
+                "Samples not acceptable; errors lists each bad sample by index and field.",
+                422,
+                ["validation_error", "sample_out_of_window"],
+                examples=_SAMPLE_EXAMPLES,
+            ),
+            "500": _problem_response("An unexpected fault; quote the requestId.", 500, ["internal_error"]),
+        },
+    }
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    properties = model.model_json_schema()["properties"]
+    parameters = []
+    for name, field in model.model_fields.items():
+        schema = _tidy(properties[name])
+        # an optional parameter is "T or absent", not "T or null": keep T
+        schema = next((s for s in schema.pop("anyOf", []) if s.get("type") != "null"), schema)
+        parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+        if field.description:
+            parameter["description"] = field.description
+            if schema.get("description") == field.description:
+                del schema["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _problem_response(
+    description: str, status: int, codes: list[str], examples: dict[str, str] | None = None
+) -> dict[str, Any]:
+    schema = {
+        "allOf": [
+            {"$ref": REF.format(model="ProblemDetails")},
+            {"properties": {"status": {"const": status}, "code": {"enum": codes}}},
+        ]
+    }
+    return {
+        "description": description,
+        "content": {
+            PROBLEM_JSON: {
+                "schema": schema,
+                "examples": {code: _problem_example(code, status, examples) for code in codes},
+            }
+        },
+    }
+
+
+def _problem_example(code: str, status: int, examples: dict[str, str] | None) -> dict[str, Any]:
+    request = (examples or {}).get(code) or ERROR_EXAMPLES[code]
+    value: dict[str, Any] = {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": STATUS_AND_TITLE[code][1],
+        "status": status,
+        "detail": "…",
+        "code": code,
+    }
+    if code == "internal_error":
+        value["requestId"] = "Qm9vdHN0cmFwQQ="
+    return {"summary": request, "value": value}
+
+
+def _gateway_response(message: str, description: str) -> dict[str, Any]:
+    schema = {"allOf": [{"$ref": REF.format(model="GatewayMessage")}, {"properties": {"message": {"const": message}}}]}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _forbidden_response() -> dict[str, Any]:
+    problem = _problem_response("", 403, ["insufficient_scope"])["content"]
+    gateway = _gateway_response("Forbidden", "")["content"]
+    return {
+        "description": 'The token is invalid (API Gateway answers {"message": "Forbidden"}), or lacks the '
+        "scope the route needs (insufficient_scope).",
+        "content": {**gateway, **problem},
+    }
+
+
+# ---------------------------------------------------------------- the ingest sample
+
+
+def _sample_models() -> list[tuple[type[BaseModel], Any]]:
+    from ocore_usage.samples import SampleIn
+
+    return [(SampleIn, "validation")]
+
+
+# The wire types of the sample fields that the model converts on input (to integer units).
+_SAMPLE_WIRE_TYPES: dict[str, dict[str, Any]] = {
+    "intervalStart": {"type": "string", "format": "date-time", "description": "RFC 3339 with offset."},
+    "cpuCores": {"type": "number", "minimum": 0, "maximum": 1000000},
+    "ramGb": {"type": "number", "minimum": 0, "maximum": 1000000},
+    "diskGb": {"type": "number", "minimum": 0, "maximum": 1000000},
+}
+
+
+def _sample_schemas(schemas: dict[str, Any]) -> dict[str, Any]:
+    from ocore_usage.samples import MAX_SAMPLES
+
+    sample = schemas["SampleIn"]
+    for name, wire in _SAMPLE_WIRE_TYPES.items():
+        sample["properties"][name] = {**wire, "description": wire.get("description", "Average allocation.")}
+    return {
+        "SampleBatch": {
+            "type": "object",
+            "required": ["samples"],
+            "additionalProperties": False,
+            "properties": {
+                "samples": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_SAMPLES,
+                    "items": {"$ref": REF.format(model="SampleIn")},
+                }
+            },
+        }
+    }
+
+
+def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop pydantic's generated titles (noise for client generators) and null defaults."""
+    tidy = {k: v for k, v in schema.items() if k != "title"}
+    if "default" in tidy and tidy["default"] is None:
+        del tidy["default"]
+    if isinstance(tidy.get("properties"), dict):
+        tidy["properties"] = {name: _tidy(value) for name, value in tidy["properties"].items()}
+    return tidy
+
+
+def render() -> str:
+    return json.dumps(build_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

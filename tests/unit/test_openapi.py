@@ -1,0 +1,222 @@
+"""docs/openapi.json: current with the code, a valid OpenAPI 3.1 document, and true to what the
+functions really answer (every success and every error, validated with jsonschema)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from ocore_usage import reports
+from ocore_usage.openapi import ERROR_EXAMPLES, build_document, render
+from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.projects import Project
+from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours
+from tests.support.template import template
+
+DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+DOC_URI = "urn:ocore:openapi"
+
+
+def test_the_committed_document_is_the_generated_one():
+    assert DOCUMENT_PATH.read_text() == render(), "regenerate: python -m ocore_usage.openapi > docs/openapi.json"
+
+
+def test_the_document_is_valid_openapi_3_1():
+    document = json.loads(DOCUMENT_PATH.read_text())
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_http_route_of_the_template_is_documented():
+    routes = {
+        (event["Properties"]["Method"].lower(), event["Properties"]["Path"].removeprefix("/api"))
+        for resource in template()["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    }
+    documented = {(method, path) for path, item in build_document()["paths"].items() for method in item}
+    assert routes == documented
+
+
+def test_every_error_code_has_an_example_request():
+    document = build_document()
+    listed = {
+        code
+        for item in document["paths"].values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        for media in response.get("content", {}).values()
+        for code in media.get("examples", {})
+    }
+    spec_codes = {
+        "invalid_period", "invalid_date", "invalid_range", "unknown_parameter", "range_too_large", "invalid_token",
+        "invalid_limit", "project_not_found", "insufficient_scope", "validation_error", "sample_out_of_window",
+        "payload_too_large",
+    }  # fmt: skip
+    assert spec_codes | {"internal_error"} == listed == set(ERROR_EXAMPLES)
+
+
+# ---------------------------------------------------------------- real answers against the document
+
+
+class Contract:
+    """Validates an answer against the document's schema for its operation, status and media type."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.registry = Registry().with_resource(DOC_URI, DRAFT202012.create_resource(document))
+
+    def check(self, path: str, method: str, answer: Answer) -> None:
+        responses = self.document["paths"][path][method]["responses"]
+        assert str(answer.status) in responses, f"{method} {path}: {answer.status} is not documented"
+        media = answer.content_type.split(";")[0]
+        content = responses[str(answer.status)]["content"]
+        assert media in content, f"{method} {path} {answer.status}: {media} is not documented"
+        pointer = "/".join(["paths", path.replace("/", "~1"), method, "responses", str(answer.status), "content"])
+        schema = {"$ref": f"{DOC_URI}#/{pointer}/{media.replace('/', '~1')}/schema"}
+        Draft202012Validator(schema, registry=self.registry).validate(answer.body)
+
+
+@pytest.fixture(scope="module")
+def contract() -> Contract:
+    return Contract(json.loads(DOCUMENT_PATH.read_text()))
+
+
+@pytest.fixture
+def deployed(monkeypatch) -> Iterator[Any]:
+    from ocore_usage import wiring
+
+    with deployed_functions(monkeypatch) as client:
+        found = wiring.tables()
+        found.project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
+        found.project_repository.put_if_newer(Project("proj_x", "org_b", "Other"))
+        rng = random.Random(3)
+        start = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp()) * 1_000_000
+        hours = {start + i * 3_600_000_000: random_usage(rng) for i in range(30)}
+        store_hours(found.rollup_repository, Scope.PROJECT, "proj_a", hours)
+        store_hours(found.rollup_repository, Scope.ORG, "org_a", hours)
+        yield client
+
+
+def handler(route: str) -> Any:
+    from functions.get_project_usage import app as project_app
+    from functions.get_usage import app as usage_app
+    from functions.get_usage_totals import app as totals_app
+
+    return {"project": project_app, "usage": usage_app, "totals": totals_app}[route].lambda_handler
+
+
+PATHS = {"project": "/projects/{id}/usage", "usage": "/usage", "totals": "/usage/totals"}
+DATES = {"start_date": "2026-11-20T03:00:00Z", "end_date": "2026-11-21T05:00:00Z"}
+
+READ_CASES = [
+    ("project", {"period": "daily", **DATES}, 200),
+    ("project", {"period": "hourly", **DATES, "limit": "5"}, 200),
+    ("project", {"period": "monthly", "fill": "none", **DATES}, 200),
+    ("usage", {"period": "hourly", **DATES, "limit": "3"}, 200),
+    ("usage", {"period": "daily", "fill": "zero", **DATES}, 200),
+    ("usage", {"project_id": "proj_a", **DATES}, 200),
+    ("totals", DATES, 200),
+    ("totals", {}, 200),
+    ("usage", {"period": "weekly"}, 400),
+    ("usage", {"start_date": "2026-13-01"}, 400),
+    ("usage", {"start_date": "2026-11-02", "end_date": "2026-11-01"}, 400),
+    ("usage", {"perid": "daily"}, 400),
+    ("usage", {"period": "hourly", "start_date": "2026-01-01", "end_date": "2026-06-01"}, 400),
+    ("usage", {"next_token": "not-a-token"}, 400),
+    ("usage", {"limit": "0"}, 400),
+    ("usage", [("period", "daily"), ("period", "hourly")], 400),
+    ("totals", {"limit": "5"}, 400),
+    ("totals", {"start_date": "yesterday"}, 400),
+    ("project", {"fill": "sometimes"}, 400),
+    ("usage", {"project_id": "proj_x"}, 404),
+    ("project", {}, 404),
+]
+
+
+@pytest.mark.parametrize(("route", "query", "status"), READ_CASES)
+def test_read_answers_match_the_document(deployed, contract, route, query, status):
+    project_id = "proj_x" if (route, status) == ("project", 404) else "proj_a"
+    answer = call(handler(route), api_event(route, query, project_id=project_id))
+    assert answer.status == status, answer.body
+    contract.check(PATHS[route], "get", answer)
+
+
+@pytest.mark.parametrize("route", ["project", "usage", "totals"])
+def test_scope_and_fault_answers_match_the_document(deployed, contract, route):
+    answer = call(handler(route), api_event(route, {}, scopes="usage:write"))
+    assert answer.status == 403
+    contract.check(PATHS[route], "get", answer)
+
+    def broken() -> Any:
+        raise RuntimeError("no table")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reports, "reports", broken)
+        answer = call(handler(route), api_event(route, {}))
+    assert answer.status == 500
+    contract.check(PATHS[route], "get", answer)
+
+
+def test_gateway_answers_match_the_document(contract):
+    for status, message in [(401, "Unauthorized"), (403, "Forbidden")]:
+        answer = Answer(status, "application/json", {"message": message}, "")
+        contract.check("/usage", "get", answer)
+
+
+def test_a_second_page_matches_the_document(deployed, contract):
+    first = call(handler("usage"), api_event("usage", {**DATES, "limit": "2"}))
+    answer = call(handler("usage"), api_event("usage", {**DATES, "limit": "2", "next_token": first.body["nextToken"]}))
+    contract.check("/usage", "get", answer)
+
+
+def sample(**changes: Any) -> dict[str, Any]:
+    start = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    return {
+        "sampleId": "s-1",
+        "projectId": "proj_a",
+        "instanceId": "i-1",
+        "intervalStart": start.isoformat().replace("+00:00", "Z"),
+        "intervalSeconds": 300,
+        "cpuCores": 2,
+        "ramGb": 4.5,
+        "diskGb": 20,
+        "bandwidthInBytes": 1000,
+        "bandwidthOutBytes": 2000,
+        **changes,
+    }
+
+
+INGEST_CASES = [
+    ({"samples": [sample()]}, 202),
+    ({"samples": [sample(cpuCores=-1)]}, 422),
+    ({"samples": [sample(intervalStart="2020-01-01T00:00:00Z")]}, 422),
+    ({"samples": [sample(sampleId=f"s-{n}") for n in range(1001)]}, 413),
+    ("not json", 400),
+]
+
+
+@pytest.mark.parametrize(("body", "status"), INGEST_CASES)
+def test_ingest_answers_match_the_document(deployed, contract, body, status):
+    from functions.ingest_samples import app
+
+    event = api_event("usage", {}, scopes="usage:write", org_id=None)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/usage/samples"
+    event["requestContext"]["http"]["method"] = "POST"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /api/usage/samples"
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    event["headers"]["content-type"] = "application/json"
+    answer = call(app.lambda_handler, event)
+    assert answer.status == status, answer.body
+    contract.check("/usage/samples", "post", answer)
