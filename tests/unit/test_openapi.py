@@ -28,7 +28,8 @@ DOC_URI = "urn:ocore:openapi"
 
 
 def test_the_committed_document_is_the_generated_one():
-    assert DOCUMENT_PATH.read_text() == render(), "regenerate: python -m ocore_usage.openapi > docs/openapi.json"
+    regenerate = "PYTHONPATH=layers/shared .venv/bin/python -m ocore_usage.openapi > docs/openapi.json"
+    assert DOCUMENT_PATH.read_text() == render(), f"docs/openapi.json is stale; regenerate: {regenerate}"
 
 
 def test_the_document_is_valid_openapi_3_1():
