@@ -23,9 +23,10 @@ from typing import Any
 
 from local import environment
 from local.client import LocalStackClient
+from local.dynamodb import DynamoDBLocalError
 from local.environment import EnvOverrides
 from local.seed import seed_demo
-from local.stack import HOST, Backends, LocalStack, StackConfig, load_functions, say
+from local.stack import HOST, Backends, LocalStack, StackConfig, StackError, load_functions, say
 from local.template import TemplateError
 from local.tokens import DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, mint_token
 
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         code: int = arguments.run(arguments)
-    except TemplateError as error:
+    except (TemplateError, StackError, DynamoDBLocalError) as error:
         say(f"error: {error}")
         return 2
     return code

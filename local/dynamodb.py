@@ -12,12 +12,8 @@ prepares an already-running DynamoDB (``DYNAMODB_ENDPOINT``).
 
 from __future__ import annotations
 
-import ctypes
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
+from local.processes import die_with_parent, port_is_free
 from local.template import REGION, TableSpec
 
 if TYPE_CHECKING:
@@ -43,26 +40,6 @@ def jar_dir(root: Path) -> Path:
     if not candidates:
         raise DynamoDBLocalError(f"no DynamoDB Local under {root / PACKAGE_DIR}: run `npm ci` (make install)")
     return candidates[-1].parent
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the runner dies (Linux ``PR_SET_PDEATHSIG``)."""
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class DynamoDBLocal:
@@ -102,7 +79,7 @@ class DynamoDBLocal:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     @property

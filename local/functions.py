@@ -140,9 +140,23 @@ class FunctionHost:
         return None
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
-        """Run ``logical_id`` on ``event`` (raises KeyError for an unknown function)."""
+        """Run ``logical_id`` on ``event`` (raises KeyError for an unknown function).
+
+        Ends with a ``REPORT`` line on stderr, as Lambda ends each invocation's log.
+        """
         function = self.functions[logical_id]
         context = LambdaContext.for_function(function)
+        invocation = self._run(function, context, event)
+        status = f"\tStatus: {invocation.error.error_type}" if invocation.error else ""
+        print(
+            f"REPORT {logical_id} RequestId: {invocation.request_id}\tDuration: {invocation.duration_ms:.2f} ms"
+            f"\tMemory Size: {function.memory_size} MB{status}",
+            file=sys.stderr,
+        )
+        return invocation
+
+    def _run(self, function: FunctionSpec, context: LambdaContext, event: Any) -> Invocation:
+        logical_id = function.logical_id
         try:
             handler = self._acquire(logical_id)
         except _ImportFailed as failed:
@@ -165,10 +179,7 @@ class FunctionHost:
         return Invocation(logical_id, context.aws_request_id, payload, None, _elapsed_ms(context))
 
     def _failed(self, function: FunctionSpec, context: LambdaContext, error: FunctionError) -> Invocation:
-        print(
-            f"{function.logical_id} {context.aws_request_id}: {error.error_type}: {error.error_message}",
-            file=sys.stderr,
-        )
+        print(f"{function.logical_id}: {error.error_type}: {error.error_message}", file=sys.stderr)
         payload = json.dumps(error.payload(context.aws_request_id)).encode()
         return Invocation(function.logical_id, context.aws_request_id, payload, error, _elapsed_ms(context))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -99,15 +99,16 @@ class Router:
 class AuthorizerCache:
     """Authorizer answers per authorizer and identity source values, each kept ``ttl`` seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: dict[tuple[str, tuple[str, ...]], tuple[float, Verdict]] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
     def get(self, authorizer: LambdaAuthorizer, identity: list[str]) -> Verdict | None:
         key = (authorizer.name, tuple(identity))
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] <= time.monotonic():
+            if entry is None or entry[0] <= self._clock():
                 self._entries.pop(key, None)
                 return None
             return entry[1]
@@ -116,7 +117,7 @@ class AuthorizerCache:
         if authorizer.reauthorize_every <= 0:
             return
         with self._lock:
-            expires = time.monotonic() + authorizer.reauthorize_every
+            expires = self._clock() + authorizer.reauthorize_every
             self._entries[(authorizer.name, tuple(identity))] = (expires, verdict)
 
 

@@ -27,11 +27,16 @@ from local.functions import FunctionHost
 from local.http_api import HttpApiGateway
 from local.lambda_api import LambdaInvokeApi
 from local.parameter_store import LocalParameterStore, local_secrets
+from local.processes import port_is_free
 from local.server import RunningServer
 from local.template import FunctionSpec, Template
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """The stack cannot start as configured."""
 
 
 def say(message: str) -> None:
@@ -150,6 +155,9 @@ class LocalStack:
 
     def start(self) -> None:
         started = time.monotonic()
+        for name, port in (("API_PORT", self.config.api_port), ("LAMBDA_PORT", self.config.lambda_port)):
+            if not port_is_free(port, HOST):
+                raise StackError(f"port {port} is taken: set {name} to another port")
         try:
             self.backends.start()
             functions = list(self.template.functions.values())

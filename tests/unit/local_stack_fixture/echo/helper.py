@@ -1,0 +1,3 @@
+"""A sibling module of EchoFunction's handler (PlainFunction has its own helper.py)."""
+
+NAME = "echo-helper"

@@ -1,0 +1,5 @@
+"""Test function: always raises."""
+
+
+def handler(event, context):
+    raise ValueError("this function always fails")

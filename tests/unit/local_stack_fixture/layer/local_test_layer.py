@@ -1,0 +1,3 @@
+"""A module of the test layer: importable by every function, as /opt/python is on Lambda."""
+
+VALUE = "from-the-layer"
