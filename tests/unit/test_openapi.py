@@ -221,3 +221,18 @@ def test_ingest_answers_match_the_document(deployed, contract, body, status):
     answer = call(app.lambda_handler, event)
     assert answer.status == status, answer.body
     contract.check("/usage/samples", "post", answer)
+
+
+@pytest.mark.parametrize("name", ["get_project_usage.json", "get_usage.json", "get_usage_totals.json"])
+def test_the_committed_events_invoke_their_function_as_they_are(deployed, contract, name):
+    # GIVEN the demo org's project that events/get_project_usage.json asks for
+    from ocore_usage import wiring
+
+    wiring.tables().project_repository.put_if_newer(Project("proj_web", "org_demo", "Web"))
+    event = json.loads((DOCUMENT_PATH.parents[1] / "events" / name).read_text())
+    route = {"get_project_usage.json": "project", "get_usage.json": "usage", "get_usage_totals.json": "totals"}[name]
+    # WHEN the event is handed to its function unchanged (as make invoke / sam local invoke do)
+    answer = call(handler(route), event)
+    # THEN it answers 200, as the document says
+    assert answer.status == 200, answer.body
+    contract.check(PATHS[route], "get", answer)
