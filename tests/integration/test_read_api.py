@@ -134,12 +134,8 @@ class Org:
 
 
 @pytest.fixture(scope="module")
-def stack(request: pytest.FixtureRequest) -> Any:
-    """The ``stack`` fixture; these tests skip (not error) on a checkout that does not provide it."""
-    try:
-        return request.getfixturevalue("local_stack")
-    except pytest.FixtureLookupError:
-        pytest.skip("no local_stack fixture (tests/integration/conftest.py) in this checkout")
+def stack(local_stack: Any) -> Any:
+    return local_stack
 
 
 @pytest.fixture(scope="module")
