@@ -15,7 +15,11 @@ ORG ?= org_demo
 SCOPE ?= usage:read
 FN ?=
 EVENT ?=
+ENV_VARS ?=
+PARAMS ?=
 PYTEST_ARGS ?=
+# Like sam local's --env-vars env.json and --parameter-overrides "Key=Value ...".
+LOCAL_ARGS = $(if $(ENV_VARS),--env-vars "$(ENV_VARS)") $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
@@ -43,8 +47,8 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 
 install: $(VENV)/.installed node_modules/.installed ## Create the virtualenv and install npm packages
 
-dev: install ## Run the whole service locally with demo data (Ctrl-C stops it)
-	$(PY) -m local dev
+dev: install ## Run the whole service locally with demo data (Ctrl-C stops it; SEED=0 skips the data)
+	$(PY) -m local dev $(LOCAL_ARGS)
 
 test: install lint typecheck validate ## Every check: ruff, mypy, sam validate --lint, all tests
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -66,13 +70,14 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint on template.yaml
 	$(SAM) validate --lint --template template.yaml
 
 token: $(VENV)/.installed ## Print a local token: make token ORG=org_demo SCOPE="usage:read usage:write"
-	@$(PY) -m local token --org "$(ORG)" --scope "$(SCOPE)"
+	@$(PY) -m local token --org "$(ORG)" --scope "$(SCOPE)" $(LOCAL_ARGS)
 
-invoke: $(VENV)/.installed ## Run one function in-process: make invoke FN=RollupFunction EVENT=events/rollup.json
-	$(PY) -m local invoke "$(FN)" $(if $(EVENT),--event "$(EVENT)")
+invoke: install ## Run one function in-process: make invoke FN=RollupFunction [EVENT=events/<file>.json]
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<LogicalId> [EVENT=events/<file>.json]"; exit 2; }
+	$(PY) -m local invoke "$(FN)" $(if $(EVENT),--event "$(EVENT)") $(LOCAL_ARGS)
 
-seed: install ## Seed demo data into a running local stack
-	$(PY) -m local seed
+seed: install ## Seed demo data into a running local stack (make dev in another shell)
+	$(PY) -m local seed $(LOCAL_ARGS)
 
 build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH)
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build

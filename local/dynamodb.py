@@ -75,6 +75,7 @@ class DynamoDBLocal:
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command,
+                cwd=log_path.parent,  # it writes dynamodb-local-metadata.json where it runs
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
