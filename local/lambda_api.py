@@ -8,7 +8,8 @@
   also ``200``, with ``X-Amz-Function-Error: Unhandled`` and ``{errorMessage, errorType, ...}``;
 - ``Event``: ``202`` at once, the function runs in the background; ``DryRun``: ``204``;
 - an unknown function: ``404 ResourceNotFoundException``; a body that is not JSON:
-  ``400 InvalidRequestContentException`` (the error shapes botocore parses).
+  ``400 InvalidRequestContentException``; one over 6 MB: ``413 RequestTooLargeException``
+  (the error shapes botocore parses).
 
 ``FunctionName`` may also be a function ARN or carry a qualifier (``Name:$LATEST``).
 """
@@ -24,6 +25,9 @@ from urllib.parse import unquote
 from local.events import HttpRequest, HttpResponse
 from local.functions import FunctionHost
 from local.template import function_name_of, resource_arn
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+"""Lambda's limit on a synchronous invocation's request payload."""
 
 INVOCATIONS = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
@@ -48,6 +52,9 @@ class LambdaInvokeApi:
         if name not in self.functions:
             arn = resource_arn("AWS::Lambda::Function", name)
             return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            message = f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+            return service_error(413, "RequestTooLargeException", message)
         try:
             event: Any = json.loads(request.body) if request.body.strip() else {}
         except ValueError:

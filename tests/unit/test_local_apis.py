@@ -251,6 +251,8 @@ def test_invoke_refuses_unknown_functions_and_bad_payloads(invoke_api: LambdaInv
     bad = invoke_api(invocation("PlainFunction", b"{not json"))
     assert (bad.status, dict(bad.headers)["x-amzn-errortype"]) == (400, "InvalidRequestContentException")
     assert invoke_api(HttpRequest(method="GET", path="/2015-03-31/functions")).status == 404
+    huge = invoke_api(invocation("PlainFunction", b'"' + b"x" * 6 * 1024 * 1024 + b'"'))
+    assert (huge.status, dict(huge.headers)["x-amzn-errortype"]) == (413, "RequestTooLargeException")
 
 
 def test_invocation_types(invoke_api: LambdaInvokeApi) -> None:
