@@ -64,7 +64,9 @@ def project_event(
 class LocalStackClient:
     """Calls a local stack at ``base_url`` (HTTP API) and ``lambda_url`` (Invoke API)."""
 
-    def __init__(self, base_url: str, lambda_url: str, template_parameters: dict[str, str], timeout: float = 300):
+    def __init__(
+        self, base_url: str, lambda_url: str, template_parameters: dict[str, str], timeout: float = 300
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.lambda_url = lambda_url.rstrip("/")
         self.template_parameters = template_parameters

@@ -56,7 +56,13 @@ class StackConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ, **options: object) -> StackConfig:
+    def from_environ(
+        cls,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        env_vars: Path | None = None,
+        parameter_overrides: Mapping[str, str] | None = None,
+    ) -> StackConfig:
         """Ports and switches from ``API_PORT``, ``LAMBDA_PORT``, ``DYNAMODB_PORT``, ``DYNAMODB_ENDPOINT``, ``SEED``."""
         return cls(
             api_port=int(environ.get("API_PORT") or 3000),
@@ -64,7 +70,8 @@ class StackConfig:
             dynamodb_port=int(environ.get("DYNAMODB_PORT") or 8000),
             dynamodb_endpoint=environ.get("DYNAMODB_ENDPOINT") or None,
             seed=(environ.get("SEED") or "1") != "0",
-            **options,  # type: ignore[arg-type]
+            env_vars=env_vars,
+            parameter_overrides=dict(parameter_overrides or {}),
         )
 
     def template(self) -> Template:
