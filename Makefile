@@ -88,5 +88,8 @@ deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)
 bench: install ## Benchmarks: ratios against a floor measured in the same run
 	$(PY) -m benchmarks
 
+openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the code (a test checks it is current)
+	PYTHONPATH=layers/shared $(PY) -m ocore_usage.openapi > docs/openapi.json
+
 clean: ## Remove virtualenvs, npm packages and build output
 	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

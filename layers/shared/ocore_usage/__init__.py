@@ -12,6 +12,7 @@ Handlers in functions/ stay thin and call into the modules of this package:
 - ``projects``     applying project events to the project registry.
 - ``queries``      parsing the read endpoints' query parameters.
 - ``pagination``   signed, opaque page tokens.
+- ``responses``    the API's response and problem models; ``openapi`` renders docs/openapi.json from them.
 - ``reports``      the three read use cases.
 - ``auth``         verifying bearer tokens for the API's Lambda authorizer.
 - ``http_api``     the HTTP resolver, the caller's identity, problem+json answers.

@@ -81,7 +81,7 @@ def build_document() -> dict[str, Any]:
         ref_template=REF,
     )
     schemas = {name: _tidy(schema) for name, schema in sorted(top["$defs"].items())}
-    schemas.update(_sample_schemas(schemas))
+    schemas.update(_sample_batch_schema())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -314,21 +314,9 @@ def _sample_models() -> list[tuple[type[BaseModel], Any]]:
     return [(SampleIn, "validation")]
 
 
-# The wire types of the sample fields that the model converts on input (to integer units).
-_SAMPLE_WIRE_TYPES: dict[str, dict[str, Any]] = {
-    "intervalStart": {"type": "string", "format": "date-time", "description": "RFC 3339 with offset."},
-    "cpuCores": {"type": "number", "minimum": 0, "maximum": 1000000},
-    "ramGb": {"type": "number", "minimum": 0, "maximum": 1000000},
-    "diskGb": {"type": "number", "minimum": 0, "maximum": 1000000},
-}
-
-
-def _sample_schemas(schemas: dict[str, Any]) -> dict[str, Any]:
+def _sample_batch_schema() -> dict[str, Any]:
     from ocore_usage.samples import MAX_SAMPLES
 
-    sample = schemas["SampleIn"]
-    for name, wire in _SAMPLE_WIRE_TYPES.items():
-        sample["properties"][name] = {**wire, "description": wire.get("description", "Average allocation.")}
     return {
         "SampleBatch": {
             "type": "object",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, WithJsonSchema
 
 from ocore_usage.attribution import MeteredInterval
 from ocore_usage.problems import FieldError, Problem
@@ -47,8 +47,18 @@ def _instant(value: Any) -> int:
     return parse_rfc3339(value)
 
 
-Allocation = Annotated[int, BeforeValidator(_allocation)]
-Instant = Annotated[int, BeforeValidator(_instant)]
+# On the wire an allocation is a JSON number and an instant an RFC 3339 string; the model holds both as
+# integers (micro-units, microseconds), so the published schema states the wire types.
+Allocation = Annotated[
+    int,
+    BeforeValidator(_allocation),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1000000, "description": "Average allocation."}),
+]
+Instant = Annotated[
+    int,
+    BeforeValidator(_instant),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 with offset."}),
+]
 ByteCount = Annotated[StrictInt, Field(ge=0, le=MAX_BYTES)]
 
 
