@@ -29,6 +29,12 @@ def to_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def instant(text: str) -> int:
+    """Microseconds of an ISO date or date-time (UTC when it has no offset)."""
+    moment = datetime.fromisoformat(text)
+    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
 def iso(instant: int) -> str:
     return to_dt(instant).strftime("%Y-%m-%dT%H:%M:%SZ")
 

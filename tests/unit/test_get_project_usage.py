@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import pytest
 
 from ocore_usage.timeline import parse_rfc3339
-from tests.support.read_api import ReadApi, WorldProject, seeded_world
-from tests.support.read_reference import ReadReference, to_us
+from tests.support.read_api import WorldProject
+from tests.support.read_reference import instant as t
 
 FIRST_HOUR = parse_rfc3339("2026-09-28T00:00:00Z")
 HOURS = 24 * 60  # to 2026-11-27
@@ -21,28 +18,6 @@ WORLD = [
     WorldProject("proj_old", "org_a", "Old site", deleted=True, density=0.3),
     WorldProject("proj_x", "org_b", "Other tenant", density=0.5),
 ]
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[ReadApi, ReadReference]]:
-    """org_a: proj_a (busy), proj_b (sparse), proj_old (deleted, with usage); org_b: proj_x. Read-only."""
-    with seeded_world(WORLD, FIRST_HOUR, HOURS) as seeded:
-        yield seeded
-
-
-@pytest.fixture
-def api(seeded) -> ReadApi:
-    return seeded[0]
-
-
-@pytest.fixture
-def world(seeded) -> ReadReference:
-    return seeded[1]
-
-
-def t(text: str) -> int:
-    moment = datetime.fromisoformat(text)
-    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.read_api import ReadApi, WorldProject, seeded_world
-from tests.support.read_reference import ReadReference, to_us
+from tests.support.read_api import WorldProject
+from tests.support.read_reference import instant as t
+from tests.support.read_reference import to_us
 
 FIRST_HOUR = to_us(datetime(2026, 9, 28, tzinfo=UTC))
+HOURS = 24 * 60
 WORLD = [
     WorldProject("proj_a", "org_a", "Web shop", density=0.6),
     WorldProject("proj_b", "org_a", "Batch", density=0.05),
@@ -19,27 +20,6 @@ WORLD = [
     WorldProject("proj_old", "org_a", "Old site", deleted=True, density=0.2),
     WorldProject("proj_x", "org_b", "Other tenant", density=0.5),
 ]
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[ReadApi, ReadReference]]:
-    with seeded_world(WORLD, FIRST_HOUR, 24 * 60) as seeded:
-        yield seeded
-
-
-@pytest.fixture
-def api(seeded) -> ReadApi:
-    return seeded[0]
-
-
-@pytest.fixture
-def world(seeded) -> ReadReference:
-    return seeded[1]
-
-
-def t(text: str) -> int:
-    moment = datetime.fromisoformat(text)
-    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 RANGES = [
