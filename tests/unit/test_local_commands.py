@@ -12,7 +12,7 @@ import pytest
 
 from local.__main__ import main, parameter_overrides
 from local.parameter_store import LOCAL_JWT_SECRET, local_secrets
-from local.seed import BATCH_SIZE, DEMO_ORG, OTHER_ORG, PROJECTS, batches, demo_samples
+from local.seed import BATCH_SIZE, DEMO_ORG, INTERVAL, OTHER_ORG, PROJECTS, batches, demo_samples
 from local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def test_demo_fleet_covers_two_weeks_and_changes(samples: list[dict[str, object]
     assert {s["projectId"] for s in samples} == {p.project_id for p in PROJECTS}
     instances = {(s["projectId"], s["instanceId"]) for s in samples}
     assert len(instances) > len(PROJECTS) * 2
-    partial = [s for s in samples if s["intervalSeconds"] not in (900,)]
+    partial = [s for s in samples if s["intervalSeconds"] != INTERVAL.total_seconds()]
     assert partial  # some instances start or stop mid-interval
     assert len({s["cpuCores"] for s in samples}) > 10
 
