@@ -9,7 +9,8 @@ import pytest
 
 from functions.rollup import app as rollup_app
 from ocore_usage.rollup import shards_of_event
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import Scope, shard_of
+from ocore_usage.storage.work import WorkQueue
 from ocore_usage.timeline import Granularity, parse_rfc3339
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
@@ -132,3 +133,21 @@ def test_the_rollup_handler_takes_the_shards_it_is_given(pipeline, monkeypatch):
     assert rollup_app.lambda_handler({"source": "aws.scheduler"}, context) == {"processed": 8, "remaining": 0}
     with pytest.raises(ValueError, match="shard numbers"):
         shards_of_event({"shards": [16]})
+
+
+def test_clearing_marks_keeps_the_ones_a_writer_renewed(pipeline):
+    # GIVEN marks of three hours read by a worker
+    work = WorkQueue(pipeline.table("work"))
+    hours = [parse_rfc3339(f"2026-11-25T0{h}:00:00Z") for h in range(3)]
+    work.mark(Scope.PROJECT, [("proj_web", h) for h in hours], pipeline.clock())
+    read = work.pending(Scope.PROJECT, shard_of("proj_web"), 10)
+    # WHEN a writer renews one of them before the worker clears what it read
+    work.mark(Scope.PROJECT, [("proj_web", hours[1])], pipeline.clock())
+    cleared = work.clear(read)
+    # THEN the renewed mark stays for the next run, the others are gone
+    assert cleared == 2
+    assert [m.hour for m in work.pending(Scope.PROJECT, shard_of("proj_web"), 10)] == [hours[1]]
+    # and clearing marks nobody renewed takes one request
+    counts = count_requests(pipeline.client)
+    assert work.clear(work.pending(Scope.PROJECT, shard_of("proj_web"), 10)) == 1
+    assert counts["TransactWriteItems"] == 1 and counts["DeleteItem"] == 0

@@ -18,6 +18,8 @@ from ocore_usage.storage.keys import HEAD, MARK_PREFIX, SHARDS, Scope, held_pk, 
 from ocore_usage.storage.tables import Table, marshal
 from ocore_usage.timeline import format_instant, parse_rfc3339
 
+TRANSACTION_LIMIT = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Mark:
@@ -135,22 +137,38 @@ class WorkQueue:
         return marks
 
     def clear(self, marks: Sequence[Mark]) -> int:
-        """Delete each mark whose token is unchanged; returns how many were deleted."""
+        """Delete each mark whose token is unchanged; returns how many were deleted.
+
+        Marks go in transactions of up to 100 conditional deletes (one request for a whole batch
+        in the usual case); if a writer renewed any of them, that chunk is retried mark by mark so
+        the renewed marks stay and the others go.
+        """
         cleared = 0
         client = self.table.client
-        for mark in marks:
+        for offset in range(0, len(marks), TRANSACTION_LIMIT):
+            chunk = marks[offset : offset + TRANSACTION_LIMIT]
             try:
-                client.delete_item(
-                    TableName=self.table.name,
-                    Key=marshal(mark.key),
-                    ConditionExpression="#token = :token",
-                    ExpressionAttributeNames={"#token": "token"},
-                    ExpressionAttributeValues=marshal({":token": mark.token}),
-                )
-                cleared += 1
-            except client.exceptions.ConditionalCheckFailedException:
+                client.transact_write_items(TransactItems=[{"Delete": self._conditional_delete(m)} for m in chunk])
+                cleared += len(chunk)
                 continue
+            except client.exceptions.TransactionCanceledException:
+                pass
+            for mark in chunk:
+                try:
+                    client.delete_item(**self._conditional_delete(mark))
+                    cleared += 1
+                except client.exceptions.ConditionalCheckFailedException:
+                    continue
         return cleared
+
+    def _conditional_delete(self, mark: Mark) -> Any:  # the Delete of a transaction, or DeleteItem kwargs
+        return {
+            "TableName": self.table.name,
+            "Key": marshal(mark.key),
+            "ConditionExpression": "#token = :token",
+            "ExpressionAttributeNames": {"#token": "token"},
+            "ExpressionAttributeValues": marshal({":token": mark.token}),
+        }
 
     def count(self, kind: Scope, shard: int) -> int:
         """How many marks one shard holds."""
