@@ -28,16 +28,6 @@ MICRO = 1_000_000
 _UNIT_HOURS_DIVISOR = MICROS_PER_HOUR  # micro-units x us / (1e6 x 3.6e9) x 1e6
 _INSTANCE_HOURS_DIVISOR = MICROS_PER_HOUR // MICRO  # us / 3.6e9 x 1e6
 
-METRIC_NAMES = (
-    "bandwidthInBytes",
-    "bandwidthOutBytes",
-    "cpuCoreHours",
-    "diskGbHours",
-    "instanceCount",
-    "instanceHours",
-    "ramGbHours",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Usage:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 MICROS_PER_SECOND = 1_000_000
@@ -133,20 +133,6 @@ def buckets(start: int, end: int, granularity: Granularity) -> Iterator[int]:
     while cursor < end:
         yield cursor
         cursor = bucket_end(cursor, granularity)
-
-
-def hour_buckets(start: int, end: int) -> Iterator[int]:
-    """Starts of the UTC hours that overlap ``[start, end)``."""
-    return buckets(start, end, Granularity.HOUR)
-
-
-def hour_key(instant: int) -> str:
-    """The sortable text key of the hour that holds ``instant`` (``2026-11-26T02:00:00Z``)."""
-    return format_instant(floor_hour(instant))
-
-
-def day_of(instant: int) -> date:
-    return from_micros(instant).date()
 
 
 def now_micros() -> int:
