@@ -69,7 +69,7 @@ typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions and loca
 validate: $(SAM_VENV)/.installed ## sam validate --lint on template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-token: $(VENV)/.installed ## Print a local token: make token ORG=org_demo SCOPE="usage:read usage:write"
+token: $(VENV)/.installed ## Print a local token: make token ORG=org_demo SCOPE=usage:read (a reader), ORG= SCOPE=usage:write (an agent)
 	@$(PY) -m local token --org "$(ORG)" --scope "$(SCOPE)" $(LOCAL_ARGS)
 
 invoke: install ## Run one function in-process: make invoke FN=RollupFunction [EVENT=events/<file>.json]

@@ -1,7 +1,9 @@
 """``python -m local <command>``: the commands behind ``make dev``, ``make token``, ``make invoke``, ``make seed``.
 
 - ``dev``: the whole stack in the foreground, seeded unless ``SEED=0``; Ctrl-C or SIGTERM stops it.
-- ``token --org ORG --scope "usage:read usage:write" [--ttl S]``: a local token, on the last line.
+- ``token --org ORG --scope SCOPES [--ttl S]``: a local token, on the last line: a tenant's
+  (``--org org_demo --scope usage:read``) or a metering agent's (``--org "" --scope usage:write``);
+  an org with ``usage:write`` is refused.
 - ``invoke <LogicalId> [--event FILE|-]``: one function in this process, like ``sam local invoke``,
   against ``DYNAMODB_ENDPOINT`` or a DynamoDB Local started for the occasion; prints its result.
 - ``seed``: the demo data, into a stack that is running (``API_PORT``/``LAMBDA_PORT``).
@@ -28,7 +30,7 @@ from local.environment import EnvOverrides
 from local.seed import seed_demo
 from local.stack import HOST, Backends, LocalStack, StackConfig, StackError, load_functions, say
 from local.template import TemplateError
-from local.tokens import DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, mint_token
+from local.tokens import DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, TokenRefused, mint_token
 
 
 def parameter_overrides(values: list[str]) -> dict[str, str]:
@@ -144,8 +146,12 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("dev", parents=[common], help="run the stack in the foreground").set_defaults(run=command_dev)
     token = commands.add_parser("token", parents=[common], help="print a local token")
-    token.add_argument("--org", default="", help="org_id claim (leave empty for a usage:write service token)")
-    token.add_argument("--scope", default="usage:read", help='space-separated, e.g. "usage:read usage:write"')
+    token.add_argument(
+        "--org", default="", help="org_id claim (empty for a usage:write service token, which carries none)"
+    )
+    token.add_argument(
+        "--scope", default="usage:read", help="space-separated, e.g. usage:read (with --org) or usage:write (without)"
+    )
     token.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds until exp")
     token.add_argument("--sub", default=DEFAULT_SUBJECT, help="sub claim")
     token.set_defaults(run=command_token)
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         code: int = arguments.run(arguments)
-    except (TemplateError, StackError, DynamoDBLocalError) as error:
+    except (TemplateError, StackError, DynamoDBLocalError, TokenRefused) as error:
         say(f"error: {error}")
         return 2
     return code

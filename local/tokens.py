@@ -1,4 +1,9 @@
-"""Local bearer tokens: HS256 JWTs signed with the local secret, for the template's issuer and audience."""
+"""Local bearer tokens: HS256 JWTs signed with the local secret, for the template's issuer and audience.
+
+Two kinds, as in production: a tenant's (``org_id`` and ``usage:read``) and a metering agent's
+(``usage:write``, no ``org_id``). A token with both an org and ``usage:write`` is refused here:
+the service would not let it write anyway.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,11 @@ from local.parameter_store import LOCAL_JWT_SECRET
 
 DEFAULT_TTL_SECONDS = 3600
 DEFAULT_SUBJECT = "local-developer"
+WRITE_SCOPE = "usage:write"
+
+
+class TokenRefused(ValueError):
+    """The claims asked for describe no token the service honours."""
 
 
 def mint_token(
@@ -24,8 +34,15 @@ def mint_token(
 ) -> str:
     """A token with ``iss``/``aud`` from the template's ``JwtIssuer``/``JwtAudience``.
 
-    ``org`` becomes ``org_id``; leave it out for service tokens (scope ``usage:write`` only).
+    ``org`` becomes ``org_id``; leave it out for service tokens (scope ``usage:write``).
+    ``TokenRefused`` when both are asked for: ``usage:write`` is the metering service's scope.
     """
+    if org and WRITE_SCOPE in scope.split():
+        raise TokenRefused(
+            f"{WRITE_SCOPE} is the metering service's scope and its tokens carry no org_id: "
+            f"mint a service token with an empty org (make token ORG= SCOPE={WRITE_SCOPE}), "
+            f"and a tenant's token without {WRITE_SCOPE}"
+        )
     issued = int(time.time()) if now is None else now
     claims: dict[str, object] = {
         "iss": template_parameters["JwtIssuer"],

@@ -275,7 +275,7 @@ def test_errors_over_http(stack, org, reader):
         (f"{api}/usage", reader, {"next_token": "forged"}, 400, "invalid_token"),
         (f"{api}/projects/{project_id}/usage", stack.token(org="org_someone_else"), None, 404,
          "project_not_found"),
-        (f"{api}/usage", stack.token(org=org.org_id, scope="usage:write"), None, 403, "insufficient_scope"),
+        (f"{api}/usage", stack.token(org=org.org_id, scope="openid"), None, 403, "insufficient_scope"),
     ]  # fmt: skip
     for url, token, query, status, code in cases:
         got_status, body = get(url, token, query)

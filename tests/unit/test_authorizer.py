@@ -136,8 +136,8 @@ def test_valid_hs256_token_is_authorized_with_the_routes_context():
 
 
 def test_context_is_what_the_routes_read_back_as_the_caller():
-    # GIVEN the context of an authorized read-and-write token
-    answer = decide(hs256(claims(scope="usage:read usage:write")))
+    # GIVEN the context of an authorized token with the read scope and another one
+    answer = decide(hs256(claims(scope="usage:read openid")))
     # AND a route built on the shared resolver, reading the caller from that context
     resolver = http_api.create_resolver()
 
@@ -167,12 +167,12 @@ def test_context_is_what_the_routes_read_back_as_the_caller():
 
     # THEN it sees the token's org, scopes and subject
     assert response["statusCode"] == 200
-    assert json.loads(response["body"]) == {"org": "org_a", "scopes": ["usage:read", "usage:write"], "sub": "user-1"}
+    assert json.loads(response["body"]) == {"org": "org_a", "scopes": ["openid", "usage:read"], "sub": "user-1"}
 
 
-def test_read_scope_constant_matches_the_routes():
-    # GIVEN / WHEN / THEN the authorizer's copy of the read scope is the routes' one
-    assert auth.READ_SCOPE == http_api.READ_SCOPE
+def test_scope_constants_match_the_routes():
+    # GIVEN / WHEN / THEN the authorizer's copies of the scopes are the routes' ones
+    assert (auth.READ_SCOPE, auth.WRITE_SCOPE) == (http_api.READ_SCOPE, http_api.WRITE_SCOPE)
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
@@ -445,6 +445,25 @@ def test_write_scope_without_org_is_authorized_with_an_empty_org():
     assert answer == {"isAuthorized": True, "context": {"orgId": "", "sub": "agent-7", "scopes": "usage:write"}}
 
 
+@pytest.mark.parametrize(
+    ("scope", "granted"),
+    [
+        ("usage:write", ""),
+        ("usage:read usage:write", "usage:read"),
+        ("usage:write openid usage:read", "openid usage:read"),
+    ],
+)
+def test_a_token_with_an_org_is_never_granted_the_service_scope(scope, granted):
+    # GIVEN a tenant's token (it carries an org_id) that also claims the service scope usage:write
+    token = hs256(claims(scope=scope))
+
+    # WHEN the authorizer decides
+    answer = decide(token)
+
+    # THEN the token still holds what else it claims, but usage:write never reaches the routes
+    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": granted}}
+
+
 def test_unknown_scopes_are_passed_through_deduplicated():
     # GIVEN a token with unknown scopes, a repeated scope and extra whitespace
     token = hs256(claims(scope="  openid usage:read\tadmin:all usage:read  "))
@@ -611,15 +630,16 @@ class JwksStub:
     """A JWKS endpoint on 127.0.0.1 that counts the fetches it serves."""
 
     def __init__(self, keys: list[dict[str, Any]]) -> None:
-        self.document = {"keys": keys}
+        self.document: Any = {"keys": keys}
         self.fetches = 0
+        self.status = 200  # set another to make the endpoint fail
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stub.fetches += 1
                 body = json.dumps(stub.document).encode()
-                self.send_response(200)
+                self.send_response(stub.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -760,6 +780,121 @@ def test_unreachable_jwks_is_a_fault_not_a_denial(rsa_key):
     # WHEN / THEN the authorizer fails (500, not cached) rather than deny a possibly good token
     with pytest.raises(KeyUnavailable):
         decide(token, prod_verifier(url))
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def jwks_verifier(url: str, clock: FakeClock) -> TokenVerifier:
+    keys = JwksKeys(url, clock=clock)
+    return TokenVerifier(keys, algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE)
+
+
+def rs256(key: Any, kid: str) -> str:
+    return jwt.encode(claims(), key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_unknown_kid_is_denied_when_the_refresh_fails(jwks, rsa_key):
+    # GIVEN a verifier holding the issuer's key set
+    clock = FakeClock()
+    verifier = jwks_verifier(jwks.url, clock)
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    # AND, past the cooldown, a JWKS endpoint that fails
+    jwks.status = 503
+    clock.now += auth.JWKS_COOLDOWN_SECONDS
+
+    # WHEN a token naming a kid outside the set arrives (anyone can send one)
+    answer = decide(rs256(rsa_key, "rotated-in?"), verifier)
+
+    # THEN the refresh was tried, and the token is denied: no fault, so no 500 for the unauthenticated
+    assert answer == DENIED
+    assert jwks.fetches == 2
+    # AND tokens under the keys in hand still verify
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+
+
+def test_failed_jwks_fetches_cool_down_like_successful_ones(jwks, rsa_key):
+    # GIVEN a verifier holding the key set, and an endpoint that has started failing
+    clock = FakeClock()
+    verifier = jwks_verifier(jwks.url, clock)
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    jwks.status = 500
+
+    # WHEN random kids keep arriving, over three cooldowns
+    for window in range(3):
+        clock.now += auth.JWKS_COOLDOWN_SECONDS
+        for n in range(10):
+            assert decide(rs256(rsa_key, f"random-{window}-{n}"), verifier) == DENIED
+
+    # THEN the endpoint was asked once per cooldown, not once per token
+    assert jwks.fetches == 1 + 3
+
+
+def test_a_key_rotated_in_is_found_after_the_cooldown(jwks, rsa_key, other_rsa_key):
+    # GIVEN a verifier holding the key set
+    clock = FakeClock()
+    verifier = jwks_verifier(jwks.url, clock)
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    # AND the issuer rotating a new key in
+    jwks.document["keys"].append(public_jwk(other_rsa_key, "rsa-2", "RS256"))
+    token = rs256(other_rsa_key, "rsa-2")
+
+    # WHEN / THEN within the cooldown the new kid is unknown; after it, the set is refetched
+    assert decide(token, verifier) == DENIED
+    clock.now += auth.JWKS_COOLDOWN_SECONDS
+    assert decide(token, verifier)["isAuthorized"]
+    assert jwks.fetches == 2
+
+
+def test_a_first_fetch_that_fails_is_a_fault_and_cools_down(jwks, rsa_key):
+    # GIVEN a verifier that has no key set yet, and a failing endpoint
+    clock = FakeClock()
+    verifier = jwks_verifier(jwks.url, clock)
+    jwks.status = 502
+
+    # WHEN / THEN tokens cannot be checked (a fault, not cached by API Gateway) ...
+    for _ in range(5):
+        with pytest.raises(KeyUnavailable):
+            decide(rs256(rsa_key, "rsa-1"), verifier)
+    # ... and the endpoint is asked once per cooldown
+    assert jwks.fetches == 1
+    jwks.status = 200
+    clock.now += auth.JWKS_COOLDOWN_SECONDS
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    assert jwks.fetches == 2
+
+
+def test_an_expired_key_set_that_cannot_be_refetched(jwks, rsa_key):
+    # GIVEN a verifier whose key set has expired, and a failing endpoint
+    clock = FakeClock()
+    verifier = jwks_verifier(jwks.url, clock)
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    jwks.status = 503
+    clock.now += auth.JWKS_LIFESPAN_SECONDS
+
+    # WHEN / THEN a token under a key of the old set is a fault (the key may have been revoked since)
+    with pytest.raises(KeyUnavailable):
+        decide(rs256(rsa_key, "rsa-1"), verifier)
+    # AND a token naming a kid that set never had is denied, without another fetch
+    assert decide(rs256(rsa_key, "unknown"), verifier) == DENIED
+    assert jwks.fetches == 2
+    # AND once the endpoint is back, after the cooldown, the set is fresh again
+    jwks.status = 200
+    clock.now += auth.JWKS_COOLDOWN_SECONDS
+    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+
+
+def test_an_unusable_jwks_url_is_refused_at_configuration():
+    # GIVEN / WHEN / THEN a JWKS URL that is not http(s) is a configuration error, not a 500 per token
+    with pytest.raises(ValueError):
+        JwksKeys("file:///etc/passwd")
 
 
 # --------------------------------------------------------------------------- the handler
@@ -915,8 +1050,9 @@ def test_any_scope_string_reaches_the_routes_split_on_whitespace(scope):
     answer = decide(hs256(claims(scope=scope)))
 
     # WHEN / THEN it is authorized and the scopes are the string's words, once each, in order
+    # (but the service scope, which a token of an org never holds)
     assert answer["isAuthorized"] is True
-    assert answer["context"]["scopes"].split() == list(dict.fromkeys(scope.split()))
+    assert answer["context"]["scopes"].split() == [s for s in dict.fromkeys(scope.split()) if s != "usage:write"]
     assert all(isinstance(value, str) for value in answer["context"].values())
 
 

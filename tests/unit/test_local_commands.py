@@ -31,10 +31,10 @@ def decode(token: str) -> dict[str, object]:
 
 
 def test_token_prints_a_local_jwt_on_its_last_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["token", "--org", "org_demo", "--scope", "usage:read  usage:write", "--ttl", "60"]) == 0
+    assert main(["token", "--org", "org_demo", "--scope", "usage:read  openid", "--ttl", "60"]) == 0
     claims = decode(capsys.readouterr().out.strip().splitlines()[-1])
     assert claims["org_id"] == "org_demo"
-    assert claims["scope"] == "usage:read usage:write"
+    assert claims["scope"] == "usage:read openid"
     assert claims["exp"] == claims["iat"] + 60  # type: ignore[operator]
     assert claims["nbf"] == claims["iat"]
     assert claims["sub"]

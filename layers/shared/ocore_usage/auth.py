@@ -17,7 +17,8 @@ denial for the token's whole authorizer TTL, while it does not cache a failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,15 +37,19 @@ if TYPE_CHECKING:
 
 logger = Logger(service="ocore-usage")
 
-# The same value as ``http_api.READ_SCOPE``, not imported from there: that module brings the
-# HTTP event handler, which the authorizer's cold start does without (tests keep them equal).
+# The same values as ``http_api.READ_SCOPE``/``WRITE_SCOPE``, not imported from there: that module
+# brings the HTTP event handler, which the authorizer's cold start does without (tests keep them equal).
 READ_SCOPE = "usage:read"
+WRITE_SCOPE = "usage:write"
 
 LEEWAY_SECONDS = 30
 """Clock skew tolerated on ``exp``, ``nbf`` and ``iat``."""
 SECRET_MAX_AGE_SECONDS = 300
 """How long the HS256 secret read from SSM is reused before it is read again."""
 JWKS_LIFESPAN_SECONDS = 300
+"""How long a fetched JWKS is used before it is fetched again."""
+JWKS_COOLDOWN_SECONDS = 30
+"""Least time between two JWKS fetches, successful or not (an unknown ``kid`` asks for one)."""
 JWKS_TIMEOUT_SECONDS = 5  # well inside the function's 10 s timeout
 MAX_TOKEN_LENGTH = 8192  # API Gateway caps headers well below what this allows for a token
 
@@ -163,9 +168,11 @@ class TokenVerifier:
 def grant_of(claims: Mapping[str, Any]) -> Grant:
     """The grant in verified ``claims``: ``sub``, ``scope`` (space-separated) and ``org_id``.
 
-    ``usage:read`` needs a valid ``org_id``; the service scope ``usage:write`` does not.
-    A present but malformed ``org_id`` rejects the token whatever its scopes. Unknown scopes
-    are passed through; the routes decide what each one allows.
+    ``usage:read`` needs a valid ``org_id``. ``usage:write`` is the metering service's scope,
+    held by tokens without an ``org_id``: a token with one is a tenant's, so the grant leaves
+    ``usage:write`` out (the token stays good for what else it holds; the ingest route refuses
+    tenants too). A present but malformed ``org_id`` rejects the token whatever its scopes.
+    Unknown scopes are passed through; the routes decide what each one allows.
     """
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
@@ -179,6 +186,11 @@ def grant_of(claims: Mapping[str, Any]) -> Grant:
         raise TokenRejected("org_id is malformed")
     if READ_SCOPE in scopes and org_id is None:
         raise TokenRejected(f"{READ_SCOPE} without org_id")
+    if WRITE_SCOPE in scopes and org_id is not None:
+        logger.warning(
+            "a token with an org_id claims the service scope; not granted", extra={"sub": subject, "org_id": org_id}
+        )
+        scopes = tuple(scope for scope in scopes if scope != WRITE_SCOPE)
     return Grant(subject=subject, org_id=org_id, scopes=scopes)
 
 
@@ -251,37 +263,80 @@ class SsmSecret:
 
 
 class JwksKeys:
-    """RS256/ES256 public keys from the issuer's JWKS, through one lazily created ``PyJWKClient``.
+    """RS256/ES256 public keys from the issuer's JWKS, fetched and parsed by ``PyJWKClient``.
 
-    The client caches the key set (``JWKS_LIFESPAN_SECONDS``) and refetches it at most once per
-    cooldown for an unknown ``kid``, so key rotation works and random ``kid`` values cannot
-    hammer the endpoint.
+    The key set is kept for ``lifespan`` seconds. A token naming a ``kid`` outside the set may
+    come from a key the issuer just rotated in, so it triggers a refetch, but fetches (whether
+    they succeeded or failed) are at least ``cooldown`` seconds apart: random ``kid`` values
+    cannot hammer the endpoint, nor can an endpoint outage turn every such token into a fetch.
+    With a key set in hand, a ``kid`` it lacks is denied when no newer set can be had (a
+    ``TokenRejected``, never a fault: anyone could send such a token). Only when no set was
+    ever fetched, or the set holding the token's key expired and could not be refetched, is the
+    key unavailable (``KeyUnavailable``: a fault of ours, which API Gateway does not cache).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        lifespan: float = JWKS_LIFESPAN_SECONDS,
+        cooldown: float = JWKS_COOLDOWN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not url:
             raise ValueError("no JWKS URL for RS256/ES256 tokens")
         self.url = url
-        self._client: jwt.PyJWKClient | None = None
+        self.lifespan = lifespan
+        self.cooldown = cooldown
+        self._clock = clock
+        try:  # no caching in the client: the key set, its lifespan and the cooldown are ours
+            self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
+        except jwt.PyJWKClientError as error:
+            raise ValueError(f"unusable JWKS URL {url!r} ({error})") from None
+        self._keys: dict[str, jwt.PyJWK] | None = None
+        self._fetched_at = 0.0
+        self._attempted_at: float | None = None
 
     def key_for(self, header: Mapping[str, Any]) -> jwt.PyJWK:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenRejected("no kid in the token header")
-        if self._client is None:
-            self._client = jwt.PyJWKClient(
-                self.url, cache_jwk_set=True, lifespan=JWKS_LIFESPAN_SECONDS, timeout=JWKS_TIMEOUT_SECONDS
-            )
+        now = self._clock()
+        fetched = False
+        if not self._fresh(now) and self._may_fetch(now):
+            fetched = self._fetch(now)
+        if self._keys is None:
+            raise KeyUnavailable(f"cannot read the JWKS at {self.url}")
+        key = self._keys.get(kid)
+        if key is None and not fetched and self._may_fetch(now):
+            self._fetch(now)  # perhaps a key rotated in since; if the fetch fails, the set in hand decides
+            key = self._keys.get(kid)
+        if key is None:
+            raise TokenRejected("no JWKS key matches the token's kid")
+        if not self._fresh(now):
+            raise KeyUnavailable(f"the JWKS at {self.url} expired and cannot be read again")
+        return key
+
+    def _fresh(self, now: float) -> bool:
+        return self._keys is not None and now - self._fetched_at < self.lifespan
+
+    def _may_fetch(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self.cooldown
+
+    def _fetch(self, now: float) -> bool:
+        """Fetch the key set; on failure keep the one in hand. Either way, start the cooldown."""
+        self._attempted_at = now
         try:
-            self._client.get_signing_keys()  # the key set itself (cached): a failure here is ours
-        except jwt.PyJWTError as error:
-            raise KeyUnavailable(f"cannot read the JWKS at {self.url} ({type(error).__name__})") from error
-        try:
-            return self._client.get_signing_key(kid)
-        except jwt.PyJWKClientConnectionError as error:
-            raise KeyUnavailable(f"cannot read the JWKS at {self.url}") from error
-        except jwt.PyJWTError:
-            raise TokenRejected("no JWKS key matches the token's kid") from None
+            signing_keys = self._client.get_signing_keys()
+        except Exception as error:  # unreachable, not JSON, no signing keys: all the endpoint's doing
+            logger.warning("cannot read the JWKS", extra={"url": self.url, "error": type(error).__name__})
+            return False
+        keys: dict[str, jwt.PyJWK] = {}
+        for key in signing_keys:
+            if key.key_id:
+                keys.setdefault(key.key_id, key)
+        self._keys, self._fetched_at = keys, now
+        return True
 
 
 def verifier_from_settings(settings: Settings, *, ssm_client: SSMClient | None = None) -> TokenVerifier:

@@ -33,9 +33,16 @@ class Caller:
     subject: str = ""
 
     def require(self, scope: str) -> Caller:
-        """The caller, if it holds ``scope`` (and, for reads, an org); else ``403 insufficient_scope``."""
+        """The caller, if it holds ``scope``; else ``403 insufficient_scope``.
+
+        Reads need an org. ``usage:write`` is the metering service's scope: a caller with an org
+        is a tenant, and a tenant able to write samples could rewrite any org's bill, so writes
+        are refused to it whatever its scopes.
+        """
         if scope not in self.scopes or (scope == READ_SCOPE and not self.org_id):
             raise Problem("insufficient_scope", f"this operation needs the scope {scope!r}")
+        if scope == WRITE_SCOPE and self.org_id:
+            raise Problem("insufficient_scope", f"{scope!r} is a service scope; a token with an org_id cannot write")
         return self
 
     @property
