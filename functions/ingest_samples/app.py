@@ -16,9 +16,9 @@ app = create_resolver()
 
 @app.post("/api/usage/samples")
 def post_samples() -> Response[str]:
-    caller_of(app).require(WRITE_SCOPE)
-    accepted = ingest_service().ingest_body(app.current_event.decoded_body)
-    logger.info("samples accepted", extra={"accepted": accepted})
+    caller = caller_of(app).require(WRITE_SCOPE)
+    accepted = ingest_service().ingest_body(app.current_event.decoded_body, writer=caller.subject)
+    logger.info("samples accepted", extra={"accepted": accepted, "writer": caller.subject})
     return json_response({"accepted": accepted}, status=202)
 
 

@@ -24,10 +24,13 @@ TABLE_NAMES = {"samples": "SamplesTable", "work": "WorkTable", "rollups": "Rollu
 
 @dataclass
 class Clock:
+    """A settable clock that moves on by one microsecond per reading, as a real one would between requests."""
+
     now: int
 
     def __call__(self) -> int:
-        return self.now
+        self.now += 1
+        return self.now - 1
 
     def advance(self, micros: int) -> None:
         self.now += micros

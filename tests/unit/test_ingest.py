@@ -70,9 +70,12 @@ def test_the_recorded_event_is_accepted(post):
 def test_accepted_samples_are_stored_and_marked(post, pipeline):
     status, _, body = post({"samples": [sample(), sample(sampleId="s-2", intervalStart="2026-11-26T00:58:00Z")]})
     assert (status, body) == (202, {"accepted": 2})
-    # s-2 spans 00:58-01:03: one copy per hour it overlaps, plus two identities
-    copies = pipeline.client.scan(TableName="SamplesTable")["Items"]
-    assert len(copies) == 2 + 1 + 2
+    # ONE page item per start hour (s-2 starts at 00:58), with who wrote it and when; nothing else
+    pages = pipeline.client.scan(TableName="SamplesTable")["Items"]
+    assert sorted(p["pk"]["S"] for p in pages) == ["S#proj_web#2026-11-26T00:00:00Z", "S#proj_web#2026-11-26T01:00:00Z"]
+    assert {p["writer"]["S"] for p in pages} == {"metering-agent-eu-1"}
+    assert len({p["writtenAt"]["N"] for p in pages}) == 1
+    # s-2 spans 00:58-01:03: both hours it overlaps are marked
     marks = [m for m in pipeline.client.scan(TableName="WorkTable")["Items"] if m["sk"]["S"].startswith("M#")]
     assert sorted(m["sk"]["S"] for m in marks) == [
         "M#proj_web#2026-11-26T00:00:00Z",

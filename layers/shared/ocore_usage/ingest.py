@@ -1,20 +1,35 @@
-"""Storing a batch of samples durably, and marking the hours it makes stale.
+"""Storing a batch of samples durably, once, and marking the hours it makes stale.
 
-Order matters for crash safety: samples are written first, marks after. A crash in between
-returns no ``202``, so the agent sends the batch again, and a resent batch marks its hours again
-even though its samples are unchanged. Once ``202`` is returned every sample is stored and
-every hour it touched (or left, on a correction) is marked for the rollup.
+A request is stored in three steps, none of which reads back or overwrites what another
+request wrote:
+
+1. the identities of the batch's samples are read (eventually consistent): a correction whose
+   stored version started before the correction window is refused with ``422
+   sample_out_of_window``, and then nothing is written;
+2. the samples are appended as pages stamped with the request's version (``versions.py``);
+3. the hours the samples overlap are marked stale for the rollup.
+
+``202`` is returned only after step 3. A crash before it leaves pages the rollup may or may not
+see yet; the agent resends, the resent request gets a higher version, and only the highest
+version of a sample ever counts, so a retry (or two requests racing) cannot count a sample
+twice. The rollup resolves the versions (``rollup.py``); docs/pipeline.md has the argument.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ocore_usage.samples import Sample, parse_batch
+from aws_lambda_powertools import Logger
+
+from ocore_usage.problems import FieldError, Problem
+from ocore_usage.samples import WINDOW_PAST, Sample, parse_batch
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import now_micros
+from ocore_usage.timeline import format_instant, now_micros
+from ocore_usage.versions import new_version
+
+logger = Logger(service="ocore-usage", child=True)
 
 
 class IngestService:
@@ -23,16 +38,36 @@ class IngestService:
         self.work = work
         self.clock = clock
 
-    def ingest_body(self, body: str | bytes | None) -> int:
-        """Validate ``body`` whole, then store it; returns how many samples were accepted."""
+    def ingest_body(self, body: str | bytes | None, writer: str = "") -> int:
+        """Validate ``body`` whole, then store it as written by ``writer``; returns how many samples were accepted."""
         now = self.clock()
         batch = parse_batch(body, now)
-        self.store(batch, now)
+        self.store(batch, now, writer)
         return len(batch)
 
-    def store(self, batch: list[Sample], now: int) -> None:
-        previous = self.samples.stored_hours([sample.key for sample in batch])
-        self.samples.store(batch, previous)
-        stale = {(s.project_id, hour) for s in batch for hour in s.interval.hours()}
-        stale |= {(project_id, hour) for (project_id, _), hours in previous.items() for hour in hours}
+    def store(self, batch: list[Sample], now: int, writer: str = "") -> None:
+        self._refuse_closed_corrections(batch, now)
+        version = new_version(now)
+        pages = self.samples.append(batch, version=version, writer=writer, written_at=now)
+        stale = {(sample.project_id, hour) for sample in batch for hour in sample.interval.hours()}
         self.work.mark(Scope.PROJECT, stale, now)
+        logger.info(
+            "samples stored",
+            extra={"version": version, "writer": writer, "samples": len(batch), "pages": pages},
+        )
+
+    def _refuse_closed_corrections(self, batch: list[Sample], now: int) -> None:
+        """A sample whose stored version starts before the window is closed: it cannot be corrected."""
+        opens = now - WINDOW_PAST
+        stored = self.samples.stored_starts(sample.key for sample in batch)
+        closed = [
+            FieldError(
+                "samples",
+                f"{project_id}/{sample_id}: the stored version starts at {format_instant(start)}, "
+                "before the 35-day correction window",
+            )
+            for (project_id, sample_id), start in sorted(stored.items())
+            if start < opens
+        ]
+        if closed:
+            raise Problem("sample_out_of_window", f"{len(closed)} sample(s) correct a closed version", closed)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from ocore_usage.aggregation import Occupancy, Usage, merge_all
-from ocore_usage.attribution import hour_usage
+from ocore_usage.attribution import MeteredInterval, hour_usage
 from ocore_usage.storage.keys import SHARDS, Scope
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
@@ -39,6 +39,7 @@ from ocore_usage.timeline import (
     floor_month,
     now_micros,
 )
+from ocore_usage.versions import resolve
 
 LEASE = 360 * MICROS_PER_SECOND
 """Longer than the function's timeout, so a lease outlives the worker that took it."""
@@ -131,10 +132,11 @@ class RollupService:
             if project is None:
                 self._hold(project_id, hours)
                 continue
+            live = self._resolve_samples(project_id, hours)
             hourly: dict[int, Usage] = {}
             parts: dict[int, tuple[Usage, Occupancy]] = {}
             for hour in hours:
-                readings = self.samples.in_hour(project_id, hour)
+                readings = {**live.get(hour - MICROS_PER_HOUR, {}), **live.get(hour, {})}
                 result._samples.update((project_id, sample_id) for sample_id in readings)
                 computed = hour_usage(hour, readings.values())
                 hourly[hour] = computed.usage
@@ -144,6 +146,27 @@ class RollupService:
             result.buckets_written += len(hourly) + self._roll_calendar(Scope.PROJECT, project_id, hours)
             stale_org_hours.update((project.org_id, hour) for hour in hours)
         self.work.mark(Scope.ORG, stale_org_hours, self.clock())
+
+    def _resolve_samples(self, project_id: str, hours: list[int]) -> dict[int, dict[str, MeteredInterval]]:
+        """The counted version of every sample that can overlap ``hours``, by start-hour partition.
+
+        Samples overlapping hour ``h`` start in ``h`` or the hour before. New pages are resolved
+        against the samples' identities first (``versions.resolve``); the writes go tombstones,
+        then marks for the other hours a tombstone changes, then identities, then the indexed
+        set, so a crash in between only leaves the same resolution to be made again.
+        """
+        partitions = self.samples.read_partitions(project_id, {h - d for h in hours for d in (0, MICROS_PER_HOUR)})
+        new_ids = {entry.sample_id for partition in partitions.values() for entry in partition.new_entries()}
+        if new_ids:
+            resolution = resolve(partitions, self.samples.identities(project_id, new_ids))
+            self.samples.write_tombstones(project_id, resolution.tombstones)
+            rolled_now = set(hours)
+            elsewhere = {h + d for h in resolution.tombstoned_hours for d in (0, MICROS_PER_HOUR)} - rolled_now
+            self.work.mark(Scope.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock())
+            self.samples.write_identities(project_id, resolution.identities)
+            self.samples.write_indexed(project_id, partitions.values())
+            resolution.apply(partitions)
+        return {hour: partition.live() for hour, partition in partitions.items()}
 
     def _hold(self, project_id: str, hours: list[int]) -> None:
         """Park the hours of an unregistered project until project sync registers it."""

@@ -1,8 +1,10 @@
 """The key layout of every table, in one place. Pure.
 
-SamplesTable
-    ``H#{projectId}#{hour}`` / ``{sampleId}``   a sample, copied into each hour it overlaps
-    ``I#{projectId}`` / ``{sampleId}``          the sample's identity: which hours hold it
+SamplesTable (raw samples, append-only; see ``ocore_usage.versions``)
+    ``S#{projectId}#{hour}`` / ``V#{version}#{n}``  a page: samples of one request starting in ``hour``
+    ``S#{projectId}#{hour}`` / ``T#{sampleId}``     a tombstone: versions up to ``upto`` do not count
+    ``S#{projectId}#{hour}`` / ``#indexed``         the pages of this partition the rollup has resolved
+    ``I#{projectId}#{sampleId}`` / ``#``            the sample's identity: its highest resolved version
 WorkTable (pending rollup work, sharded)
     ``{kind}#{shard}`` / ``#head``              shard head: ``seq`` bumped by writers, ``done``
                                                 by the rollup, and the rollup worker's lease
@@ -55,12 +57,30 @@ def held_pk(project_id: str) -> str:
     return f"HELD#{project_id}"
 
 
-def sample_hour_pk(project_id: str, hour: int) -> str:
-    return f"H#{project_id}#{format_instant(hour)}"
+PAGE_PREFIX = "V#"
+TOMBSTONE_PREFIX = "T#"
+INDEXED = "#indexed"
+IDENTITY_SK = "#"
 
 
-def identity_pk(project_id: str) -> str:
-    return f"I#{project_id}"
+def partition_pk(project_id: str, hour: int) -> str:
+    return f"S#{project_id}#{format_instant(hour)}"
+
+
+def page_sk(version: str, number: int) -> str:
+    return f"{PAGE_PREFIX}{version}#{number:04d}"
+
+
+def version_of_page(sk: str) -> str:
+    return sk.removeprefix(PAGE_PREFIX).rpartition("#")[0]
+
+
+def tombstone_sk(sample_id: str) -> str:
+    return f"{TOMBSTONE_PREFIX}{sample_id}"
+
+
+def identity_pk(project_id: str, sample_id: str) -> str:
+    return f"I#{project_id}#{sample_id}"
 
 
 def series_pk(scope: Scope, identifier: str, granularity: Granularity) -> str:

@@ -1,83 +1,165 @@
-"""SampleRepository: raw samples, copied into every hour they overlap, and their identities.
+"""SampleRepository: raw samples in append-only pages, their tombstones and identities.
 
-A sample's identity item (``I#{projectId}`` / ``{sampleId}``) records which hour partitions hold
-its copies, so a correction that moves the sample can delete the copies it leaves behind.
+Ingest appends each request's samples as pages, one partition per project and start hour,
+and reads nothing first but the identities of the batch (eventually consistent, for the
+correction window). The rollup reads whole partitions, and writes tombstones, identities and
+the indexed set as :mod:`ocore_usage.versions` decides. The layout is in ``storage/keys.py``.
+
+A page entry is a compact JSON array ``[sampleId, instanceId, start - hour, duration, cpu,
+ram, disk, bytesIn, bytesOut]`` (integers in the units of ``MeteredInterval``); a page holds up
+to ``PAGE_ENTRIES`` of them, about 100 bytes each, so a 1,000-sample request is one item per
+project and start hour instead of an item per sample. Pages, tombstones and the indexed set
+expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour; identities after
+``IDENTITY_RETENTION``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ocore_usage.attribution import MeteredInterval
 from ocore_usage.samples import Sample
-from ocore_usage.storage.keys import identity_pk, sample_hour_pk
+from ocore_usage.storage.keys import (
+    IDENTITY_SK,
+    INDEXED,
+    PAGE_PREFIX,
+    TOMBSTONE_PREFIX,
+    identity_pk,
+    page_sk,
+    partition_pk,
+    tombstone_sk,
+    version_of_page,
+)
 from ocore_usage.storage.tables import Item, Table
-from ocore_usage.timeline import format_instant, parse_rfc3339
+from ocore_usage.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
+from ocore_usage.versions import Identity, Partition, StoredEntry
+
+PAGE_ENTRIES = 2000
+RAW_RETENTION = 42 * MICROS_PER_DAY
+"""The 35-day correction window plus a week for a lagging rollup."""
+IDENTITY_RETENTION = 400 * MICROS_PER_DAY
+"""How long a sample id is remembered: a correction sent later than this counts as a new sample."""
 
 
-def _copy_item(sample: Sample, hour: int) -> Item:
-    interval = sample.interval
-    return {
-        "pk": sample_hour_pk(sample.project_id, hour),
-        "sk": sample.sample_id,
-        "instanceId": interval.instance_id,
-        "start": interval.start,
-        "duration": interval.duration,
-        "cpu": interval.cpu,
-        "ram": interval.ram,
-        "disk": interval.disk,
-        "bytesIn": interval.bytes_in,
-        "bytesOut": interval.bytes_out,
-    }
+def _expires(instant: int, retention: int) -> int:
+    return (instant + retention) // MICROS_PER_SECOND
 
 
-def _interval(item: Item) -> MeteredInterval:
-    return MeteredInterval(
-        instance_id=item["instanceId"],
-        start=int(item["start"]),
-        duration=int(item["duration"]),
-        cpu=int(item["cpu"]),
-        ram=int(item["ram"]),
-        disk=int(item["disk"]),
-        bytes_in=int(item["bytesIn"]),
-        bytes_out=int(item["bytesOut"]),
+def _entry(sample: Sample, hour: int) -> list[object]:
+    i = sample.interval
+    return [sample.sample_id, i.instance_id, i.start - hour, i.duration, i.cpu, i.ram, i.disk, i.bytes_in, i.bytes_out]
+
+
+def _stored(raw: list[Any], hour: int, version: str, page: str) -> StoredEntry:
+    sample_id, instance_id, offset, duration, cpu, ram, disk, bytes_in, bytes_out = raw
+    interval = MeteredInterval(
+        instance_id=str(instance_id),
+        start=hour + int(offset),
+        duration=int(duration),
+        cpu=int(cpu),
+        ram=int(ram),
+        disk=int(disk),
+        bytes_in=int(bytes_in),
+        bytes_out=int(bytes_out),
     )
+    return StoredEntry(str(sample_id), version, page, interval)
 
 
 class SampleRepository:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def stored_hours(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
-        """For each already stored ``(projectId, sampleId)``, the hours its copies sit in."""
-        items = self.table.batch_get([{"pk": identity_pk(p), "sk": s} for p, s in keys], consistent=True)
-        return {
-            (item["pk"].removeprefix("I#"), item["sk"]): [parse_rfc3339(h) for h in item.get("hours", [])]
-            for item in items
-        }
+    # ------------------------------------------------------------------ ingest
+    def stored_starts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Start of the resolved version of each ``(projectId, sampleId)`` already stored (eventually consistent)."""
+        items = self.table.batch_get([{"pk": identity_pk(p, s), "sk": IDENTITY_SK} for p, s in keys])
+        return {(item["projectId"], item["sampleId"]): int(item["start"]) for item in items}
 
-    def store(self, samples: Sequence[Sample], previous: dict[tuple[str, str], list[int]]) -> None:
-        """Write each sample's copies and identity; delete copies a correction moved away from."""
-        puts: list[Item] = []
-        deletes: list[Item] = []
+    def append(self, samples: Sequence[Sample], *, version: str, writer: str, written_at: int) -> int:
+        """Write ``samples`` as pages of ``version``; returns how many page items were written."""
+        by_partition: dict[tuple[str, int], list[Sample]] = defaultdict(list)
         for sample in samples:
-            hours = sample.interval.hours()
-            puts += [_copy_item(sample, hour) for hour in hours]
-            puts.append(
-                {
-                    "pk": identity_pk(sample.project_id),
-                    "sk": sample.sample_id,
-                    "hours": [format_instant(h) for h in hours],
-                }
-            )
-            deletes += [
-                {"pk": sample_hour_pk(sample.project_id, old), "sk": sample.sample_id}
-                for old in previous.get(sample.key, [])
-                if old not in hours
-            ]
-        self.table.batch_write(puts, deletes)
+            by_partition[(sample.project_id, floor_hour(sample.interval.start))].append(sample)
+        pages: list[Item] = []
+        for (project_id, hour), members in sorted(by_partition.items()):
+            for number, offset in enumerate(range(0, len(members), PAGE_ENTRIES)):
+                entries = [_entry(s, hour) for s in members[offset : offset + PAGE_ENTRIES]]
+                pages.append(
+                    {
+                        "pk": partition_pk(project_id, hour),
+                        "sk": page_sk(version, number),
+                        "entries": json.dumps(entries, separators=(",", ":")),
+                        "writer": writer,
+                        "writtenAt": written_at,
+                        "expiresAt": _expires(hour, RAW_RETENTION),
+                    }
+                )
+        self.table.batch_write(pages)
+        return len(pages)
 
-    def in_hour(self, project_id: str, hour: int) -> dict[str, MeteredInterval]:
-        """Every sample of ``project_id`` that overlaps ``hour``, by sample id (strongly consistent)."""
-        items = self.table.query(sample_hour_pk(project_id, hour), consistent=True)
-        return {item["sk"]: _interval(item) for item in items}
+    # ------------------------------------------------------------------ the rollup's side
+    def read_partitions(self, project_id: str, hours: Iterable[int]) -> dict[int, Partition]:
+        """The pages, tombstones and indexed set of each partition (strongly consistent)."""
+        return {hour: self._read_partition(project_id, hour) for hour in sorted(set(hours))}
+
+    def _read_partition(self, project_id: str, hour: int) -> Partition:
+        partition = Partition(hour)
+        for item in self.table.query(partition_pk(project_id, hour), consistent=True):
+            sk = item["sk"]
+            if sk.startswith(PAGE_PREFIX):
+                version = version_of_page(sk)
+                partition.entries += [_stored(raw, hour, version, sk) for raw in json.loads(item["entries"])]
+            elif sk.startswith(TOMBSTONE_PREFIX):
+                partition.tombstones[sk.removeprefix(TOMBSTONE_PREFIX)] = item["upto"]
+            elif sk == INDEXED:
+                partition.indexed = frozenset(item.get("pages", ()))
+        return partition
+
+    def identities(self, project_id: str, sample_ids: Iterable[str]) -> dict[str, Identity]:
+        """The stored identity of each sample that has one (strongly consistent)."""
+        items = self.table.batch_get(
+            [{"pk": identity_pk(project_id, s), "sk": IDENTITY_SK} for s in sample_ids], consistent=True
+        )
+        return {item["sampleId"]: Identity(item["version"], int(item["hour"]), int(item["start"])) for item in items}
+
+    def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
+        self.table.batch_write(
+            {
+                "pk": partition_pk(project_id, hour),
+                "sk": tombstone_sk(sample_id),
+                "upto": upto,
+                "expiresAt": _expires(hour, RAW_RETENTION),
+            }
+            for (hour, sample_id), upto in tombstones.items()
+        )
+
+    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
+        self.table.batch_write(
+            {
+                "pk": identity_pk(project_id, sample_id),
+                "sk": IDENTITY_SK,
+                "projectId": project_id,
+                "sampleId": sample_id,
+                "version": identity.version,
+                "hour": identity.hour,
+                "start": identity.start,
+                "expiresAt": _expires(identity.start, IDENTITY_RETENTION),
+            }
+            for sample_id, identity in identities.items()
+        )
+
+    def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
+        """Record, for each partition with pages not indexed yet, that all its pages now are."""
+        self.table.batch_write(
+            {
+                "pk": partition_pk(project_id, partition.hour),
+                "sk": INDEXED,
+                "pages": set(partition.pages),
+                "expiresAt": _expires(partition.hour, RAW_RETENTION),
+            }
+            for partition in partitions
+            if partition.pages - partition.indexed
+        )

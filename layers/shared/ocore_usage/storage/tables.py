@@ -2,13 +2,17 @@
 
 Owns marshalling (boto3's own TypeSerializer/TypeDeserializer), batching to the service limits,
 retrying ``UnprocessedKeys``/``UnprocessedItems`` with backoff, and paging through queries.
-Repositories build on this and never touch the wire format themselves.
+Batches of one call go out concurrently (``PARALLEL_REQUESTS`` at a time): a 1,000-item read or
+write waits for the slowest batch, not for the sum of them. Repositories build on this and never
+touch the wire format themselves.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -24,6 +28,8 @@ Key = dict[str, Any]
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 _MAX_ATTEMPTS = 8
+PARALLEL_REQUESTS = 8
+"""Batch requests of one call in flight at once (botocore's connection pool holds 10)."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -45,6 +51,18 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 2.0))
 
 
+@cache
+def _executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS, thread_name_prefix="dynamodb")
+
+
+def _each[T, R](work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
+    """``work`` over ``chunks``, concurrently when there is more than one; the first error is raised."""
+    if len(chunks) <= 1:
+        return [work(chunk) for chunk in chunks]
+    return list(_executor().map(work, chunks))
+
+
 class Table:
     """One table: its name and the client that reaches it."""
 
@@ -60,39 +78,39 @@ class Table:
     def batch_get(self, keys: Sequence[Key], *, consistent: bool = False) -> list[Item]:
         """Every existing item among ``keys`` (duplicates allowed), in no particular order."""
         unique = list({tuple(sorted(k.items())): k for k in keys}.values())
+        chunks = [unique[offset : offset + BATCH_GET_LIMIT] for offset in range(0, len(unique), BATCH_GET_LIMIT)]
+        return [item for found in _each(lambda chunk: self._get_chunk(chunk, consistent), chunks) for item in found]
+
+    def _get_chunk(self, keys: Sequence[Key], consistent: bool) -> list[Item]:
         found: list[Item] = []
-        for offset in range(0, len(unique), BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self.name: {
-                    "Keys": [marshal(k) for k in unique[offset : offset + BATCH_GET_LIMIT]],
-                    "ConsistentRead": consistent,
-                }
-            }
-            for attempt in range(_MAX_ATTEMPTS):
-                response = self.client.batch_get_item(RequestItems=request)
-                found.extend(unmarshal(i) for i in response.get("Responses", {}).get(self.name, []))
-                request = dict(response.get("UnprocessedKeys") or {})
-                if not request:
-                    break
-                _backoff(attempt)
-            else:
-                raise UnprocessedError(f"{self.name}: keys left unprocessed")
-        return found
+        request: dict[str, Any] = {self.name: {"Keys": [marshal(k) for k in keys], "ConsistentRead": consistent}}
+        for attempt in range(_MAX_ATTEMPTS):
+            response = self.client.batch_get_item(RequestItems=request)
+            found.extend(unmarshal(i) for i in response.get("Responses", {}).get(self.name, []))
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+            _backoff(attempt)
+        raise UnprocessedError(f"{self.name}: keys left unprocessed")
 
     def batch_write(self, puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> None:
         """Put and delete items in batches of 25; each key may appear once in all."""
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": marshal(i)}} for i in puts]
         requests += [{"DeleteRequest": {"Key": marshal(k)}} for k in deletes]
-        for offset in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending: Any = {self.name: requests[offset : offset + BATCH_WRITE_LIMIT]}
-            for attempt in range(_MAX_ATTEMPTS):
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise UnprocessedError(f"{self.name}: items left unprocessed")
+        chunks = [
+            requests[offset : offset + BATCH_WRITE_LIMIT] for offset in range(0, len(requests), BATCH_WRITE_LIMIT)
+        ]
+        _each(self._write_chunk, chunks)
+
+    def _write_chunk(self, requests: list[dict[str, Any]]) -> None:
+        pending: Any = {self.name: requests}
+        for attempt in range(_MAX_ATTEMPTS):
+            response = self.client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            _backoff(attempt)
+        raise UnprocessedError(f"{self.name}: items left unprocessed")
 
     def query(
         self,
