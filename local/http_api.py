@@ -15,7 +15,10 @@ Answers as API Gateway HTTP API does:
 
 Route matching follows API Gateway: ``{name}`` matches one path segment, ``{name+}`` the rest of
 the path; the most specific route wins (more literal segments first, greedy last, a method
-before ``ANY``).
+before ``ANY``). Like API Gateway HTTP API, the path is percent-decoded once before routing, and
+the function gets it decoded (``rawPath``, ``requestContext.http.path``, ``pathParameters``):
+``/things/t%201`` is ``/things/t 1``, and ``/things/a%2Fb`` is ``/things/a/b`` (another route).
+Any method without a route, whatever its name (``TRACE``, ``PROPFIND``...), is that ``404``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from local.events import (
@@ -65,7 +68,7 @@ class Router:
     @staticmethod
     def _compile(route: Route) -> _CompiledRoute:
         if route.path == "$default":
-            return _CompiledRoute(route, re.compile(r"^/.*$"), (), (-1, 0, 0))
+            return _CompiledRoute(route, re.compile(r"/.*", re.DOTALL), (), (-1, 0, 0))
         parts: list[str] = []
         names: list[str] = []
         literals = 0
@@ -79,21 +82,22 @@ class Router:
                 names.append(variable.group(1))
                 greedy = int(bool(variable.group(2)))
                 parts.append("(.+)" if greedy else "([^/]+)")
-        pattern = re.compile("^/" + "/".join(parts) + "$")
+        pattern = re.compile("/" + "/".join(parts), re.DOTALL)  # matched whole; a decoded path may hold newlines
         return _CompiledRoute(route, pattern, tuple(names), (literals, -greedy, int(route.method != "ANY")))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route of ``method`` on the (decoded) ``path``, with its path parameters as they appear in it."""
         for compiled in self._routes:
             if compiled.route.method not in (method, "ANY"):
                 continue
-            found = compiled.pattern.match(path)
+            found = compiled.pattern.fullmatch(path)
             if found:
-                return compiled.route, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}
+                return compiled.route, dict(zip(compiled.names, found.groups(), strict=True))
         return None
 
     def path_exists(self, path: str) -> Route | None:
         """A route of any method on ``path`` (to find the API a CORS preflight is for)."""
-        return next((c.route for c in self._routes if c.pattern.match(path)), None)
+        return next((c.route for c in self._routes if c.pattern.fullmatch(path)), None)
 
 
 class AuthorizerCache:
@@ -136,6 +140,7 @@ class HttpApiGateway:
         self.authorizer_calls = 0
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        request = replace(request, path=unquote(request.path))  # API Gateway decodes the path once
         route_on_path = self.router.path_exists(request.path)
         api = self.apis.get(route_on_path.api) if route_on_path else None
         if api and api.cors and _is_preflight(request):

@@ -70,6 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Any other method (TRACE, PROPFIND...) goes to the app too, as API Gateway answers every
+        method itself (``404 {"message":"Not Found"}`` without a route), never http.server's 501 page."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: object) -> None:
         """Silenced: ``_handle`` writes one line per request."""
 

@@ -9,15 +9,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage import reports
 from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver, json_response
-from ocore_usage.queries import ProjectUsageQuery, parse_query
+from ocore_usage.queries import ProjectUsageQuery, parse_query, path_project_id
 
 logger = Logger()
 app = create_resolver()
 
 
-@app.get("/api/projects/<project_id>/usage")
-def get_project_usage(project_id: str) -> Response[str]:
+# API Gateway routed the request here by its {id} segment and hands the path over percent-decoded,
+# so the segment may hold any character: match it whole, and take the id as delivered in
+# pathParameters (decoded once, like project_id in the query string).
+@app.get("/api/projects/[^/]+/usage")
+def get_project_usage() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
+    project_id = path_project_id(app.current_event.raw_event)
     query = parse_query(ProjectUsageQuery, app.current_event.raw_event)
     return json_response(reports.reports().project_usage(caller.read_org, project_id, query).body())
 

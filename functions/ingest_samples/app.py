@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage.http_api import WRITE_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.samples import request_body
 from ocore_usage.wiring import ingest_service
 
 logger = Logger()
@@ -17,7 +18,9 @@ app = create_resolver()
 @app.post("/api/usage/samples")
 def post_samples() -> Response[str]:
     caller = caller_of(app).require(WRITE_SCOPE)
-    accepted = ingest_service().ingest_body(app.current_event.decoded_body, writer=caller.subject)
+    event = app.current_event
+    body = request_body(event.body, event.is_base64_encoded)
+    accepted = ingest_service().ingest_body(body, writer=caller.subject)
     logger.info("samples accepted", extra={"accepted": accepted, "writer": caller.subject})
     return json_response({"accepted": accepted}, status=202)
 

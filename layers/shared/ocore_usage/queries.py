@@ -61,7 +61,7 @@ MAX_TOKEN_LENGTH: Final = 2048
 
 _EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
 _LATEST = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
-_LIMIT_TEXT = re.compile(r"^[0-9]{1,9}$")
+_LIMIT_TEXT = re.compile(r"[0-9]{1,9}", re.ASCII)  # matched whole: no sign, space, newline or other digits
 _QUERY_CODES = frozenset({"invalid_period", "invalid_date", "invalid_limit", "invalid_token"})
 
 
@@ -108,7 +108,7 @@ def _fill(value: object) -> Fill:
 
 def _limit(value: object) -> int:
     text = str(value)
-    if _LIMIT_TEXT.match(text) and 1 <= int(text) <= MAX_LIMIT:
+    if _LIMIT_TEXT.fullmatch(text) and 1 <= int(text) <= MAX_LIMIT:
         return int(text)
     raise PydanticCustomError("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
 
@@ -224,6 +224,13 @@ def parse_query[Q: BaseModel](model: type[Q], event: Mapping[str, Any]) -> Q:
         return model.model_validate(values)
     except ValidationError as error:
         raise _problem_of(error) from None
+
+
+def path_project_id(event: Mapping[str, Any]) -> str:
+    """The ``{id}`` of ``/projects/{id}/usage`` as API Gateway delivers it in ``pathParameters``:
+    percent-decoded once, like every value of ``queryStringParameters``, so ``/projects/p%31/usage``
+    and ``/usage?project_id=p%31`` both name ``p1``."""
+    return str((event.get("pathParameters") or {}).get("id") or "")
 
 
 def _problem_of(error: ValidationError) -> Problem:

@@ -8,6 +8,7 @@ become integer micro-units.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -119,14 +120,56 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _json_fraction(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly. One whose exponent no Decimal holds
+    (``1e99999999999999999999``) is ±Infinity, or 0 for a negative exponent: out of range or
+    rounded to zero by the field's own rule, never an arithmetic fault."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent.startswith("-") or not mantissa.strip("-0."):
+            return Decimal(0)
+        return Decimal("-Infinity" if mantissa.startswith("-") else "Infinity")
+
+
+def _json_integer(text: str) -> int | Decimal:
+    """A JSON integer; one too long for ``int`` (over 4300 digits) as a Decimal, which no integer field takes."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
+
+
+def request_body(body: str | None, base64_encoded: bool | None) -> bytes | str | None:
+    """The body as API Gateway hands it over: text, or bytes when it marks it ``isBase64Encoded``."""
+    if body is None or not base64_encoded:
+        return body
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError as error:
+        raise Problem("validation_error", "the request body is marked base64 but is not", status=400) from error
+
+
 def _decode(body: str | bytes | None) -> Any:
-    if body is None or not body.strip():
-        raise Problem("validation_error", 'the request body is empty; send {"samples": [...]}', status=400)
-    if len(body) > MAX_BODY_BYTES:
+    """The JSON value of a body of UTF-8 text (RFC 8259), at most ``MAX_BODY_BYTES`` bytes."""
+    try:
+        raw = body.encode() if isinstance(body, str) else body or b""
+    except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 text has one
+        raise Problem("validation_error", "the request body is not UTF-8 text", status=400) from error
+    if len(raw) > MAX_BODY_BYTES:
         raise Problem("payload_too_large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as error:
+        text = raw.decode()  # strict UTF-8: no BOM sniffing for UTF-16/32, no replacement characters
+    except UnicodeDecodeError as error:
+        raise Problem("validation_error", "the request body is not UTF-8 text", status=400) from error
+    if not text.strip():
+        raise Problem("validation_error", 'the request body is empty; send {"samples": [...]}', status=400)
+    try:
+        return json.loads(text, parse_float=_json_fraction, parse_int=_json_integer, parse_constant=_reject_constant)
+    except RecursionError as error:
+        raise Problem("validation_error", "the request body is nested too deeply", status=400) from error
+    except ValueError as error:
         raise Problem("validation_error", f"the request body is not valid JSON: {error}", status=400) from error
 
 

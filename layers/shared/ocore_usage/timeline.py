@@ -18,11 +18,14 @@ MICROS_PER_DAY = 24 * MICROS_PER_HOUR
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# RFC 3339 date-time with a mandatory offset; fractions down to the microsecond.
+# RFC 3339 date-time with a mandatory offset; fractions down to the microsecond. ASCII digits only
+# (``\d`` would take full-width ones) and matched whole (``$`` would allow a trailing newline).
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))",
+    re.ASCII,
 )
-_FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_FULL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 
 
 class Granularity(StrEnum):
@@ -35,26 +38,27 @@ class Granularity(StrEnum):
 
 def parse_rfc3339(text: str) -> int:
     """Parse an RFC 3339 date-time with offset into microseconds; ``ValueError`` otherwise."""
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)
     if match is None:
         raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2026-11-01T00:00:00Z")
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     fraction = int((match.group(7) or "").ljust(6, "0"))
     if second == 60:
         raise ValueError("leap seconds are not accepted")
-    offset = timedelta(0)
+    offset = 0
     if match.group(9):
         off_h, off_m = int(match.group(10)), int(match.group(11))
         if off_h > 23 or off_m > 59:
             raise ValueError("offset out of range")
-        offset = timedelta(hours=off_h, minutes=off_m) * (1 if match.group(9) == "+" else -1)
-    moment = datetime(year, month, day, hour, minute, second, fraction, tzinfo=UTC) - offset
-    return to_micros(moment)
+        offset = (off_h * 60 + off_m) * 60 * MICROS_PER_SECOND * (1 if match.group(9) == "+" else -1)
+    # The offset is applied to the integer, not the datetime: 0001-01-01T00:00:00+01:00 is a valid
+    # instant before the first datetime, and callers judge ranges themselves.
+    return to_micros(datetime(year, month, day, hour, minute, second, fraction, tzinfo=UTC)) - offset
 
 
 def parse_full_date(text: str) -> int:
     """Parse ``YYYY-MM-DD`` into the microsecond instant of its 00:00 UTC."""
-    match = _FULL_DATE.match(text)
+    match = _FULL_DATE.fullmatch(text)
     if match is None:
         raise ValueError("expected a full date YYYY-MM-DD")
     year, month, day = (int(g) for g in match.groups())
