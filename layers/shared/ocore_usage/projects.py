@@ -1,9 +1,14 @@
-"""Applying ``ocore.projects`` events to the project registry (SPEC section 8).
+"""Applying ``ocore.projects`` events to the project registry.
 
-Events arrive at least once and in any order: each carries its ``time``, and an event older
-than the one already applied is ignored (a tie lets the later delivery win). A project's org is
-fixed by its first registration; an event naming another org is refused, so no usage history can
-move between tenants. Registering a project releases the rollup work parked while it was unknown.
+Events arrive at least once and in any order, each with its ``time``. An event changes only what
+it carries, and each attribute keeps the value of the newest event that carried it (a tie lets
+the later delivery win): every event says whether the project exists (``ProjectUpserted``: it
+does, ``ProjectDeleted``: it is deleted), and only an upsert sets the name. A deletion's ``name``
+is the name of a project first registered by that deletion, never a rename: so a deletion
+racing a rename, in whichever order they arrive, leaves the renamed project deleted under its new
+name. A project's org is fixed by its first registration; an event naming another org is refused,
+so no usage history can move between tenants. Registering a project releases the rollup work
+parked while it was unknown.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocore_usage.storage.projects import Project, ProjectRepository
+from ocore_usage.storage.projects import ProjectChange, ProjectRepository
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.timeline import now_micros, parse_rfc3339
 
@@ -63,20 +68,18 @@ class ProjectSync:
     def apply(self, raw_event: dict[str, Any]) -> SyncResult:
         event = ProjectEvent.model_validate(raw_event)
         detail = event.detail
-        existing = self.projects.get(detail.projectId, consistent=True)
-        name = detail.name if detail.name is not None else (existing.name if existing else detail.projectId)
-        project = Project(
+        deleted = event.detail_type == "ProjectDeleted"
+        change = ProjectChange(
             project_id=detail.projectId,
             org_id=detail.orgId,
-            name=name,
-            deleted=event.detail_type == "ProjectDeleted",
-            event_time=parse_rfc3339(event.time),
+            time=parse_rfc3339(event.time),
+            deleted=deleted,
+            name=None if deleted else detail.name,
+            first_name=detail.name or detail.projectId,
         )
-        if existing is not None and existing.org_id != project.org_id:
-            return SyncResult(Outcome.ORG_CONFLICT, project.project_id)
-        if not self.projects.put_if_newer(project):
-            current = self.projects.get(project.project_id, consistent=True)
-            conflict = current is not None and current.org_id != project.org_id
-            return SyncResult(Outcome.ORG_CONFLICT if conflict else Outcome.STALE, project.project_id)
-        released = self.work.release_held(project.project_id, self.clock())
-        return SyncResult(Outcome.APPLIED, project.project_id, released)
+        if not self.projects.apply(change):
+            current = self.projects.get(change.project_id, consistent=True)
+            conflict = current is not None and current.org_id != change.org_id
+            return SyncResult(Outcome.ORG_CONFLICT if conflict else Outcome.STALE, change.project_id)
+        released = self.work.release_held(change.project_id, self.clock())
+        return SyncResult(Outcome.APPLIED, change.project_id, released)

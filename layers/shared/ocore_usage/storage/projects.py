@@ -1,11 +1,17 @@
-"""ProjectRepository: the project registry (who owns a project, its current name, deleted or not)."""
+"""ProjectRepository: the project registry (who owns a project, its current name, deleted or not).
+
+An item holds ``projectId``, ``orgId`` (fixed by the first registration), ``deleted`` with
+``eventTime`` (the instant of the newest project event applied: every event, upsert or deletion,
+says whether the project exists), and ``name`` with ``nameTime`` (the instant of the newest event
+that carried the name). Each attribute pair is written by its own conditional update, so an
+event changes only what it carries, and only where nothing newer is stored.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ocore_usage.storage.tables import Item, Table, marshal
+from ocore_usage.storage.tables import Item, Table
 
 BY_ORG_INDEX = "ByOrg"
 
@@ -17,16 +23,7 @@ class Project:
     name: str
     deleted: bool = False
     event_time: int = 0
-    """Microsecond instant of the last applied project event (orders out-of-order deliveries)."""
-
-    def as_item(self) -> Item:
-        return {
-            "projectId": self.project_id,
-            "orgId": self.org_id,
-            "name": self.name,
-            "deleted": self.deleted,
-            "eventTime": self.event_time,
-        }
+    """Microsecond instant of the newest project event applied (orders out-of-order deliveries)."""
 
     @classmethod
     def from_item(cls, item: Item) -> Project:
@@ -37,6 +34,28 @@ class Project:
             deleted=bool(item.get("deleted", False)),
             event_time=int(item.get("eventTime", 0)),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectChange:
+    """What one project event says, at its ``time`` (microseconds)."""
+
+    project_id: str
+    org_id: str
+    time: int
+    deleted: bool
+    name: str | None = None
+    """The name the event sets; None when it carries none to apply (a deletion)."""
+    first_name: str = ""
+    """The name a project first registered by this event gets until a named event arrives."""
+
+
+# Both updates name the org: on a new item it registers it, on an existing one it must be the same.
+_SAME_ORG = "attribute_not_exists(projectId) OR (orgId = :org AND ({newer}))"
+_STATUS_UPDATE = "SET orgId = :org, deleted = :deleted, eventTime = :time, #name = if_not_exists(#name, :first)"
+_STATUS_IS_OLDER = _SAME_ORG.format(newer="attribute_not_exists(eventTime) OR eventTime <= :time")
+_NAME_UPDATE = "SET orgId = :org, #name = :name, nameTime = :time"
+_NAME_IS_OLDER = _SAME_ORG.format(newer="attribute_not_exists(nameTime) OR nameTime <= :time")
 
 
 class ProjectRepository:
@@ -56,17 +75,39 @@ class ProjectRepository:
         items = self.table.query(org_id, index=BY_ORG_INDEX, pk_name="orgId", sk_name="projectId")
         return [Project.from_item(item) for item in items]
 
-    def put_if_newer(self, project: Project) -> bool:
-        """Store ``project`` unless a newer event was applied or the project belongs to another org.
+    def apply(self, change: ProjectChange) -> bool:
+        """Store what ``change`` carries, attribute by attribute; False if it changed nothing.
 
-        Returns False when refused. A tie in event time lets the later delivery win.
+        Its status (deleted or not) unless a newer event's is stored, its name (if it carries
+        one) unless a newer event's name is stored; a tie lets this later delivery win. Nothing,
+        when the project belongs to another org.
         """
-        condition: dict[str, Any] = {
-            "ConditionExpression": "attribute_not_exists(projectId) OR (orgId = :org AND eventTime <= :time)",
-            "ExpressionAttributeValues": {":org": {"S": project.org_id}, ":time": {"N": str(project.event_time)}},
-        }
-        try:
-            self.table.client.put_item(TableName=self.table.name, Item=marshal(project.as_item()), **condition)
-        except self.table.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        key = {"projectId": change.project_id}
+        status_applied = self.table.update(
+            key,
+            _STATUS_UPDATE,
+            condition=_STATUS_IS_OLDER,
+            names={"#name": "name"},
+            values={
+                ":org": change.org_id,
+                ":deleted": change.deleted,
+                ":time": change.time,
+                ":first": change.first_name or change.name or change.project_id,
+            },
+        )
+        if change.name is None:
+            return status_applied
+        name_applied = self.table.update(
+            key,
+            _NAME_UPDATE,
+            condition=_NAME_IS_OLDER,
+            names={"#name": "name"},
+            values={":org": change.org_id, ":name": change.name, ":time": change.time},
+        )
+        return status_applied or name_applied
+
+    def put_if_newer(self, project: Project) -> bool:
+        """Store ``project`` as one event at its ``event_time`` carrying its name and status."""
+        return self.apply(
+            ProjectChange(project.project_id, project.org_id, project.event_time, project.deleted, name=project.name)
+        )

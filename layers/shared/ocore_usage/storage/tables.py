@@ -157,3 +157,29 @@ class Table:
             if not last or (limit is not None and returned >= limit):
                 return
             params["ExclusiveStartKey"] = last
+
+    def update(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Apply the ``UpdateExpression`` ``expression`` to the item at ``key`` (created if absent).
+
+        Returns False, changing nothing, when ``condition`` does not hold.
+        """
+        params: dict[str, Any] = {"TableName": self.name, "Key": marshal(key), "UpdateExpression": expression}
+        if condition is not None:
+            params["ConditionExpression"] = condition
+        if names:
+            params["ExpressionAttributeNames"] = dict(names)
+        if values:
+            params["ExpressionAttributeValues"] = marshal(values)
+        try:
+            self.client.update_item(**params)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
