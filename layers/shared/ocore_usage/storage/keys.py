@@ -14,8 +14,11 @@ RollupsTable
     ``P#{projectId}#{H|D|M}`` / ``{bucket}``    a project's hourly, daily or monthly series
     ``O#{orgId}#{H|D|M}`` / ``{bucket}``        an org's series (with the org-wide instance peak)
     ``C#{orgId}#{hour}`` / ``{projectId}``      one project's part of an org hour, with occupancy
+    ``A#{orgId}`` / ``{month}#{projectId}``     the project had usage in that UTC month (written by the
+                                                rollup, never removed: reads treat it as a hint)
 ProjectsTable
-    ``projectId``; index ``ByOrg`` on ``orgId`` / ``projectId``
+    ``projectId``; index ``ByOrg`` on ``orgId`` / ``projectId``; sparse index ``ActiveByOrg`` on
+    ``activeOrgId`` / ``projectId`` (the attribute exists only while the project is not deleted)
 
 ``hour`` and ``bucket`` are bucket starts as RFC 3339 UTC (``2026-11-26T02:00:00Z``): fixed
 width, so they sort as time does. ``kind`` is ``P`` (project marks) or ``O`` (org marks).
@@ -93,3 +96,16 @@ def bucket_sk(bucket: int) -> str:
 
 def contribution_pk(org_id: str, hour: int) -> str:
     return f"C#{org_id}#{format_instant(hour)}"
+
+
+def usage_month_pk(org_id: str) -> str:
+    return f"A#{org_id}"
+
+
+def usage_month_sk(month: int, project_id: str) -> str:
+    return f"{format_instant(month)}#{project_id}"
+
+
+def usage_month_bounds(first_month: int, last_month: int) -> tuple[str, str]:
+    """Sort-key bounds of every project's entry from ``first_month`` to ``last_month`` (ids sort below ``~``)."""
+    return f"{format_instant(first_month)}#", f"{format_instant(last_month)}#~"
