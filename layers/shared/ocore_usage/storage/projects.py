@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ocore_usage.storage.tables import Item, Table
 
 BY_ORG_INDEX = "ByOrg"
+ACTIVE_BY_ORG_INDEX = "ActiveByOrg"
+"""Sparse: only items with ``activeOrgId``, which the status update keeps while the project is not deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,11 @@ class ProjectRepository:
         items = self.table.query(org_id, index=BY_ORG_INDEX, pk_name="orgId", sk_name="projectId")
         return [Project.from_item(item) for item in items]
 
+    def list_active(self, org_id: str) -> list[Project]:
+        """The projects of ``org_id`` that are not deleted, ordered by id (costs what it returns)."""
+        items = self.table.query(org_id, index=ACTIVE_BY_ORG_INDEX, pk_name="activeOrgId", sk_name="projectId")
+        return [Project.from_item(item) for item in items]
+
     def apply(self, change: ProjectChange) -> bool:
         """Store what ``change`` carries, attribute by attribute; False if it changed nothing.
 
@@ -85,7 +92,7 @@ class ProjectRepository:
         key = {"projectId": change.project_id}
         status_applied = self.table.update(
             key,
-            _STATUS_UPDATE,
+            _STATUS_UPDATE + (" REMOVE activeOrgId" if change.deleted else ", activeOrgId = :org"),
             condition=_STATUS_IS_OLDER,
             names={"#name": "name"},
             values={
