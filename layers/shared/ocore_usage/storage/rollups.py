@@ -1,19 +1,38 @@
-"""RollupRepository: the stored hourly/daily/monthly series and the org-hour contributions."""
+"""RollupRepository: the stored hourly/daily/monthly series, the org-hour contributions, and the
+org's usage months (which projects had usage in which UTC month).
+
+The usage months let the reads find the projects with usage in a range at the cost of those
+projects, not of every project the org ever registered. The rollup writes them with each
+project's part of the org hours; they are never removed (a month whose usage moved away stays
+listed), so a reader treats them as candidates and still reads each one's buckets.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from ocore_usage.aggregation import Occupancy, Usage
-from ocore_usage.storage.keys import Scope, bucket_sk, contribution_pk, series_pk
+from ocore_usage.storage.keys import (
+    Scope,
+    bucket_sk,
+    contribution_pk,
+    series_pk,
+    usage_month_bounds,
+    usage_month_pk,
+    usage_month_sk,
+)
 from ocore_usage.storage.tables import Item, Table
-from ocore_usage.timeline import Granularity, parse_rfc3339
+from ocore_usage.timeline import Granularity, floor_month, parse_rfc3339
 
 _USAGE_FIELDS = ("cpu", "ram", "disk", "instance", "bytes_in", "bytes_out", "peak")
 
 
 def _usage_item(pk: str, sk: str, usage: Usage) -> Item:
     return {"pk": pk, "sk": sk, **usage.as_dict()}
+
+
+def _usage_month_items(org_id: str, project_id: str, months: Iterable[int]) -> list[Item]:
+    return [{"pk": usage_month_pk(org_id), "sk": usage_month_sk(month, project_id)} for month in sorted(set(months))]
 
 
 class RollupRepository:
@@ -50,8 +69,10 @@ class RollupRepository:
         self.table.batch_write(puts, deletes)
 
     def write_contributions(self, org_id: str, project_id: str, hours: Mapping[int, tuple[Usage, Occupancy]]) -> None:
-        """Store one project's part of each org hour (its occupancy as edges relative to the hour)."""
-        puts: list[Item] = []
+        """Store one project's part of each org hour (its occupancy as edges relative to the hour),
+        and note the months it has usage in among the org's usage months (in the same batch, first)."""
+        months = (floor_month(hour) for hour, (usage, _) in hours.items() if not usage.is_empty)
+        puts = _usage_month_items(org_id, project_id, months)
         deletes: list[dict[str, str]] = []
         for hour, (usage, occupancy) in hours.items():
             key = {"pk": contribution_pk(org_id, hour), "sk": project_id}
@@ -72,3 +93,13 @@ class RollupRepository:
             )
             for item in items
         ]
+
+    def note_usage_months(self, org_id: str, project_id: str, months: Iterable[int]) -> None:
+        """Note that ``project_id`` has usage in each of ``months`` (idempotent; e.g. to backfill)."""
+        self.table.batch_write(_usage_month_items(org_id, project_id, months))
+
+    def projects_with_usage(self, org_id: str, first_month: int, last_month: int) -> set[str]:
+        """The org's projects noted with usage in a month from ``first_month`` to ``last_month`` (one Query,
+        paged). A superset of those with usage there: the caller reads their buckets to know."""
+        items = self.table.query(usage_month_pk(org_id), between=usage_month_bounds(first_month, last_month))
+        return {item["sk"].partition("#")[2] for item in items}
