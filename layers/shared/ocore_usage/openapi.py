@@ -29,12 +29,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ocore_usage.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
-from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery
+from ocore_usage.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, TotalsQuery, UsageQuery
 from ocore_usage.responses import FieldProblem, GatewayMessage, ProblemDetails, UsageReport, UsageTotals
 
 REF = "#/components/schemas/{model}"
 
-# One request that triggers each code (SPEC section 6), shown as the example of its answer.
+# One request that triggers each code, shown as the example of its answer.
 ERROR_EXAMPLES: dict[str, str] = {
     "invalid_period": "GET /api/usage?period=weekly",
     "invalid_date": "GET /api/usage?start_date=2026-13-01",
@@ -167,8 +167,15 @@ def _read_operation(
 ) -> dict[str, Any]:
     parameters = []
     if path_id:
+        schema = {k: v for k, v in PROJECT_ID_SCHEMA.items() if k != "description"}
         parameters.append(
-            {"name": "id", "in": "path", "required": True, "description": "Project id.", "schema": {"type": "string"}}
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": PROJECT_ID_SCHEMA["description"],
+                "schema": schema,
+            }
         )
     parameters += _query_parameters(query_model)
     responses: dict[str, Any] = {

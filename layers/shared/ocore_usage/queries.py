@@ -1,14 +1,14 @@
-"""Query parameters of the three read endpoints: parsing, validation, defaults (SPEC section 4).
+"""Query parameters of the three read endpoints: parsing, validation, defaults (docs/read-api.md).
 
 One pydantic model per endpoint says which parameters exist; their validators raise the
-SPEC's error codes (``invalid_period``, ``invalid_date``, ``invalid_limit``), which
+API's error codes (``invalid_period``, ``invalid_date``, ``invalid_limit``), which
 :func:`parse_query` turns into a :class:`Problem`. Unknown names and repeated names are
 found first, from the raw query string: API Gateway joins repeated values with commas in
 ``queryStringParameters``, so only ``rawQueryString`` shows that a name came twice.
 
 :func:`resolve_range` turns the dates into the effective range: widened to whole hours,
 defaults filled in, bounded by the longest range of each period. ``now`` is passed in, so
-callers (and tests) choose the clock. The rules, including the ones SPEC leaves open:
+callers (and tests) choose the clock. The rules:
 
 - ``end`` defaults to now ceiled to the hour; ``start`` defaults to ``end - 24 h`` (hourly),
   the start of the UTC day 30 days before ``end`` (daily), the start of the UTC month 11
@@ -150,7 +150,13 @@ LimitParam = Annotated[
 TokenParam = Annotated[
     str, BeforeValidator(_token), WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH})
 ]
-ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema({"type": "string"})]
+PROJECT_ID_SCHEMA: Final = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9._-]{1,64}$",
+    "examples": ["prj_web_frontend"],
+    "description": "Project id, percent-decoded once (path and query alike); any other text is 404 project_not_found.",
+}
+ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema(PROJECT_ID_SCHEMA)]
 
 
 # ---------------------------------------------------------------- the endpoints' parameters

@@ -1,4 +1,4 @@
-"""The ingest payload: what a usage sample is, and every rule a batch must pass (SPEC section 2).
+"""The ingest payload: what a usage sample is, and every rule a batch must pass.
 
 Validation is all-or-nothing: :func:`parse_batch` either returns every sample of the body, or
 raises one :class:`Problem` that lists each bad sample by index and field. JSON numbers are read
