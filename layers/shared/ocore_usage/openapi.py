@@ -193,6 +193,11 @@ def _read_operation(
             404,
             ["project_not_found"],
         )
+    if path_id:
+        # API Gateway decodes the path before routing: an id holding %2F is another path, no route
+        gateway = _gateway_response("Not Found", "")["content"]
+        responses["404"]["description"] += ' An id holding "/" (%2F) matches no route: API Gateway answers.'
+        responses["404"]["content"] = {**gateway, **responses["404"]["content"]}
     responses["500"] = _problem_response("An unexpected fault; quote the requestId.", 500, ["internal_error"])
     return {
         "operationId": operation_id,
