@@ -1,9 +1,10 @@
 """SSM Parameter Store for the local stack: moto's server in a thread, holding the stack's secrets.
 
-The functions read their secrets from SSM by the names the template's parameters give
-(``JwtSecretParameterName``: the HS256 secret the authorizer verifies tokens with;
-``PaginationKeyParameterName``: the key that signs pagination tokens), through Powertools
-parameters and botocore's ``AWS_ENDPOINT_URL_SSM``. Locally the runner puts them there, as an
+The functions read their secrets from SSM by the names the template gives them in their
+environment (``JWT_SECRET_PARAMETER``: the HS256 secret the authorizer verifies tokens with;
+``PAGINATION_KEY_PARAMETER``: the key that signs pagination tokens; per stage unless the
+template's parameters name others), through Powertools parameters and botocore's
+``AWS_ENDPOINT_URL_SSM``. Locally the runner puts them there, as an
 operator does before ``sam deploy``: the JWT secret is the fixed local one (so ``make token``
 works against any local stack), the pagination key is fresh on each start.
 """
@@ -15,7 +16,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from local.template import REGION
+from local.template import REGION, Template
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.client import SSMClient
@@ -23,19 +24,21 @@ if TYPE_CHECKING:
 LOCAL_JWT_SECRET = "ocore-local-dev-secret-not-for-production"
 
 SECRET_PARAMETERS: dict[str, Callable[[], str]] = {
-    "JwtSecretParameterName": lambda: LOCAL_JWT_SECRET,
-    "PaginationKeyParameterName": lambda: secrets.token_urlsafe(32),
+    "JWT_SECRET_PARAMETER": lambda: LOCAL_JWT_SECRET,
+    "PAGINATION_KEY_PARAMETER": lambda: secrets.token_urlsafe(32),
 }
-"""Template parameter naming an SSM parameter -> the local value to store under that name."""
+"""Function environment variable naming an SSM parameter -> the local value to store under that name."""
 
 
-def local_secrets(template_parameters: Mapping[str, str]) -> dict[str, str]:
-    """SSM parameter name -> value, for the secret parameters this template declares."""
-    return {
-        template_parameters[parameter]: value()
-        for parameter, value in SECRET_PARAMETERS.items()
-        if template_parameters.get(parameter)
+def local_secrets(template: Template) -> dict[str, str]:
+    """SSM parameter name -> value, for each secret some function of ``template`` reads."""
+    names = {
+        variable: function.environment[variable]
+        for function in template.functions.values()
+        for variable in SECRET_PARAMETERS
+        if function.environment.get(variable)
     }
+    return {name: SECRET_PARAMETERS[variable]() for variable, name in names.items()}
 
 
 class LocalParameterStore:

@@ -94,7 +94,7 @@ class Backends:
             log = ROOT / ".local" / f"dynamodb-{self.config.dynamodb_port}.log"
             self.dynamodb_local = dynamodb.DynamoDBLocal(ROOT, self.config.dynamodb_port, log)
         self.parameter_store = LocalParameterStore()
-        self.parameter_store.put_secrets(local_secrets(self.template.parameters))
+        self.parameter_store.put_secrets(local_secrets(self.template))
 
     def aws_environment(self) -> dict[str, str]:
         ssm = self.parameter_store.endpoint if self.parameter_store else None

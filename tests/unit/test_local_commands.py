@@ -64,7 +64,7 @@ def test_an_unknown_function_is_a_clear_error(capsys: pytest.CaptureFixture[str]
 
 
 def test_ssm_gets_the_secrets_the_template_names() -> None:
-    values = local_secrets(Template.load(ROOT / "template.yaml").parameters)
+    values = local_secrets(Template.load(ROOT / "template.yaml"))
     assert values["/ocore/usage/dev/jwt-secret"] == LOCAL_JWT_SECRET
     assert len(values["/ocore/usage/dev/pagination-key"]) >= 32
 
