@@ -38,7 +38,7 @@ from ocore_usage.auth import (
 from ocore_usage.settings import Settings
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-SECRET = "ocore-local-dev-secret-not-for-production"  # SPEC 9: the local stack's HS256 secret
+SECRET = "ocore-local-dev-secret-not-for-production"  # the local stack's HS256 secret (local/parameter_store.py)
 LONG_SECRET = "a-secret-long-enough-for-hs512-" * 3
 ISSUER = "https://auth.ocore.dev/"
 AUDIENCE = "https://api.ocore.dev"
@@ -911,7 +911,7 @@ CONTEXT = cast(LambdaContext, FakeLambdaContext())
 
 
 def test_handler_authorizes_the_recorded_event(monkeypatch):
-    # GIVEN the handler verifying with the local stack's secret (SPEC 9)
+    # GIVEN the handler verifying with the local stack's secret
     monkeypatch.setattr(app, "verifier", lambda: hs_verifier(StaticKey(SECRET)))
 
     # WHEN it is invoked with events/authorizer.json
