@@ -12,6 +12,8 @@ Deterministic for CI: hypothesis derandomized (a fixed seed per operation), no e
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,3 +172,62 @@ def test_enough_cases_ran_and_every_operation_also_succeeded():
     assert sum(n for statuses in ANSWERS.values() for n in statuses.values()) >= MIN_CASES, ANSWERS
     for operation, statuses in ANSWERS.items():
         assert any(200 <= status < 300 for status in statuses), (operation, statuses)
+
+
+# ---------------------------------------------------------------- the bad inputs of issue 10, over HTTP
+
+
+def send(local_stack, method: str, path: str, token: str, body: bytes | None = None) -> tuple[int, str, Any]:
+    request = urllib.request.Request(
+        local_stack.api_url + path,
+        data=body,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers["content-type"], json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["content-type"], json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\xff\xfe", b'{"samples": [\xff]}', b"[" * 100_000, b"", b"{"],
+    ids=["not UTF-8", "invalid byte in JSON", "100,000 nested arrays", "empty", "truncated"],
+)
+def test_a_body_that_is_not_utf8_json_is_a_400_problem(local_stack, tokens, body):
+    status, content_type, problem = send(local_stack, "POST", "/usage/samples", tokens["POST"], body)
+    assert (status, content_type, problem["code"]) == (400, PROBLEM_JSON, "validation_error")
+
+
+def test_the_body_limit_counts_bytes(local_stack, tokens):
+    body = ('{"samples": [], "pad": "' + "é" * (600_000) + '"}').encode()  # 600,000 characters, 1.2 MB
+    status, _, problem = send(local_stack, "POST", "/usage/samples", tokens["POST"], body)
+    assert (status, problem["code"]) == (413, "payload_too_large")
+
+
+def test_the_path_id_and_project_id_are_decoded_alike(local_stack, tokens, usage):
+    by_path = send(local_stack, "GET", "/projects/prj%5Fweb%5Ffrontend/usage?period=daily", tokens["GET"])
+    by_query = send(local_stack, "GET", "/usage?period=daily&project_id=prj%5Fweb%5Ffrontend", tokens["GET"])
+    assert by_path[0] == by_query[0] == 200
+    assert by_path[2]["items"] == by_query[2]["items"] and by_path[2]["items"]
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/usage?limit=5%0A", "invalid_limit"),
+        ("/usage?start_date=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-11-26", "invalid_date"),  # full-width 2026
+        ("/usage/totals?end_date=2026-11-26%0A", "invalid_date"),
+    ],
+)
+def test_values_that_only_look_valid_are_400(local_stack, tokens, path, code):
+    status, content_type, problem = send(local_stack, "GET", path, tokens["GET"])
+    assert (status, content_type, problem["code"]) == (400, PROBLEM_JSON, code)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PATCH", "PUT", "DELETE", "OPTIONS", "PROPFIND"])
+def test_a_method_without_a_route_is_api_gateways_404(local_stack, tokens, method):
+    status, content_type, body = send(local_stack, method, "/usage", tokens["GET"])
+    assert (status, content_type, body) == (404, "application/json", {"message": "Not Found"})

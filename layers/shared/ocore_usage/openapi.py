@@ -54,6 +54,7 @@ _SAMPLE_EXAMPLES = {
     "validation_error": 'POST /api/usage/samples {"samples": [{"sampleId": "s1", "cpuCores": -1, ...}]}',
 }
 
+# The 400 codes of a read operation, in this order; a parameter's own code only where it exists.
 _READ_400 = [
     "invalid_period",
     "invalid_date",
@@ -64,7 +65,12 @@ _READ_400 = [
     "invalid_limit",
     "validation_error",
 ]
-_TOTALS_400 = ["invalid_date", "invalid_range", "unknown_parameter", "range_too_large", "validation_error"]
+_CODE_OF_PARAMETER = {"period": "invalid_period", "next_token": "invalid_token", "limit": "invalid_limit"}
+
+
+def _codes_400(query_model: type[BaseModel]) -> list[str]:
+    absent = {code for name, code in _CODE_OF_PARAMETER.items() if name not in query_model.model_fields}
+    return [code for code in _READ_400 if code not in absent]
 
 
 def build_document() -> dict[str, Any]:
@@ -106,7 +112,7 @@ def build_document() -> dict[str, Any]:
                     "Usage of one project of the caller's organization, per bucket, with totals over the range.",
                     ProjectUsageQuery,
                     "UsageReport",
-                    _READ_400,
+                    _codes_400(ProjectUsageQuery),
                     path_id=True,
                     not_found=True,
                 )
@@ -119,7 +125,7 @@ def build_document() -> dict[str, Any]:
                     "with project_id; totals over the range (organization-wide: the org-wide instance peak).",
                     UsageQuery,
                     "UsageReport",
-                    _READ_400,
+                    _codes_400(UsageQuery),
                     not_found=True,
                 )
             },
@@ -131,7 +137,7 @@ def build_document() -> dict[str, Any]:
                     "range, ordered by projectId. Default range: the current UTC month to now.",
                     TotalsQuery,
                     "UsageTotals",
-                    _TOTALS_400,
+                    _codes_400(TotalsQuery),
                 )
             },
             "/usage/samples": {"post": _ingest_operation()},
