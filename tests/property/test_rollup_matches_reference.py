@@ -12,50 +12,20 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from fractions import Fraction
 
 import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ocore_usage.storage.keys import SHARDS, Scope
+from ocore_usage.storage.keys import SHARDS
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity
+from ocore_usage.timeline import MICROS_PER_HOUR
 from tests.support.faults import CrashingTable, InjectedCrash
 from tests.support.pipeline import Clock, Pipeline, micros
-from tests.support.reference import RefSample, expected_buckets
+from tests.support.reference import RefSample
+from tests.support.scenarios import NOW, PROJECT_ORGS, assert_rollups_match, samples
 from tests.support.template import create_tables
-
-NOW = datetime(2026, 11, 3, 12, tzinfo=UTC)
-PROJECT_ORGS = {"p-a": "org-1", "p-b": "org-1", "p-c": "org-2"}
-# Two clusters: around the October/November boundary, and early October (another month).
-CLUSTERS = [datetime(2026, 10, 31, 21, tzinfo=UTC), datetime(2026, 10, 5, 23, tzinfo=UTC)]
-HOURS = (Granularity.HOUR, "H"), (Granularity.DAY, "D"), (Granularity.MONTH, "M")
-
-allocations = st.decimals(min_value=0, max_value=64, places=7, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def samples(draw: st.DrawFn) -> RefSample:
-    base = draw(st.sampled_from(CLUSTERS))
-    offset = draw(st.integers(0, 5 * 3600 * 1_000_000))
-    start = base + timedelta(microseconds=offset)
-    if draw(st.booleans()):  # most agents send whole seconds
-        start = start.replace(microsecond=0)
-    return RefSample(
-        project_id=draw(st.sampled_from(sorted(PROJECT_ORGS))),
-        sample_id=draw(st.sampled_from([f"s{i}" for i in range(6)])),
-        instance_id=draw(st.sampled_from(["i0", "i1", "i2"])),
-        start=start,
-        seconds=draw(st.one_of(st.integers(1, 3600), st.sampled_from([1, 60, 300, 3599, 3600]))),
-        cpu=draw(allocations),
-        ram=draw(allocations),
-        disk=draw(allocations),
-        bytes_in=draw(st.integers(0, 10**15)),
-        bytes_out=draw(st.integers(0, 10**6)),
-    )
-
 
 actions = st.sampled_from(["none", "rollup", "crash", "dead_worker"])
 
@@ -91,13 +61,7 @@ def test_rollups_equal_the_reference_model(batches, after_each, crash_after, lat
         pipeline.roll_until_done()
 
         # THEN every stored bucket equals the reference, and nothing else is stored
-        stood = list(final.values())
-        for project_id in PROJECT_ORGS:
-            mine = [s for s in stood if s.project_id == project_id]
-            _assert_series(pipeline, Scope.PROJECT, project_id, mine)
-        for org_id in set(PROJECT_ORGS.values()):
-            theirs = [s for s in stood if PROJECT_ORGS[s.project_id] == org_id]
-            _assert_series(pipeline, Scope.ORG, org_id, theirs)
+        assert_rollups_match(pipeline, list(final.values()))
         # and a run with nothing new finds nothing to do
         assert pipeline.rollup().run().as_response() == {"processed": 0, "remaining": 0}
 
@@ -118,21 +82,6 @@ def _act(pipeline: Pipeline, action: str, crash_after: int) -> None:
         result = pipeline.rollup().run()
         assert result.remaining >= 0
         pipeline.clock.advance(MICROS_PER_HOUR // 6)
-
-
-def _assert_series(pipeline: Pipeline, scope: Scope, identifier: str, samples_: list[RefSample]) -> None:
-    for granularity, code in HOURS:
-        stored = pipeline.stored_series(scope, identifier, granularity)
-        expected = expected_buckets(samples_, code)
-        assert sorted(stored) == sorted(expected), (scope, identifier, code)
-        for start, want in expected.items():
-            got = stored[start]
-            assert Fraction(got.cpu, 10**6 * MICROS_PER_HOUR) == want.cpu, (identifier, code, start, "cpu")
-            assert Fraction(got.ram, 10**6 * MICROS_PER_HOUR) == want.ram, (identifier, code, start, "ram")
-            assert Fraction(got.disk, 10**6 * MICROS_PER_HOUR) == want.disk, (identifier, code, start, "disk")
-            assert Fraction(got.instance, MICROS_PER_HOUR) == want.instance_hours, (identifier, code, start)
-            assert (got.bytes_in, got.bytes_out) == (want.bytes_in, want.bytes_out), (identifier, code, start)
-            assert got.peak == want.peak, (identifier, code, start, "peak")
 
 
 def test_shard_count_is_fixed():

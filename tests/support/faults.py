@@ -1,7 +1,8 @@
-"""Fault injection for the storage layer: tables that crash part-way or throttle batch writes."""
+"""Fault injection for the storage layer: clients and tables that crash part-way or throttle batch writes."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,3 +54,32 @@ class ThrottlingClient:
             response["UnprocessedKeys"] = {table: {**request, "Keys": keys[-1:]}}
             return response
         return self._client.batch_get_item(RequestItems=RequestItems)
+
+
+class CrashAfterRequests:
+    """Wraps a DynamoDB client: the first ``survive`` requests go through, then every request raises.
+
+    It stands for a function that dies (timeout, out of memory) after its k-th DynamoDB request:
+    requests already sent have taken effect, nothing after them does. Requests sent concurrently
+    are counted in the order they are made.
+    """
+
+    def __init__(self, client: Any, survive: int) -> None:
+        self._client = client
+        self.survive = survive
+        self.made = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self._client, name)
+        if not callable(operation) or name.startswith(("get_paginator", "exceptions", "meta", "can_paginate")):
+            return operation
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                if self.made >= self.survive:
+                    raise InjectedCrash(f"crash before request {self.made + 1} ({name})")
+                self.made += 1
+            return operation(*args, **kwargs)
+
+        return call

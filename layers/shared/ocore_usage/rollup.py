@@ -152,16 +152,16 @@ class RollupService:
 
         Samples overlapping hour ``h`` start in ``h`` or the hour before. New pages are resolved
         against the samples' identities first (``versions.resolve``); the writes go tombstones,
-        then marks for the other hours a tombstone changes, then identities, then the indexed
-        set, so a crash in between only leaves the same resolution to be made again.
+        then marks for the other hours a superseded version overlaps, then identities, then the
+        indexed set, so a crash in between only leaves the same resolution to be made again.
         """
         partitions = self.samples.read_partitions(project_id, {h - d for h in hours for d in (0, MICROS_PER_HOUR)})
         new_ids = {entry.sample_id for partition in partitions.values() for entry in partition.new_entries()}
         if new_ids:
             resolution = resolve(partitions, self.samples.identities(project_id, new_ids))
             self.samples.write_tombstones(project_id, resolution.tombstones)
-            rolled_now = set(hours)
-            elsewhere = {h + d for h in resolution.tombstoned_hours for d in (0, MICROS_PER_HOUR)} - rolled_now
+            # a version that stopped counting may overlap the hour after its partition too
+            elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - set(hours)
             self.work.mark(Scope.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock())
             self.samples.write_identities(project_id, resolution.identities)
             self.samples.write_indexed(project_id, partitions.values())

@@ -90,10 +90,8 @@ class Resolution:
     tombstones: dict[tuple[int, str], str] = field(default_factory=dict)
     """``(partition hour, sampleId) -> upto``."""
     identities: dict[str, Identity] = field(default_factory=dict)
-
-    @property
-    def tombstoned_hours(self) -> set[int]:
-        return {hour for hour, _ in self.tombstones}
+    superseded: set[int] = field(default_factory=set)
+    """Partitions where a version stopped counting: the hours their samples overlap are stale."""
 
     def apply(self, partitions: Mapping[int, Partition]) -> None:
         """Apply the tombstones to the partitions held in memory, and mark every page indexed."""
@@ -126,6 +124,7 @@ def resolve(partitions: Mapping[int, Partition], identities: Mapping[str, Identi
         stored = identities.get(sample_id)
         contenders = list(found) + ([(stored.version, stored.hour)] if stored else [])
         winner_version, winner_hour = max(contenders)
+        resolution.superseded |= {hour for version, hour in contenders if version != winner_version}
         for version, hour in _losers(contenders, winner_hour):
             known = partitions[hour].tombstones.get(sample_id, "") if hour in partitions else ""
             key = (hour, sample_id)
