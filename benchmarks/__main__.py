@@ -1,6 +1,7 @@
 """``python -m benchmarks``: run every benchmark and print its ratios."""
 
-from benchmarks import cold_init
+from benchmarks import cold_init, write_cost
 
 if __name__ == "__main__":
     cold_init.main()
+    write_cost.main()

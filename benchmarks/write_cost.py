@@ -1,0 +1,241 @@
+"""What a sample costs in DynamoDB, and how fast a 1,000-sample POST stores it, on DynamoDB Local.
+
+Capacity is what DynamoDB Local reports (``ReturnConsumedCapacity=TOTAL`` on every request),
+summed per phase: ingest of new samples, their rollup, then ingest and rollup of corrections
+of every sample (half of them moved to another hour). Dollars use on-demand prices
+(``WRITE_PRICE``/``READ_PRICE`` per million request units) against the floor the service is
+held to: one 1 KB item written once and read once per sample (1 write unit, and a quarter of a
+strongly consistent read unit when read through a Query, 4 KB per unit).
+
+Throughput is a ratio against a floor measured in the same run, interleaved: a 1,000-sample
+POST handled in-process (validation, identity pre-read, pages, marks) against plain sequential
+``BatchWriteItem`` of 1,000 one-sample items (about the size of a stored sample) to the same
+DynamoDB Local.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local import dynamodb
+from local.processes import free_port
+from local.template import read_template
+from ocore_usage.ingest import IngestService
+from ocore_usage.projects import ProjectSync
+from ocore_usage.rollup import RollupService
+from ocore_usage.storage.projects import ProjectRepository
+from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.samples import SampleRepository
+from ocore_usage.storage.tables import Table
+from ocore_usage.storage.work import WorkQueue
+from ocore_usage.timeline import to_micros
+
+ROOT = Path(__file__).resolve().parents[1]
+WRITE_PRICE = 0.625  # $ per million write request units (on-demand, us-east-1)
+READ_PRICE = 0.125  # $ per million read request units
+FLOOR_DOLLARS = WRITE_PRICE * 1 + READ_PRICE * 0.25
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
+PROJECTS = 10
+ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+class Meter:
+    """Sums the capacity DynamoDB reports for every request made through one client.
+
+    DynamoDB Local reports ``CapacityUnits`` per request but charges nothing for keys a
+    ``BatchGetItem`` does not find; DynamoDB bills those at the minimum (1 unit strongly
+    consistent, 0.5 eventually), so the meter adds them.
+    """
+
+    _READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
+
+    def __init__(self, client: Any) -> None:
+        self.read = 0.0
+        self.write = 0.0
+        self.requests: dict[str, int] = defaultdict(int)
+        self._asked = threading.local()
+        client.meta.events.register("provide-client-params.dynamodb.*", self._ask)
+        client.meta.events.register("after-call.dynamodb.*", self._count)
+
+    def _ask(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if "ReturnConsumedCapacity" in model.input_shape.members:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        self._asked.params = params
+
+    def _count(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        self.requests[model.name] += 1
+        consumed = parsed.get("ConsumedCapacity") or []
+        units = sum(float(e.get("CapacityUnits", 0)) for e in (consumed if isinstance(consumed, list) else [consumed]))
+        if model.name == "BatchGetItem":
+            for table, request in getattr(self._asked, "params", {}).get("RequestItems", {}).items():
+                missing = len(request["Keys"]) - len(parsed.get("Responses", {}).get(table, []))
+                missing -= len((parsed.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", []))
+                units += missing * (1.0 if request.get("ConsistentRead") else 0.5)
+        if model.name in self._READS:
+            self.read += units
+        else:
+            self.write += units
+
+    @contextmanager
+    def phase(self) -> Iterator[dict[str, float]]:
+        before = (self.read, self.write)
+        found: dict[str, float] = {}
+        yield found
+        found["read"], found["write"] = self.read - before[0], self.write - before[1]
+
+
+def _samples(count: int, moved: bool = False, seed: str = "a") -> list[dict[str, Any]]:
+    """``count`` five-minute samples of ``PROJECTS`` projects; ``moved`` shifts every other one by an hour."""
+    start = NOW - timedelta(days=2)
+    out = []
+    for i in range(count):
+        shift = timedelta(hours=1) if moved and i % 2 else timedelta(0)
+        out.append(
+            {
+                "sampleId": f"s-{i:06d}",
+                "projectId": f"bench-{i % PROJECTS}",
+                "instanceId": f"i-{(i // PROJECTS) % 40}",
+                "intervalStart": (start + timedelta(minutes=5 * (i // 400)) + shift).isoformat().replace("+00:00", "Z"),
+                "intervalSeconds": 300,
+                "cpuCores": 2 if seed == "a" else 3,
+                "ramGb": 4.5,
+                "diskGb": 40,
+                "bandwidthInBytes": 1_000_000 + i,
+                "bandwidthOutBytes": 7_000 + i,
+            }
+        )
+    return out
+
+
+def _ingest_all(ingest: IngestService, samples: list[dict[str, Any]]) -> None:
+    for offset in range(0, len(samples), 1000):
+        ingest.ingest_body(json.dumps({"samples": samples[offset : offset + 1000]}), writer="bench")
+
+
+def _roll(rollup: RollupService) -> None:
+    for _ in range(50):
+        if rollup.run().remaining == 0:
+            return
+    raise RuntimeError("the rollup did not finish")
+
+
+def _sequential_batch_write(client: Any, table: str) -> float:
+    items = [
+        {
+            "pk": {"S": f"FLOOR#{uuid.uuid4().hex}"},
+            "sk": {"S": f"s-{i:06d}"},
+            "instanceId": {"S": "i-000001"},
+            "start": {"N": "1795650000000000"},
+            "duration": {"N": "300000000"},
+            "cpu": {"N": "2000000"},
+            "ram": {"N": "4500000"},
+            "disk": {"N": "40000000"},
+            "bytesIn": {"N": "1000000"},
+            "bytesOut": {"N": "7000"},
+        }
+        for i in range(1000)
+    ]
+    started = time.perf_counter()
+    for offset in range(0, 1000, 25):
+        client.batch_write_item(
+            RequestItems={table: [{"PutRequest": {"Item": i}} for i in items[offset : offset + 25]]}
+        )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    template = read_template(ROOT / "template.yaml", {})
+    with tempfile.TemporaryDirectory() as scratch:
+        database = dynamodb.DynamoDBLocal(ROOT, free_port(), Path(scratch) / "dynamodb.log")
+        try:
+            database.wait_until_ready()
+            client = dynamodb.client(database.endpoint)
+            dynamodb.create_tables(client, template.tables.values())
+            _run(client, {logical: spec.name for logical, spec in template.tables.items()})
+        finally:
+            database.process.terminate()
+            database.process.wait()
+
+
+def _run(client: Any, names: dict[str, str]) -> None:
+    meter = Meter(client)
+    clock_now = to_micros(NOW)
+    tables = {logical: Table(client, name) for logical, name in names.items()}
+    samples = SampleRepository(tables["SamplesTable"])
+    work = WorkQueue(tables["WorkTable"])
+    ingest = IngestService(samples, work, clock=lambda: clock_now)
+    rollup = RollupService(
+        samples,
+        work,
+        RollupRepository(tables["RollupsTable"]),
+        ProjectRepository(tables["ProjectsTable"]),
+        clock=lambda: clock_now,
+    )
+    sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock_now)
+    for p in range(PROJECTS):
+        sync.apply(
+            {
+                "source": "ocore.projects",
+                "detail-type": "ProjectUpserted",
+                "time": "2026-11-01T00:00:00Z",
+                "detail": {"projectId": f"bench-{p}", "orgId": "bench-org", "name": f"bench {p}"},
+            }
+        )
+
+    phases: dict[str, dict[str, float]] = {}
+    for name, batch in (("new samples", _samples(SAMPLES)), ("corrections", _samples(SAMPLES, moved=True, seed="b"))):
+        with meter.phase() as ingested:
+            _ingest_all(ingest, batch)
+        with meter.phase() as rolled:
+            _roll(rollup)
+        phases[name] = {
+            "ingest_write": ingested["write"] / SAMPLES,
+            "ingest_read": ingested["read"] / SAMPLES,
+            "rollup_write": rolled["write"] / SAMPLES,
+            "rollup_read": rolled["read"] / SAMPLES,
+        }
+
+    print(f"DynamoDB capacity per sample ({SAMPLES:,} five-minute samples, {PROJECTS} projects, 1,000 per POST)")
+    print(
+        f"{'phase':<14} {'ingest WRU':>10} {'ingest RRU':>10} {'rollup WRU':>10} {'rollup RRU':>10}"
+        f" {'$/M':>7} {'floor':>7}"
+    )
+    for name, units in phases.items():
+        writes = units["ingest_write"] + units["rollup_write"]
+        reads = units["ingest_read"] + units["rollup_read"]
+        dollars = writes * WRITE_PRICE + reads * READ_PRICE
+        print(
+            f"{name:<14} {units['ingest_write']:10.3f} {units['ingest_read']:10.3f} {units['rollup_write']:10.3f} "
+            f"{units['rollup_read']:10.3f} {dollars:7.3f} {FLOOR_DOLLARS:7.3f}  ({dollars / FLOOR_DOLLARS:.2f}x floor)"
+        )
+
+    posts, floors = [], []
+    body_of = [json.dumps({"samples": _samples(1000, seed=str(r))}) for r in range(ROUNDS)]
+    for r in range(ROUNDS):
+        floors.append(_sequential_batch_write(client, names["SamplesTable"]))
+        fresh = IngestService(samples, work, clock=lambda later=clock_now + r: later)
+        started = time.perf_counter()
+        fresh.ingest_body(body_of[r].replace("s-0", f"r{r}-"), writer="bench")
+        posts.append(time.perf_counter() - started)
+    ratio = statistics.median(posts) / statistics.median(floors)
+    print(
+        f"1,000-sample POST vs sequential BatchWriteItem of 1,000 items, median of {ROUNDS}: {ratio:.2f}x"
+        " (target <= 1.00)"
+    )
+
+
+if __name__ == "__main__":
+    main()
