@@ -3,38 +3,17 @@ Lambda invoke API (twice at once), answers read back over HTTP and compared with
 
 from __future__ import annotations
 
-import json
 import random
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from decimal import Decimal
 
 import pytest
 
-from ocore_usage import jsonnum
+from tests.support.http import request, rounded
 from tests.support.reference import RefSample, bucket_value
 
 pytestmark = pytest.mark.integration
-
-
-def request(method: str, url: str, token: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else jsonnum.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {token}"})
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, json.loads(response.read(), parse_float=Decimal)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null", parse_float=Decimal)
-
-
-def rounded(value: Any) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
 
 
 def test_posted_samples_read_back_exactly_after_concurrent_rollups(local_stack):
