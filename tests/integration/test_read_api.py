@@ -263,7 +263,7 @@ def test_errors_over_http(stack, org, reader):
     # the gateway: no token, a bad token
     assert get(f"{api}/usage", None) == (401, {"message": "Unauthorized"})
     assert get(f"{api}/usage", "not.a.jwt") == (403, {"message": "Forbidden"})
-    # the functions: problem+json with the SPEC's codes
+    # the functions: problem+json with the service's error codes
     cases = [
         (f"{api}/usage", reader, {"perid": "daily"}, 400, "unknown_parameter"),
         (f"{api}/usage", reader, [("period", "daily"), ("period", "hourly")], 400, "validation_error"),

@@ -1,6 +1,6 @@
 """An independent reference model of usage, for the tests: exact Fractions and a sweep-line.
 
-It shares nothing with the service's code but the rules of SPEC section 3: given the samples
+It shares nothing with the service's code but the attribution rules (docs/pipeline.md): given the samples
 that finally stand (last write per (projectId, sampleId)) and which org owns each project, it
 computes every bucket's value directly from the samples, and the instance peak by sweeping over
 the instants where instances start and stop.
@@ -79,7 +79,7 @@ def _overlap_seconds(a0: datetime, a1: datetime, b0: datetime, b1: datetime) -> 
 
 
 def _byte_parts(sample: RefSample, total: int) -> dict[datetime, int]:
-    """SPEC: part k = floor(B*Ck/d) - floor(B*C(k-1)/d), overlaps in time order."""
+    """The byte rule: part k = floor(B*Ck/d) - floor(B*C(k-1)/d), overlaps in time order."""
     parts = {}
     cumulative = Fraction(0)
     for hour in _hours_of(sample):

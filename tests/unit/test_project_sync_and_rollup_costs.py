@@ -1,4 +1,4 @@
-"""Project sync rules (SPEC section 8) and the request cost of rollup runs (SPEC section 7)."""
+"""Project sync rules (docs/pipeline.md, "Projects") and the request cost of rollup runs."""
 
 from __future__ import annotations
 

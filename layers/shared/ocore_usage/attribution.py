@@ -1,4 +1,4 @@
-"""How one usage sample splits over the UTC hours it overlaps (SPEC section 3).
+"""How one usage sample splits over the UTC hours it overlaps (docs/pipeline.md, "Attribution").
 
 A sample covers ``[start, start + duration)``. Each hour it overlaps by ``o`` receives
 ``rate x o`` of every allocation integral and ``o`` of instance time; bytes are split by

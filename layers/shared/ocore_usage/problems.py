@@ -1,6 +1,6 @@
 """RFC 9457 problem details: the one error type every function raises and every route renders.
 
-Each ``code`` of SPEC section 6 has one title and one HTTP status here, so a code means the same
+Each error ``code`` (docs/read-api.md lists them) has one title and one HTTP status here, so a code means the same
 thing wherever it is raised.
 """
 
