@@ -3,7 +3,8 @@
 Random projects (some deleted, some idle), random hourly usage around month boundaries, random
 ranges, periods, fill modes and page sizes: every answer equals the reference, pages
 concatenate to the whole list with the same totals on each, and a one-page answer reads no
-more than its plan.
+more than its plan. The org's usage months are what the rollup notes plus random extra months
+without usage (they may over-approximate), and the reference never looks at them.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery
 from ocore_usage.reports import Reports
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of
+from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of, usage_months
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, iso, to_us
 
 BASE = to_us(datetime(2026, 1, 28, tzinfo=UTC))  # data around the ends of January and February
 SPAN_HOURS = 24 * 70
 NOW = BASE + 24 * 80 * HOUR_US
 MAX_LENGTH = {"hourly": 72, "daily": SPAN_HOURS, "monthly": SPAN_HOURS}
+EXTRA_MONTHS = [to_us(datetime(2025, 12, 1, tzinfo=UTC))] + [
+    to_us(datetime(2026, m, 1, tzinfo=UTC)) for m in (1, 2, 3, 4)
+]
 
 usages = st.builds(
     lambda cpu, ram, instance, b_in, b_out, peak: (cpu, ram, instance, b_in, b_out, peak),
@@ -56,6 +60,8 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
             hours[BASE + offset * HOUR_US] = _usage(cpu, ram, instance, b_in, b_out, peak)
         reference.project_hours[project_id] = hours
         rollups.store_hours(Scope.PROJECT, project_id, hours)
+        extra = draw(st.sets(st.sampled_from(EXTRA_MONTHS), max_size=2))
+        rollups.note_usage_months(org_id, project_id, usage_months(hours) | extra)
     for org_id in ("org_a", "org_b"):
         org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
         reference.org_hours[org_id] = org
@@ -165,6 +171,25 @@ def test_usage_totals_equal_the_reference(data, world):
     org_id = data.draw(st.sampled_from(["org_a", "org_b"]))
     answer = reports.usage_totals(org_id, query(TotalsQuery, start_date=iso(start), end_date=iso(end))).body()
     assert answer == reference.usage_totals(org_id, start, end)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), world=worlds())
+def test_pages_of_usage_totals_concatenate_to_the_reference(data, world):
+    reports, _, reference = world
+    start, end = data.draw(ranges("daily"))
+    org_id = data.draw(st.sampled_from(["org_a", "org_b"]))
+    limit = data.draw(st.sampled_from(["1", "2", "3"]))
+    expected = reference.usage_totals(org_id, start, end)
+
+    def fetch(token: str | None) -> Any:
+        q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), limit=limit, next_token=token)
+        return reports.usage_totals(org_id, q)
+
+    pages = all_pages(fetch)
+    assert [record for page in pages for record in page["totals"]] == expected["totals"]
+    assert all(len(page["totals"]) == int(limit) for page in pages[:-1])
+    assert all((page["startDate"], page["endDate"]) == (expected["startDate"], expected["endDate"]) for page in pages)
 
 
 @settings(max_examples=60, deadline=None)

@@ -5,9 +5,11 @@
   hands it over (``rawQueryString`` as sent, repeated values comma-joined in
   ``queryStringParameters``).
 - :func:`store_hours` writes hourly usages and the daily and monthly buckets derived from them
-  (sums, max of peaks), the way the rollup stores a series.
+  (sums, max of peaks), the way the rollup stores a series; :func:`usage_months` are the months
+  the rollup notes for a project with those hours.
 - :class:`MemoryRollups` and :class:`MemoryProjects` are in-memory stand-ins of the
-  repositories for pure property tests; ``MemoryRollups`` counts queries and items read.
+  repositories for pure property tests; they count the requests (and items) they answer, from
+  any thread (the reads run requests at once).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import random
+import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,7 +32,7 @@ from ocore_usage.aggregation import Usage, merge_all
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
 from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.timeline import Granularity, bucket_start
+from ocore_usage.timeline import Granularity, bucket_start, floor_month
 from tests.support.read_reference import ReadReference
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -132,53 +135,97 @@ def store_hours(repository: RollupRepository, scope: Scope, identifier: str, hou
         repository.write_series(scope, identifier, granularity, buckets)
 
 
+def usage_months(hours: Mapping[int, Usage]) -> set[int]:
+    """The months the rollup notes in the org's usage months for a project with these hours."""
+    return {floor_month(hour) for hour, usage in hours.items() if not usage.is_empty}
+
+
 # ---------------------------------------------------------------- in-memory repositories
 
 
 @dataclass
 class MemoryRollups:
-    """A SeriesSource over dictionaries, counting queries and items the way DynamoDB would."""
+    """A SeriesSource over dictionaries, counting queries and items the way DynamoDB would.
+
+    ``months`` is the org's usage months: ``(org, month) -> projects``, a superset of the
+    projects with usage in each month (tests may add months without usage).
+    """
 
     series: dict[tuple[Scope, str, Granularity], dict[int, Usage]] = field(default_factory=dict)
+    months: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     queries: int = 0
     items_read: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def store_hours(self, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
         for granularity, buckets in derived_series(hours).items():
             self.series[(scope, identifier, granularity)] = dict(buckets)
 
+    def note_usage_months(self, org_id: str, project_id: str, months: Iterable[int]) -> None:
+        for month in months:
+            self.months.setdefault((org_id, month), set()).add(project_id)
+
     def read_series(
         self, scope: Scope, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
     ) -> dict[int, Usage]:
-        self.queries += 1
         stored = self.series.get((scope, identifier, granularity), {})
         found = {b: u for b, u in stored.items() if first_bucket <= b <= last_bucket}
-        self.items_read += len(found)
+        with self._lock:
+            self.queries += 1
+            self.items_read += len(found)
         return found
+
+    def projects_with_usage(self, org_id: str, first_month: int, last_month: int) -> set[str]:
+        found = [
+            (m, p) for (o, m), ps in self.months.items() if o == org_id and first_month <= m <= last_month for p in ps
+        ]
+        with self._lock:
+            self.queries += 1
+            self.items_read += len(found)
+        return {p for _, p in found}
 
 
 @dataclass
 class MemoryProjects:
+    """A ProjectSource over a dictionary, counting the requests it answers."""
+
     projects: dict[str, Project] = field(default_factory=dict)
+    requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, project: Project) -> None:
         self.projects[project.project_id] = project
 
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
     def get(self, project_id: str) -> Project | None:
+        self._count()
         return self.projects.get(project_id)
 
-    def list_org(self, org_id: str) -> list[Project]:
-        return sorted((p for p in self.projects.values() if p.org_id == org_id), key=lambda p: p.project_id)
+    def get_many(self, project_ids: list[str]) -> dict[str, Project]:
+        self._count()
+        return {p: self.projects[p] for p in project_ids if p in self.projects}
+
+    def list_active(self, org_id: str) -> list[Project]:
+        self._count()
+        return sorted(
+            (p for p in self.projects.values() if p.org_id == org_id and not p.deleted), key=lambda p: p.project_id
+        )
 
 
 @dataclass
 class StaticKey:
+    """A pagination key source: ``key`` signs, ``key`` and ``older`` keys verify."""
+
     key: bytes = b"test-pagination-key"
+    older: tuple[bytes, ...] = ()
     fetches: int = 0
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> tuple[bytes, ...]:
         self.fetches += 1
-        return self.key
+        return (self.key, *self.older)
 
 
 # ---------------------------------------------------------------- the three functions on moto
@@ -215,8 +262,12 @@ class ReadApi:
         return cls(tables, clock, key, service)
 
     def project(self, project_id: str, org_id: str, name: str = "", deleted: bool = False) -> Project:
+        from ocore_usage.storage.projects import ProjectChange
+
         project = Project(project_id, org_id, name or project_id.replace("_", " ").title(), deleted)
-        self.tables.project_repository.put_if_newer(project)
+        # registered as by its first event (one request: the name comes with the status)
+        change = ProjectChange(project_id, org_id, project.event_time, deleted, first_name=project.name)
+        self.tables.project_repository.apply(change)
         return project
 
     def store(self, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
@@ -307,6 +358,10 @@ def seeded_world(
             usage = sparse_hours(rng, first_hour, hours, spec.density)
             reference.project_hours[spec.project_id] = usage
             api.store(Scope.PROJECT, spec.project_id, usage)
+            # the usage months may over-approximate (a month whose usage moved away stays noted): note
+            # the month before the world's first hour too, where no project has usage
+            noted = usage_months(usage) | {floor_month(first_hour - HOUR)}
+            api.tables.rollup_repository.note_usage_months(spec.org_id, spec.project_id, noted)
         for org_id in sorted({spec.org_id for spec in projects}):
             org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
             reference.org_hours[org_id] = org

@@ -69,8 +69,78 @@ def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, world)
     assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
 
 
-def test_totals_are_not_paged(api, world):
-    for name in ("limit", "next_token", "period", "project_id", "fill"):
+def test_totals_take_no_read_parameters_of_the_other_endpoints(api, world):
+    for name in ("period", "project_id", "fill"):
         answer = api.get("totals", {name: "1"})
         assert (answer.status, answer.body["code"]) == (400, "unknown_parameter")
         assert answer.body["errors"] == [{"field": name, "message": "unknown parameter"}]
+
+
+RANGE = {"start_date": "2026-09-20", "end_date": "2026-11-27"}
+
+
+def test_without_limit_the_answer_is_one_page_as_published(api, world):
+    answer = api.get("totals", RANGE)
+    assert "nextToken" not in answer.body
+    assert set(answer.body) == {"totals", "startDate", "endDate"}
+
+
+@pytest.mark.parametrize("limit", ["1", "2", "3"])
+def test_pages_of_totals_concatenate_to_the_unpaged_answer(api, world, limit):
+    # GIVEN the unpaged answer WHEN it is read limit projects at a time
+    whole = api.get("totals", RANGE).body
+    pages, token = [], None
+    while True:
+        answer = api.get("totals", {**RANGE, "limit": limit, **({"next_token": token} if token else {})})
+        assert answer.status == 200
+        pages.append(answer.body)
+        token = answer.body.get("nextToken")
+        if token is None:
+            break
+    # THEN the pages hold at most limit records each, and together the whole answer in order
+    assert all(len(page["totals"]) == int(limit) for page in pages[:-1])
+    assert [r for page in pages for r in page["totals"]] == whole["totals"]
+    assert all((page["startDate"], page["endDate"]) == (whole["startDate"], whole["endDate"]) for page in pages)
+
+
+def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, world):
+    first = api.get("totals", {"limit": "1"})
+    saved = api.clock.now
+    try:
+        api.clock.now = t("2026-12-02T00:00:00Z")  # the default range would now be December
+        second = api.get("totals", {"limit": "1", "next_token": first.body["nextToken"]})
+    finally:
+        api.clock.now = saved
+    assert (second.body["startDate"], second.body["endDate"]) == (first.body["startDate"], first.body["endDate"])
+    assert second.body["totals"][0]["projectId"] == "proj_c"
+
+
+@pytest.mark.parametrize(
+    ("query", "kwargs"),
+    [
+        ({**RANGE, "end_date": "2026-11-26"}, {}),  # other parameters
+        (RANGE, {"org_id": "org_b"}),  # another org
+    ],
+)
+def test_a_totals_token_is_bound_to_its_org_and_parameters(api, world, query, kwargs):
+    token = api.get("totals", {**RANGE, "limit": "1"}).body["nextToken"]
+    answer = api.get("totals", {**query, "limit": "1", "next_token": token}, **kwargs)
+    assert (answer.status, answer.body["code"]) == (400, "invalid_token")
+
+
+def test_a_token_of_another_endpoint_is_not_a_totals_token(api, world):
+    token = api.get("usage", {**RANGE, "period": "daily", "limit": "1"}).body["nextToken"]
+    answer = api.get("totals", {**RANGE, "next_token": token})
+    assert (answer.status, answer.body["code"]) == (400, "invalid_token")
+    totals_token = api.get("totals", {**RANGE, "limit": "1"}).body["nextToken"]
+    answer = api.get("usage", {**RANGE, "period": "daily", "next_token": totals_token})
+    assert (answer.status, answer.body["code"]) == (400, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "code"),
+    [("limit", "0", "invalid_limit"), ("limit", "5001", "invalid_limit"), ("next_token", "nope", "invalid_token")],
+)
+def test_bad_paging_parameters_of_totals(api, world, name, value, code):
+    answer = api.get("totals", {name: value})
+    assert (answer.status, answer.body["code"]) == (400, code)

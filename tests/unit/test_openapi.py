@@ -20,7 +20,7 @@ from ocore_usage import reports
 from ocore_usage.openapi import ERROR_EXAMPLES, build_document, render
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours
+from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
 from tests.support.template import template
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -107,6 +107,8 @@ def deployed(monkeypatch) -> Iterator[Any]:
         hours = {start + i * 3_600_000_000: random_usage(rng) for i in range(30)}
         store_hours(found.rollup_repository, Scope.PROJECT, "proj_a", hours)
         store_hours(found.rollup_repository, Scope.ORG, "org_a", hours)
+        found.rollup_repository.note_usage_months("org_a", "proj_a", usage_months(hours))
+        found.project_repository.put_if_newer(Project("proj_c", "org_a", "Idle"))
         yield client
 
 
@@ -138,7 +140,9 @@ READ_CASES = [
     ("usage", {"next_token": "not-a-token"}, 400),
     ("usage", {"limit": "0"}, 400),
     ("usage", [("period", "daily"), ("period", "hourly")], 400),
-    ("totals", {"limit": "5"}, 400),
+    ("totals", {**DATES, "limit": "1"}, 200),
+    ("totals", {"limit": "0"}, 400),
+    ("totals", {"next_token": "not-a-token"}, 400),
     ("totals", {"start_date": "yesterday"}, 400),
     ("project", {"fill": "sometimes"}, 400),
     ("usage", {"project_id": "proj_x"}, 404),
@@ -180,6 +184,11 @@ def test_a_second_page_matches_the_document(deployed, contract):
     first = call(handler("usage"), api_event("usage", {**DATES, "limit": "2"}))
     answer = call(handler("usage"), api_event("usage", {**DATES, "limit": "2", "next_token": first.body["nextToken"]}))
     contract.check("/usage", "get", answer)
+    first = call(handler("totals"), api_event("totals", {**DATES, "limit": "1"}))
+    query = {**DATES, "limit": "1", "next_token": first.body["nextToken"]}
+    answer = call(handler("totals"), api_event("totals", query))
+    assert answer.status == 200 and "nextToken" not in answer.body
+    contract.check("/usage/totals", "get", answer)
 
 
 def sample(**changes: Any) -> dict[str, Any]:

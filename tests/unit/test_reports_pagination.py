@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocore_usage import wiring
-from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
+from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, parse_keys, ssm_key_source
 from ocore_usage.planner import TimeRange
 from ocore_usage.problems import Problem
 from ocore_usage.storage.keys import Scope
@@ -60,6 +60,53 @@ def test_a_token_signed_with_another_key_is_refused():
         PageTokens(StaticKey()).open(BINDING, token)
 
 
+# ---------------------------------------------------------------- rotating the key
+
+
+def test_after_rotation_a_token_of_the_previous_key_still_pages():
+    # GIVEN a token minted before the rotation, with the old key alone
+    token = PageTokens(StaticKey(b"old key")).issue(BINDING, STATE)
+    # WHEN the parameter holds the new key first and the old one after it
+    rotated = PageTokens(StaticKey(b"new key", older=(b"old key",)))
+    # THEN the old token still opens, and new tokens are signed with the new key only
+    assert rotated.open(BINDING, token) == STATE
+    fresh = rotated.issue(BINDING, STATE)
+    assert PageTokens(StaticKey(b"new key")).open(BINDING, fresh) == STATE
+    with pytest.raises(Problem):
+        PageTokens(StaticKey(b"old key")).open(BINDING, fresh)
+
+
+def test_a_token_of_neither_key_is_invalid():
+    token = PageTokens(StaticKey(b"retired key")).issue(BINDING, STATE)
+    with pytest.raises(Problem) as raised:
+        PageTokens(StaticKey(b"new key", older=(b"old key",))).open(BINDING, token)
+    assert raised.value.code == "invalid_token"
+
+
+def test_once_the_old_key_is_dropped_its_tokens_are_invalid():
+    token = PageTokens(StaticKey(b"old key")).issue(BINDING, STATE)
+    with pytest.raises(Problem) as raised:
+        PageTokens(StaticKey(b"new key")).open(BINDING, token)
+    assert raised.value.code == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [
+        ("s3cret", (b"s3cret",)),
+        ("new-key\nold-key", (b"new-key", b"old-key")),
+        ("  new-key \r\n\n old-key\n", (b"new-key", b"old-key")),
+    ],
+)
+def test_the_parameter_holds_one_key_per_line(value, keys):
+    assert parse_keys(value) == keys
+
+
+def test_a_parameter_without_a_key_is_a_fault_not_an_open_door():
+    with pytest.raises(ValueError):
+        parse_keys(" \n ")
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_any_alteration_of_a_token_is_refused(data):
@@ -96,7 +143,7 @@ def test_the_key_comes_from_ssm_decrypted_and_cached(deployed, monkeypatch):
     ssm.meta.events.register("provide-client-params.ssm.GetParameter", lambda params, **_: requests.append(params))
     monkeypatch.setitem(DEFAULT_PROVIDERS, "ssm", parameters.SSMProvider(boto3_client=ssm))
     fetch = ssm_key_source("/ocore/usage/test/pagination-key")
-    assert fetch() == fetch() == b"s3cret-page-key"
+    assert fetch() == fetch() == (b"s3cret-page-key",)
     # one request, decrypting; the second read came from the 300 s cache
     assert requests == [{"Name": "/ocore/usage/test/pagination-key", "WithDecryption": True}]
 
@@ -109,6 +156,7 @@ def test_the_handlers_page_with_the_deployed_wiring(deployed):
     hour, rng = parse_rfc3339("2026-11-20T00:00:00Z"), random.Random(1)
     hours = {hour + i * MICROS_PER_HOUR: random_usage(rng) for i in range(5)}
     wiring.tables().rollup_repository.write_series(Scope.PROJECT, "proj_a", Granularity.HOUR, hours)
+    wiring.tables().rollup_repository.note_usage_months("org_a", "proj_a", [parse_rfc3339("2026-11-01T00:00:00Z")])
     # WHEN the org's usage is read two records at a time
     query = {"period": "hourly", "start_date": "2026-11-20", "end_date": "2026-11-20T05:00:00Z", "limit": "2"}
     first = call(app.lambda_handler, api_event("usage", query))
@@ -119,3 +167,38 @@ def test_the_handlers_page_with_the_deployed_wiring(deployed):
     assert first.status == 200 and len(first.body["items"]) == 2
     assert second.status == 200 and second.body["items"][0]["periodStart"] == "2026-11-20T02:00:00Z"
     assert (replayed.status, replayed.body["code"]) == (400, "invalid_token")
+
+
+def test_rotating_the_key_in_ssm_keeps_paging_in_progress(deployed):
+    from functions.get_usage import app
+
+    # GIVEN a first page whose token was signed with the key in SSM
+    wiring.tables().project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
+    hour, rng = parse_rfc3339("2026-11-20T00:00:00Z"), random.Random(2)
+    hours = {hour + i * MICROS_PER_HOUR: random_usage(rng) for i in range(3)}
+    wiring.tables().rollup_repository.write_series(Scope.PROJECT, "proj_a", Granularity.HOUR, hours)
+    wiring.tables().rollup_repository.note_usage_months("org_a", "proj_a", [parse_rfc3339("2026-11-01T00:00:00Z")])
+    query = {"period": "hourly", "start_date": "2026-11-20", "end_date": "2026-11-20T03:00:00Z", "limit": "1"}
+    token = call(app.lambda_handler, api_event("usage", query)).body["nextToken"]
+    # WHEN the key rotates: the new key first, the old one kept on the second line
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = "/ocore/usage/test/pagination-key"
+    ssm.put_parameter(Name=name, Value="n3w-page-key\ns3cret-page-key", Type="SecureString", Overwrite=True)
+    parameters.clear_caches()
+    second = call(app.lambda_handler, api_event("usage", {**query, "next_token": token}))
+    # THEN the old token still pages, and the next one is signed with the new key
+    assert second.status == 200 and second.body["items"][0]["periodStart"] == "2026-11-20T01:00:00Z"
+    assert PageTokens(lambda: (b"n3w-page-key",)).open(
+        PageBinding("org_a", "GET /usage", _binding_parameters(query)), second.body["nextToken"]
+    )
+    # and once the old line is dropped, its tokens are invalid
+    ssm.put_parameter(Name=name, Value="n3w-page-key", Type="SecureString", Overwrite=True)
+    parameters.clear_caches()
+    stale = call(app.lambda_handler, api_event("usage", {**query, "next_token": token}))
+    assert (stale.status, stale.body["code"]) == (400, "invalid_token")
+
+
+def _binding_parameters(query: dict[str, str]) -> dict[str, object]:
+    from ocore_usage.queries import UsageQuery
+
+    return UsageQuery.model_validate(query).model_dump(exclude={"limit", "next_token"})

@@ -9,6 +9,7 @@ record (computed independently, by dynamic programming over the hours).
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,14 +28,18 @@ HOURS = 24 * 376  # 2025-01-01 to 2026-01-12, every hour busy
 
 @dataclass
 class RequestLog:
+    """Requests seen on a client, from any thread (the reads send independent requests at once)."""
+
     calls: Counter[str] = field(default_factory=Counter)
     items: int = 0
     scanned: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        self.calls[model.name] += 1
-        self.items += int(parsed.get("Count", 0))
-        self.scanned += int(parsed.get("ScannedCount", 0))
+        with self._lock:
+            self.calls[model.name] += 1
+            self.items += int(parsed.get("Count", 0))
+            self.scanned += int(parsed.get("ScannedCount", 0))
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +127,11 @@ def test_a_year_of_the_whole_org_reads_each_projects_plan_and_the_org_totals(
     start, end = YEAR_CLIPPED
     answer = api.get("usage", {"period": period, "start_date": start, "end_date": end, "limit": "5000"})
     assert len(answer.body["items"]) == 2 * len(output_buckets(TimeRange(t(start), t(end)), Period(period)))
-    # THEN the org's project list (one Query on the ByOrg index, 2 items), each project's plan, and the
-    # org series' totals plan (5 Queries, 62 items)
-    assert log.calls == Counter({"Query": 1 + 2 * per_project_queries + 5})
-    assert log.items == log.scanned == 2 + 2 * per_project_items + 62
+    # THEN the projects with usage (one Query of the org's usage months: 13 months x 2 projects), their
+    # registry entries (one BatchGetItem), each project's plan, and the org series' totals plan
+    # (5 Queries, 62 items)
+    assert log.calls == Counter({"Query": 1 + 2 * per_project_queries + 5, "BatchGetItem": 1})
+    assert log.items == log.scanned == 2 * 13 + 2 * per_project_items + 62
     print(f"\norg-wide {period} 2 projects: {dict(log.calls)}, items read {log.items}")
 
 
@@ -134,6 +140,8 @@ def test_totals_of_a_year_read_each_projects_total_plan(measured):
     start, end = YEAR_CLIPPED
     answer = api.get("totals", {"start_date": start, "end_date": end})
     assert len(answer.body["totals"]) == 2
-    assert log.calls == Counter({"Query": 1 + 2 * 5})
-    assert log.items == log.scanned == 2 + 2 * 62
+    # THEN the active projects (one Query on the ActiveByOrg index), the projects with usage (one Query
+    # of the org's usage months), and each project's totals plan
+    assert log.calls == Counter({"Query": 2 + 2 * 5})
+    assert log.items == log.scanned == 2 + 2 * 13 + 2 * 62
     print(f"\n/usage/totals 2 projects: {dict(log.calls)}, items read {log.items}")

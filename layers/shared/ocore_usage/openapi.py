@@ -134,7 +134,9 @@ def build_document() -> dict[str, Any]:
                     "getUsageTotals",
                     "Usage totals",
                     "One record per project of the caller's organization that is active or had usage in the "
-                    "range, ordered by projectId. Default range: the current UTC month to now.",
+                    "range, ordered by projectId. Default range: the current UTC month to now. One page holds "
+                    "every record unless limit asks for fewer (default 5000) or they would pass 5 MB of JSON; "
+                    "nextToken then leads to the next page.",
                     TotalsQuery,
                     "UsageTotals",
                     _codes_400(TotalsQuery),

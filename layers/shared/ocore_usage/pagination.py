@@ -1,4 +1,4 @@
-"""Page tokens: opaque, tamper-proof ``next_token`` values (SPEC section 4).
+"""Page tokens: opaque, tamper-proof ``next_token`` values (docs/read-api.md, "Records, totals, pages").
 
 A token is ``<payload>.<mac>`` in base64url. The payload holds what the next page needs: the
 effective range of the first page (so pages stay consistent when a default end moves on with
@@ -8,9 +8,12 @@ caller's org, the endpoint (with its path), and a hash of every query parameter 
 and ``next_token``. A token altered, replayed with other parameters, on another endpoint or by
 another org fails the check and is ``400 invalid_token``.
 
-The key comes from SSM Parameter Store (``PAGINATION_KEY_PARAMETER``, a SecureString) through
+The keys come from SSM Parameter Store (``PAGINATION_KEY_PARAMETER``, a SecureString) through
 Powertools ``parameters`` with a 300 s cache, fetched only when a request needs a token; the
-key source is injectable so tests need no SSM.
+key source is injectable so tests need no SSM. The parameter holds one key per line: the first
+signs new tokens, and a token signed with any of them is accepted. So the key rotates without
+breaking paging in progress: add the new key as a second line, promote it to the first once
+every function has read it (after the cache), and drop the old line after a grace period.
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ocore_usage.planner import TimeRange
 from ocore_usage.problems import Problem
 
-KeySource = Callable[[], bytes]
+KeySource = Callable[[], Sequence[bytes]]
+"""The keys in force: the first signs, every one verifies."""
 
 _VERSION = 1
 _DOMAIN = b"ocore-usage/page-token/v1"
@@ -67,19 +71,27 @@ class PageState:
     position: Position
 
 
-def ssm_key_source(parameter_name: str) -> KeySource:
-    """The signing key held in SSM (decrypted, cached by Powertools for 300 s)."""
+def parse_keys(value: str) -> tuple[bytes, ...]:
+    """The keys of a parameter value: one per line, surrounding whitespace and blank lines ignored."""
+    keys = tuple(line.strip().encode() for line in value.splitlines() if line.strip())
+    if not keys:
+        raise ValueError("the pagination key parameter holds no key")
+    return keys
 
-    def fetch() -> bytes:
+
+def ssm_key_source(parameter_name: str) -> KeySource:
+    """The keys held in SSM (decrypted, cached by Powertools for 300 s)."""
+
+    def fetch() -> tuple[bytes, ...]:
         from aws_lambda_powertools.utilities import parameters  # only requests that page pay for it
 
-        return parameters.get_parameter(parameter_name, decrypt=True, max_age=KEY_CACHE_SECONDS).encode()
+        return parse_keys(parameters.get_parameter(parameter_name, decrypt=True, max_age=KEY_CACHE_SECONDS))
 
     return fetch
 
 
 class PageTokens:
-    """Issues and checks page tokens with the key of ``key_source``."""
+    """Issues tokens signed with the first key of ``key_source``; accepts a token signed with any of them."""
 
     def __init__(self, key_source: KeySource) -> None:
         self._key_source = key_source
@@ -96,7 +108,8 @@ class PageTokens:
             separators=(",", ":"),
         ).encode()
         encoded = _b64encode(payload)
-        return f"{encoded}.{_b64encode(self._mac(binding, encoded))}"
+        signing_key = self._key_source()[0]
+        return f"{encoded}.{_b64encode(_mac(signing_key, binding, encoded))}"
 
     def open(self, binding: PageBinding, token: str) -> PageState:
         """The state a token carries, if this API issued it for ``binding``; else ``invalid_token``."""
@@ -105,7 +118,9 @@ class PageTokens:
             mac = _b64decode(mac_text)
         except ValueError:
             raise _invalid() from None
-        if _b64encode(mac) != mac_text or not hmac.compare_digest(mac, self._mac(binding, encoded)):
+        if _b64encode(mac) != mac_text or not any(
+            hmac.compare_digest(mac, _mac(key, binding, encoded)) for key in self._key_source()
+        ):
             raise _invalid()
         try:
             version, start, end, project_id, period_start = json.loads(_b64decode(encoded))
@@ -115,9 +130,10 @@ class PageTokens:
         except (ValueError, TypeError):
             raise _invalid() from None
 
-    def _mac(self, binding: PageBinding, encoded_payload: str) -> bytes:
-        message = b"\0".join((_DOMAIN, binding.digest(), encoded_payload.encode("ascii", "replace")))
-        return hmac.new(self._key_source(), message, hashlib.sha256).digest()
+
+def _mac(key: bytes, binding: PageBinding, encoded_payload: str) -> bytes:
+    message = b"\0".join((_DOMAIN, binding.digest(), encoded_payload.encode("ascii", "replace")))
+    return hmac.new(key, message, hashlib.sha256).digest()
 
 
 def _invalid() -> Problem:

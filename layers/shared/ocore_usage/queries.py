@@ -162,6 +162,15 @@ ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema(PROJECT_I
 # ---------------------------------------------------------------- the endpoints' parameters
 
 
+TOTALS_DEFAULT_LIMIT: Final = MAX_LIMIT
+"""``/usage/totals`` answers in one page unless asked otherwise: paging there is an additive extension."""
+TotalsLimitParam = Annotated[
+    int,
+    BeforeValidator(_limit),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": TOTALS_DEFAULT_LIMIT}),
+]
+
+
 class TotalsQuery(BaseModel):
     """Query parameters of ``GET /usage/totals``."""
 
@@ -169,6 +178,13 @@ class TotalsQuery(BaseModel):
 
     start_date: DateParam | None = Field(None, description="Start of the range (inclusive).")
     end_date: DateParam | None = Field(None, description="End of the range (exclusive).")
+    limit: TotalsLimitParam = Field(
+        TOTALS_DEFAULT_LIMIT,
+        description="Most projects per page; a page also ends before its records pass 5 MB of JSON.",
+    )
+    next_token: TokenParam | None = Field(
+        None, description="The nextToken of the previous page, with the same other parameters."
+    )
 
 
 class ProjectUsageQuery(BaseModel):

@@ -6,7 +6,7 @@ each request reads the buckets of the records it returns (one page of them), plu
 answer spans more than one page or the whole organization, the few buckets of the range's
 totals.
 
-Rules beyond the reference (SPEC section 4):
+Rules beyond the reference (see docs/read-api.md):
 
 - Records are ordered by ``projectId``, then ``periodStart``. A page position is the next
   record's ``(projectId, periodStart)``; the token also carries the first page's effective
@@ -18,18 +18,36 @@ Rules beyond the reference (SPEC section 4):
 - Organization (``GET /usage``): ``fill`` defaults to ``none``; ``fill=zero`` lists every
   bucket of the projects ``/usage/totals`` lists. Totals come from the org series, whose peak
   is the org-wide instance peak.
-- ``/usage/totals`` lists every project of the org that is active or had usage in the range.
+- ``/usage/totals`` lists every project of the org that is active or had usage in the range,
+  ``limit`` projects a page (default :data:`~ocore_usage.queries.TOTALS_DEFAULT_LIMIT`), and a
+  page ends before its records pass :data:`PAGE_BYTES` of JSON, so an answer always fits in a
+  Lambda response.
+
+What an org-wide read costs follows usage, never the projects the org ever registered: the
+projects with usage come from the org's usage months (one Query over the months of the range,
+a superset: each candidate's buckets are still read), the active ones from the registry's sparse
+``ActiveByOrg`` index (only where the rules list projects without usage: ``fill=zero`` and
+totals), and the registry entries of the other candidates by ``BatchGetItem``.
+
+Independent requests run at once on a small thread pool shared by the reads: the project lookup
+of a one-project read runs beside its bucket queries (the answer waits for it and is a 404,
+without the buckets, when the project is not the caller's), every run of a plan is its own
+Query, and the totals of many projects are read a few projects ahead of the page being built.
+Pool tasks only ever call a repository; only the request's own thread waits for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
-from ocore_usage.aggregation import Usage, merge_all
+from ocore_usage import jsonnum
+from ocore_usage.aggregation import ZERO, Usage, merge_all
 from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
 from ocore_usage.planner import OutputBucket, Period, ReadPlan, StoredBucket, TimeRange, output_buckets, plan_buckets
 from ocore_usage.problems import Problem
@@ -37,25 +55,42 @@ from ocore_usage.queries import Fill, ProjectUsageQuery, TotalsQuery, UsageQuery
 from ocore_usage.responses import PeriodType, UsageRecord, UsageReport, UsageTotals
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from ocore_usage.timeline import Granularity, format_instant, now_micros
+from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
 
 Clock = Callable[[], int]
 
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MIN_READ_CHUNK = 256
 """Fewest buckets read at once while looking for non-empty records (``fill=none``)."""
+READ_WORKERS = 8
+"""Requests of one read in flight at once (botocore keeps 10 connections per client)."""
+LOOKAHEAD = 8
+"""Projects whose totals (or listing checks) are read ahead of the page being built."""
+REGISTRY_BATCH = 100
+"""Registry entries fetched per BatchGetItem."""
+PAGE_BYTES = 5_000_000
+"""Most bytes the records of one ``/usage/totals`` page take in the function's response, where
+the JSON body is itself a JSON string (each quote and backslash escaped): under Lambda's 6 MB."""
 
 
 class ProjectSource(Protocol):
     def get(self, project_id: str) -> Project | None: ...
 
-    def list_org(self, org_id: str) -> list[Project]: ...
+    def get_many(self, project_ids: list[str]) -> dict[str, Project]: ...
+
+    def list_active(self, org_id: str) -> list[Project]: ...
 
 
 class SeriesSource(Protocol):
     def read_series(
         self, scope: Scope, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
     ) -> dict[int, Usage]: ...
+
+    def projects_with_usage(self, org_id: str, first_month: int, last_month: int) -> set[str]: ...
+
+
+_Listing = Generator[tuple[Project, Usage | None]]
+"""Listed projects in id order, each with its total when it was read (close it to stop reading ahead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +106,30 @@ class _Page:
     next_position: Position | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingPlan:
+    """A plan whose queries are in flight, one per run; :meth:`values` waits for them."""
+
+    plan: ReadPlan
+    runs: tuple[tuple[Granularity, Future[dict[int, Usage]]], ...]
+
+    def values(self) -> list[Usage]:
+        stored: dict[StoredBucket, Usage] = {}
+        for granularity, run in self.runs:
+            stored.update((StoredBucket(granularity, start), usage) for start, usage in run.result().items())
+        return self.plan.assemble(stored)
+
+    def cancel(self) -> None:
+        for _, run in self.runs:
+            run.cancel()
+
+
+@cache
+def _shared_pool() -> ThreadPoolExecutor:
+    """The reads' pool: one per process, its threads started on first use (not at import)."""
+    return ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="ocore-reads")
+
+
 @dataclass
 class Reports:
     """The read use cases over injected repositories, page tokens and clock."""
@@ -79,6 +138,12 @@ class Reports:
     rollups: SeriesSource
     tokens: PageTokens
     clock: Clock = now_micros
+    executor: Executor | None = None
+    """Where independent requests run (default: the process's read pool)."""
+
+    @property
+    def pool(self) -> Executor:
+        return self.executor or _shared_pool()
 
     # ------------------------------------------------------------ GET /projects/{id}/usage
 
@@ -96,61 +161,107 @@ class Reports:
     # ------------------------------------------------------------ GET /usage/totals
 
     def usage_totals(self, org_id: str, query: TotalsQuery) -> UsageTotals:
-        time_range = resolve_range(query.start_date, query.end_date, Period.TOTAL, self.clock())
-        records = []
-        for project in self._org_projects(org_id):
-            total = self.read_total(Scope.PROJECT, project.project_id, time_range)
-            if not project.deleted or not total.is_empty:
-                records.append(_record(total, time_range.start, "total", project))
+        time_range, position, binding = self._resume(org_id, "GET /usage/totals", query, Period.TOTAL)
+        candidates = self.pool.submit(self._projects_with_usage, org_id, time_range)
+        active = self.pool.submit(self.projects.list_active, org_id)
+        records: list[UsageRecord] = []
+        size, next_position = 0, None
+        listed = self._listed(org_id, time_range, active.result(), candidates.result(), position, every_total=True)
+        for project, total in listed:
+            record = _record(total if total is not None else ZERO, time_range.start, "total", project)
+            record_size = _response_bytes(record)
+            if len(records) == query.limit or (records and size + record_size > PAGE_BYTES):
+                next_position = Position(project.project_id, time_range.start)
+                break
+            records.append(record)
+            size += record_size
+        listed.close()
+        next_token = None
+        if next_position is not None:
+            next_token = self.tokens.issue(binding, PageState(time_range, next_position))
         return UsageTotals(
             totals=records,
             startDate=format_instant(time_range.start),
             endDate=format_instant(time_range.end),
+            nextToken=next_token,
         )
 
     # ------------------------------------------------------------ reading
 
+    def submit_plan(self, scope: Scope, identifier: str, plan: ReadPlan) -> _PendingPlan:
+        """Start the plan's queries (one per planned run), all at once."""
+        runs = tuple(
+            (
+                run.granularity,
+                self.pool.submit(self.rollups.read_series, scope, identifier, run.granularity, run.first, run.last),
+            )
+            for run in plan.reads
+        )
+        return _PendingPlan(plan, runs)
+
     def read_plan(self, scope: Scope, identifier: str, plan: ReadPlan) -> list[Usage]:
         """The value of each output bucket of ``plan``: one Query per planned run."""
-        stored: dict[StoredBucket, Usage] = {}
-        for run in plan.reads:
-            found = self.rollups.read_series(scope, identifier, run.granularity, run.first, run.last)
-            stored.update((StoredBucket(run.granularity, start), usage) for start, usage in found.items())
-        return plan.assemble(stored)
+        return self.submit_plan(scope, identifier, plan).values()
+
+    def submit_total(self, scope: Scope, identifier: str, time_range: TimeRange) -> _PendingPlan:
+        return self.submit_plan(scope, identifier, plan_buckets(output_buckets(time_range, Period.TOTAL)))
 
     def read_total(self, scope: Scope, identifier: str, time_range: TimeRange) -> Usage:
-        (total,) = self.read_plan(scope, identifier, plan_buckets(output_buckets(time_range, Period.TOTAL)))
+        (total,) = self.submit_total(scope, identifier, time_range).values()
         return total
 
     # ------------------------------------------------------------ the two scopes
 
     def _single_project(self, org_id: str, project_id: str, query: ProjectUsageQuery, endpoint: str) -> UsageReport:
-        period = query.period
+        period, limit = query.period, query.limit
         fill = query.fill or Fill.ZERO
-        time_range, position, binding = self._resume(org_id, endpoint, query)
-        project = self._project_of(org_id, project_id)
-        if position is not None and position.project_id != project.project_id:
+        time_range, position, binding = self._resume(org_id, endpoint, query, period)
+        if not _PROJECT_ID.match(project_id):
+            raise _project_not_found(project_id)
+        owner = self.pool.submit(self.projects.get, project_id)
+        if position is not None and position.project_id != project_id:
+            self._owned(owner, org_id, project_id)
             raise Problem("invalid_token", "next_token does not belong to this project")
 
-        page = self._collect([project], time_range, period, fill, query.limit, position)
-        if position is None and page.next_position is None:
-            # Every record is on this page: the totals are their merge, no further reads.
-            total = merge_all(entry.usage for entry in page.entries)
+        # Start every read this answer needs, then wait for the tenancy check before using any.
+        buckets = _remaining(output_buckets(time_range, period), project_id, position)
+        known_paged = position is not None or (fill is Fill.ZERO and len(buckets) > limit)
+        total = self.submit_total(Scope.PROJECT, project_id, time_range) if known_paged else None
+        if fill is Fill.ZERO:
+            taken = buckets[:limit]
+            dense = self.submit_plan(Scope.PROJECT, project_id, plan_buckets(taken))
+            project = self._owned(owner, org_id, project_id, dense, total)
+            page = _Page([_Entry(project, b, u) for b, u in zip(taken, dense.values(), strict=True)])
+            if len(buckets) > limit:
+                page.next_position = Position(project_id, buckets[limit].period_start)
         else:
-            total = self.read_total(Scope.PROJECT, project.project_id, time_range)
-        return self._report(page, period, time_range, _record(total, time_range.start, "total", project), binding)
+            sparse = _SparseRecords(self, project_id, buckets, limit)
+            project = self._owned(owner, org_id, project_id, sparse, total)
+            page = _Page()
+            sparse.fill(page, project, limit)
+
+        if total is None and page.next_position is None:
+            # Every record is on this page: the totals are their merge, no further reads.
+            total_usage = merge_all(entry.usage for entry in page.entries)
+        else:
+            (total_usage,) = (total or self.submit_total(Scope.PROJECT, project_id, time_range)).values()
+        return self._report(page, period, time_range, _record(total_usage, time_range.start, "total", project), binding)
 
     def _organization(self, org_id: str, query: UsageQuery) -> UsageReport:
-        period = query.period
+        period, limit = query.period, query.limit
         fill = query.fill or Fill.NONE
-        time_range, position, binding = self._resume(org_id, "GET /usage", query)
-        projects = self._org_projects(org_id)
-
-        def listed(project: Project) -> bool:  # the projects /usage/totals lists
-            return not project.deleted or not self.read_total(Scope.PROJECT, project.project_id, time_range).is_empty
-
-        page = self._collect(projects, time_range, period, fill, query.limit, position, include=listed)
-        total = self.read_total(Scope.ORG, org_id, time_range)
+        time_range, position, binding = self._resume(org_id, "GET /usage", query, period)
+        org_total = self.submit_total(Scope.ORG, org_id, time_range)
+        candidates = self.pool.submit(self._projects_with_usage, org_id, time_range)
+        all_buckets = output_buckets(time_range, period)
+        if fill is Fill.NONE:
+            ids = sorted(p for p in candidates.result() if position is None or p >= position.project_id)
+            page = self._collect_sparse(org_id, ids, all_buckets, limit, position)
+        else:
+            active = self.projects.list_active(org_id)  # beside the two reads already in flight
+            listed = self._listed(org_id, time_range, active, candidates.result(), position, every_total=False)
+            page = self._collect_dense(listed, all_buckets, limit, position)
+        (total,) = org_total.values()
         return self._report(page, period, time_range, _record(total, time_range.start, "total", None), binding)
 
     def _report(
@@ -172,80 +283,218 @@ class Reports:
     # ------------------------------------------------------------ paging
 
     def _resume(
-        self, org_id: str, endpoint: str, query: ProjectUsageQuery
+        self, org_id: str, endpoint: str, query: ProjectUsageQuery | TotalsQuery, period: Period
     ) -> tuple[TimeRange, Position | None, PageBinding]:
         """The effective range, where this page starts, and what a token of this request is bound to."""
-        time_range = resolve_range(query.start_date, query.end_date, query.period, self.clock())
+        time_range = resolve_range(query.start_date, query.end_date, period, self.clock())
         binding = PageBinding(org_id, endpoint, query.model_dump(exclude={"limit", "next_token"}))
         if query.next_token is None:
             return time_range, None, binding
         state = self.tokens.open(binding, query.next_token)
         return state.time_range, state.position, binding
 
-    def _collect(
+    def _collect_sparse(
         self,
-        projects: Sequence[Project],
-        time_range: TimeRange,
-        period: Period,
-        fill: Fill,
+        org_id: str,
+        project_ids: Sequence[str],
+        all_buckets: Sequence[OutputBucket],
         limit: int,
         position: Position | None,
-        include: Callable[[Project], bool] = lambda _: True,
     ) -> _Page:
-        """Up to ``limit`` records from ``position`` on, and the position of the record after them.
-
-        With ``fill=zero`` every bucket of each project that ``include`` accepts is a record, so
-        only the page's buckets are read; with ``fill=none`` buckets are read in chunks until the
-        page is full and the next non-empty record is found.
-        """
+        """``fill=none``: up to ``limit`` non-empty records of ``project_ids`` (in order), project by project."""
         page = _Page()
-        all_buckets = output_buckets(time_range, period)
-        for project in projects:
-            buckets: Sequence[OutputBucket] = all_buckets
-            if position is not None:
-                if project.project_id < position.project_id:
-                    continue
-                if project.project_id == position.project_id:
-                    buckets = [b for b in all_buckets if b.period_start >= position.period_start]
-            if fill is Fill.ZERO:
-                if not buckets or not include(project):
-                    continue
-                room = limit - len(page.entries)
-                if room == 0:
-                    page.next_position = Position(project.project_id, buckets[0].period_start)
-                    return page
-                taken = buckets[:room]
-                values = self.read_plan(Scope.PROJECT, project.project_id, plan_buckets(taken))
-                page.entries.extend(_Entry(project, b, u) for b, u in zip(taken, values, strict=True))
-                if len(buckets) > room:
-                    page.next_position = Position(project.project_id, buckets[room].period_start)
-                    return page
+        registry = _Registry(self, org_id, project_ids)
+        for project_id in project_ids:
+            buckets = _remaining(all_buckets, project_id, position)
+            if not buckets:
                 continue
-            offset = 0
-            while offset < len(buckets):
-                chunk = buckets[offset : offset + max(limit - len(page.entries) + 1, MIN_READ_CHUNK)]
-                values = self.read_plan(Scope.PROJECT, project.project_id, plan_buckets(chunk))
-                for bucket, usage in zip(chunk, values, strict=True):
-                    if usage.is_empty:
-                        continue
-                    if len(page.entries) == limit:
-                        page.next_position = Position(project.project_id, bucket.period_start)
-                        return page
-                    page.entries.append(_Entry(project, bucket, usage))
-                offset += len(chunk)
+            records = _SparseRecords(self, project_id, buckets, limit - len(page.entries))
+            project = registry.get(project_id)
+            if project is None:  # not (or no longer) this org's: the usage months are only a hint
+                records.cancel()
+                continue
+            if records.fill(page, project, limit):
+                break
+        return page
+
+    def _collect_dense(
+        self,
+        listed: _Listing,
+        all_buckets: Sequence[OutputBucket],
+        limit: int,
+        position: Position | None,
+    ) -> _Page:
+        """``fill=zero``: every bucket of each listed project, up to ``limit``; the page's reads run at once."""
+        page = _Page()
+        reads: list[tuple[Project, Sequence[OutputBucket], _PendingPlan]] = []
+        count = 0
+        for project, _ in listed:
+            buckets = _remaining(all_buckets, project.project_id, position)
+            if not buckets:
+                continue
+            room = limit - count
+            if room == 0:
+                page.next_position = Position(project.project_id, buckets[0].period_start)
+                break
+            taken = buckets[:room]
+            reads.append((project, taken, self.submit_plan(Scope.PROJECT, project.project_id, plan_buckets(taken))))
+            count += len(taken)
+            if len(buckets) > room:
+                page.next_position = Position(project.project_id, buckets[room].period_start)
+                break
+        listed.close()
+        for project, taken, pending in reads:
+            page.entries.extend(_Entry(project, b, u) for b, u in zip(taken, pending.values(), strict=True))
         return page
 
     # ------------------------------------------------------------ projects
 
-    def _project_of(self, org_id: str, project_id: str) -> Project:
-        """The caller's project; an unknown id and another org's project get the same answer."""
-        project = self.projects.get(project_id) if _PROJECT_ID.match(project_id) else None
+    def _owned(
+        self, owner: Future[Project | None], org_id: str, project_id: str, *pending: _Cancellable | None
+    ) -> Project:
+        """The caller's project once its lookup is back; an unknown id and another org's project get
+        the same answer, at once, and the reads started beside the lookup are dropped unseen."""
+        project = owner.result()
         if project is None or project.org_id != org_id:
-            raise Problem("project_not_found", f"no project {project_id!r} in your organization")
+            for reads in pending:
+                if reads is not None:
+                    reads.cancel()
+            raise _project_not_found(project_id)
         return project
 
-    def _org_projects(self, org_id: str) -> list[Project]:
-        return sorted((p for p in self.projects.list_org(org_id) if p.org_id == org_id), key=lambda p: p.project_id)
+    def _projects_with_usage(self, org_id: str, time_range: TimeRange) -> set[str]:
+        last_hour = time_range.end - MICROS_PER_HOUR
+        return self.rollups.projects_with_usage(org_id, floor_month(time_range.start), floor_month(last_hour))
+
+    def _listed(
+        self,
+        org_id: str,
+        time_range: TimeRange,
+        active: Iterable[Project],
+        with_usage: Iterable[str],
+        position: Position | None,
+        *,
+        every_total: bool,
+    ) -> _Listing:
+        """The projects ``/usage/totals`` lists, in id order from ``position`` on: active ones, and
+        deleted ones with usage in the range. Each comes with its total over the range when
+        ``every_total`` (else only where it decided the listing), read ``LOOKAHEAD`` projects ahead.
+        """
+        by_id = {p.project_id: p for p in active if p.org_id == org_id}
+        ids = sorted(by_id.keys() | set(with_usage))
+        if position is not None:
+            ids = [p for p in ids if p >= position.project_id]
+        registry = _Registry(self, org_id, [p for p in ids if p not in by_id])
+
+        def start(project_id: str) -> tuple[Project, _PendingPlan | None] | None:
+            project = by_id.get(project_id) or registry.get(project_id)
+            if project is None:
+                return None
+            needed = every_total or project.deleted
+            return project, self.submit_total(Scope.PROJECT, project_id, time_range) if needed else None
+
+        ahead: deque[tuple[Project, _PendingPlan | None]] = deque()
+        upcoming = iter(ids)
+        try:
+            while True:
+                while len(ahead) < LOOKAHEAD and (project_id := next(upcoming, None)) is not None:
+                    started = start(project_id)
+                    if started is not None:
+                        ahead.append(started)
+                if not ahead:
+                    return
+                project, pending = ahead.popleft()
+                total = pending.values()[0] if pending is not None else None
+                if project.deleted and (total is None or total.is_empty):
+                    continue
+                yield project, total
+        finally:
+            for _, pending in ahead:
+                if pending is not None:
+                    pending.cancel()
+
+
+class _Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class _SparseRecords:
+    """One project's non-empty records from ``buckets`` on (``fill=none``), read in chunks; the
+    first chunk's queries start at once."""
+
+    def __init__(self, reports: Reports, project_id: str, buckets: Sequence[OutputBucket], room: int) -> None:
+        self._reports = reports
+        self._project_id = project_id
+        self._buckets = buckets
+        self._offset = 0
+        self._pending = self._next(room)
+
+    def _next(self, room: int) -> tuple[Sequence[OutputBucket], _PendingPlan] | None:
+        if self._offset >= len(self._buckets):
+            return None
+        # one more than the room: the record after a full page is the next page's position
+        chunk = self._buckets[self._offset : self._offset + max(room + 1, MIN_READ_CHUNK)]
+        self._offset += len(chunk)
+        return chunk, self._reports.submit_plan(Scope.PROJECT, self._project_id, plan_buckets(chunk))
+
+    def fill(self, page: _Page, project: Project, limit: int) -> bool:
+        """Add records to ``page`` up to ``limit``; True when the page is full and the next record found."""
+        while self._pending is not None:
+            chunk, pending = self._pending
+            for bucket, usage in zip(chunk, pending.values(), strict=True):
+                if usage.is_empty:
+                    continue
+                if len(page.entries) == limit:
+                    page.next_position = Position(project.project_id, bucket.period_start)
+                    self._pending = None
+                    return True
+                page.entries.append(_Entry(project, bucket, usage))
+            self._pending = self._next(limit - len(page.entries))
+        return False
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending[1].cancel()
+
+
+class _Registry:
+    """Registry entries of ``project_ids`` (in that order), fetched 100 at a time as they are
+    needed, one batch ahead; a project of another org reads as absent."""
+
+    def __init__(self, reports: Reports, org_id: str, project_ids: Sequence[str]) -> None:
+        self._reports = reports
+        self._org_id = org_id
+        self._batches = [list(project_ids[i : i + REGISTRY_BATCH]) for i in range(0, len(project_ids), REGISTRY_BATCH)]
+        self._batch_of = {p: i // REGISTRY_BATCH for i, p in enumerate(project_ids)}
+        self._fetched: dict[int, Future[dict[str, Project]]] = {}
+        self._fetch(0)
+
+    def _fetch(self, batch: int) -> Future[dict[str, Project]] | None:
+        if batch >= len(self._batches):
+            return None
+        if batch not in self._fetched:
+            self._fetched[batch] = self._reports.pool.submit(self._reports.projects.get_many, self._batches[batch])
+        return self._fetched[batch]
+
+    def get(self, project_id: str) -> Project | None:
+        batch = self._batch_of.get(project_id)
+        if batch is None:
+            return None
+        fetched = self._fetch(batch)
+        self._fetch(batch + 1)
+        project = fetched.result().get(project_id) if fetched is not None else None
+        return project if project is not None and project.org_id == self._org_id else None
+
+
+def _remaining(buckets: Sequence[OutputBucket], project_id: str, position: Position | None) -> Sequence[OutputBucket]:
+    """A project's buckets from ``position`` on (all of them for a project after it)."""
+    if position is None or project_id != position.project_id:
+        return buckets
+    return [b for b in buckets if b.period_start >= position.period_start]
+
+
+def _project_not_found(project_id: str) -> Problem:
+    return Problem("project_not_found", f"no project {project_id!r} in your organization")
 
 
 def _record(usage: Usage, period_start: int, period_type: PeriodType, project: Project | None) -> UsageRecord:
@@ -256,6 +505,13 @@ def _record(usage: Usage, period_start: int, period_type: PeriodType, project: P
         project_id=project.project_id if project else None,
         project_name=project.name if project else None,
     )
+
+
+def _response_bytes(record: UsageRecord) -> int:
+    """What ``record`` adds to the function's response: its JSON (ASCII), a comma, and one more
+    byte per quote and backslash, which the response escapes once more around the body."""
+    text = jsonnum.dumps(record.model_dump())
+    return len(text) + 1 + text.count('"') + text.count("\\")
 
 
 @cache

@@ -2,8 +2,8 @@
 
 The reports build these models; the OpenAPI document takes its schemas from them, so what the
 document promises is what the functions send. Field names and order follow the published
-reference (``usage-api-reference.md``); ``startDate``, ``endDate`` and ``nextToken`` are the
-additive fields SPEC section 4 allows. Hour-based metrics are exact ``Decimal`` values written
+API reference; ``startDate``, ``endDate`` and ``nextToken`` are additive fields (see
+docs/read-api.md). Hour-based metrics are exact ``Decimal`` values written
 as JSON numbers by :mod:`ocore_usage.jsonnum`.
 """
 
@@ -97,16 +97,22 @@ class UsageReport(BaseModel):
 
 
 class UsageTotals(BaseModel):
-    """``GET /usage/totals``: one record per project, ordered by projectId."""
+    """``GET /usage/totals``: one record per project, ordered by projectId (paged only when asked to,
+    or when the records would not fit one response)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     totals: list[UsageRecord]
     startDate: Instant = Field(description="Effective start of the range (inclusive), widened to the hour.")
     endDate: Instant = Field(description="Effective end of the range (exclusive), widened to the hour.")
+    nextToken: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None,
+        description="Present when more projects follow (more than limit, or more than fit 5 MB): pass it as "
+        "next_token with the same other parameters.",
+    )
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump()
+        return self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
 
 
 class FieldProblem(BaseModel):
