@@ -1,12 +1,18 @@
-"""GET /api/usage/totals through its Lambda handler, on moto, against the reference model."""
+"""GET /api/usage/totals through its Lambda handler: on moto against the reference model, and its pages
+against Lambda's response limit on in-memory repositories."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.read_api import WorldProject
+from ocore_usage import reports as reports_module
+from ocore_usage.pagination import PageTokens
+from ocore_usage.reports import Reports
+from ocore_usage.storage.projects import Project
+from tests.support.read_api import LambdaContext, MemoryProjects, MemoryRollups, StaticKey, WorldProject, api_event
 from tests.support.read_reference import instant as t
 from tests.support.read_reference import to_us
 
@@ -144,3 +150,45 @@ def test_a_token_of_another_endpoint_is_not_a_totals_token(api, world):
 def test_bad_paging_parameters_of_totals(api, world, name, value, code):
     answer = api.get("totals", {name: value})
     assert (answer.status, answer.body["code"]) == (400, code)
+
+
+# ---------------------------------------------------------------- one response stays under Lambda's 6 MB
+
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def _org_of(count: int, name: str) -> Reports:
+    projects, rollups = MemoryProjects(), MemoryRollups()
+    for i in range(count):
+        projects.add(Project(f"proj_{i:05d}", "org_a", name))
+    return Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: t("2026-11-26T02:30:00Z"))
+
+
+def _pages(monkeypatch, service: Reports) -> list[str]:
+    from functions.get_usage_totals import app
+
+    monkeypatch.setattr(reports_module, "reports", lambda: service)
+    texts, token = [], None
+    while True:
+        response = app.lambda_handler(api_event("totals", {"next_token": token} if token else {}), LambdaContext())
+        texts.append(json.dumps(response))  # what the Lambda runtime sends back
+        token = json.loads(response["body"]).get("nextToken")
+        if token is None:
+            return texts
+
+
+def test_a_realistic_org_gets_its_totals_in_one_page_without_limit(monkeypatch):
+    # GIVEN 5,000 active projects with everyday names WHEN the totals are asked for without limit
+    (text,) = _pages(monkeypatch, _org_of(5000, "web-frontend (production)"))
+    # THEN one page, as published, well under Lambda's limit
+    assert len(json.loads(json.loads(text)["body"])["totals"]) == 5000
+    assert len(text) < LAMBDA_RESPONSE_LIMIT
+
+
+def test_totals_that_would_not_fit_one_response_are_paged_even_without_limit(monkeypatch):
+    # GIVEN 2,000 projects named with 256 characters that JSON escapes as 12 bytes each
+    texts = _pages(monkeypatch, _org_of(2000, "\U0001f600" * 256))
+    # THEN every response fits, and the pages hold every project once, in order
+    assert len(texts) > 1 and all(len(text) < LAMBDA_RESPONSE_LIMIT for text in texts)
+    ids = [r["projectId"] for text in texts for r in json.loads(json.loads(text)["body"])["totals"]]
+    assert ids == [f"proj_{i:05d}" for i in range(2000)]
