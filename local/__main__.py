@@ -6,6 +6,8 @@
   an org with ``usage:write`` is refused.
 - ``invoke <LogicalId> [--event FILE|-]``: one function in this process, like ``sam local invoke``,
   against ``DYNAMODB_ENDPOINT`` or a DynamoDB Local started for the occasion; prints its result.
+  The function may invoke itself asynchronously (the rollup's dispatcher does): an Invoke API
+  serves it on a free port until those invocations have run.
 - ``seed``: the demo data, into a stack that is running (``API_PORT``/``LAMBDA_PORT``).
 
 ``--env-vars`` and ``--parameter-overrides`` mean what they mean to ``sam local``.
@@ -27,7 +29,10 @@ from local import environment
 from local.client import LocalStackClient
 from local.dynamodb import DynamoDBLocalError
 from local.environment import EnvOverrides
+from local.lambda_api import LambdaInvokeApi
+from local.processes import free_port
 from local.seed import seed_demo
+from local.server import RunningServer
 from local.stack import HOST, Backends, LocalStack, StackConfig, StackError, load_functions, say
 from local.template import TemplateError
 from local.tokens import DEFAULT_SUBJECT, DEFAULT_TTL_SECONDS, TokenRefused, mint_token
@@ -113,15 +118,22 @@ def command_invoke(arguments: argparse.Namespace) -> int:
     overrides = EnvOverrides.read(config.env_vars)
     backends = Backends(config, template)
     output = sys.stdout
+    invoke_api: RunningServer | None = None
+    lambda_port = free_port()
     try:
         backends.start()
-        variables = {**environment.function_environment(function, overrides), **backends.aws_environment()}
+        aws = backends.aws_environment(f"http://{HOST}:{lambda_port}")
+        variables = {**environment.function_environment(function, overrides), **aws}
         # The function's logs go to stderr, so stdout carries only the result (as with sam local invoke).
         with contextlib.redirect_stdout(sys.stderr):
             host = load_functions([function], variables)
             backends.create_tables()
+            invoke_api = RunningServer(LambdaInvokeApi(host), HOST, lambda_port, "lambda")
             invocation = host.invoke(function.logical_id, event)
+            host.wait_for_events()
     finally:
+        if invoke_api is not None:
+            invoke_api.stop()
         backends.stop()
     print(json.dumps(invocation.result, indent=2), file=output)
     return 1 if invocation.error else 0

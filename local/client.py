@@ -134,6 +134,23 @@ class LocalStackClient:
                 time.sleep(idle_wait)
         raise RuntimeError(f"RollupFunction still had work after {max_rounds} rounds")
 
+    def dispatch_until_done(self, max_seconds: float = 600, poll: float = 0.2) -> int:
+        """Invoke RollupFunction as the schedule does (``{"dispatch": true}``) until it reports
+        ``remaining: 0``; returns how many workers it started.
+
+        Each dispatch starts workers (asynchronous invocations, run by the stack) for the shards
+        with work that no running worker holds; asking again while they run only counts what is left.
+        """
+        started = 0
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
+            result = self.invoke("RollupFunction", {"dispatch": True})
+            started += len(result.get("workers", []))
+            if int(result["remaining"]) == 0:
+                return started
+            time.sleep(poll)
+        raise RuntimeError(f"RollupFunction still had work after {max_seconds:.0f}s of dispatching")
+
     def _send(self, request: Request) -> ApiResponse:
         try:
             with urlopen(request, timeout=self.timeout) as response:

@@ -9,7 +9,8 @@ others are ignored (and reported).
 The runner adds what AWS would supply: a region, placeholder credentials (so that a developer's
 real credentials never reach a local endpoint, and no call can reach real AWS with them), and
 botocore's own per-service endpoint variables (``AWS_ENDPOINT_URL_DYNAMODB``,
-``AWS_ENDPOINT_URL_SSM``), so product code has no local branches.
+``AWS_ENDPOINT_URL_SSM``, ``AWS_ENDPOINT_URL_LAMBDA`` for functions that invoke functions), so
+product code has no local branches.
 
 Functions run in one process (see :mod:`local.functions`), so they share one environment: the
 union of their variables. That is sound here because every function declares the same values for
@@ -97,7 +98,9 @@ def ignored_overrides(functions: Iterable[FunctionSpec], overrides: EnvOverrides
     return ignored
 
 
-def aws_environment(dynamodb_endpoint: str, ssm_endpoint: str | None) -> dict[str, str]:
+def aws_environment(
+    dynamodb_endpoint: str, ssm_endpoint: str | None, lambda_endpoint: str | None = None
+) -> dict[str, str]:
     """Region, placeholder credentials and the local endpoints, through botocore's own variables."""
     variables = {
         "AWS_DEFAULT_REGION": REGION,
@@ -108,6 +111,8 @@ def aws_environment(dynamodb_endpoint: str, ssm_endpoint: str | None) -> dict[st
     }
     if ssm_endpoint:
         variables["AWS_ENDPOINT_URL_SSM"] = ssm_endpoint
+    if lambda_endpoint:
+        variables["AWS_ENDPOINT_URL_LAMBDA"] = lambda_endpoint
     return variables
 
 

@@ -15,6 +15,12 @@ Results are serialised to JSON here, as the runtime does; an exception becomes t
 error payload (``errorMessage``, ``errorType``, ``stackTrace``). Python cannot stop a thread, so
 ``Timeout`` is enforced after the fact: an invocation that ran longer fails as
 "Task timed out", as it would have on Lambda.
+
+Asynchronous invocations (``InvocationType: Event``) are queued and run in background threads,
+as Lambda's event queue runs them: a function with ``ReservedConcurrentExecutions`` runs at most
+that many invocations at once (synchronous ones count), and queued events wait for a slot. An
+event whose run fails is logged, not retried (the template's rollup sets
+``MaximumRetryAttempts: 0``).
 """
 
 from __future__ import annotations
@@ -119,6 +125,10 @@ class FunctionHost:
         self._loaded = dict.fromkeys(self.functions, 0)
         self._lock = threading.Lock()
         self._import_lock = threading.Lock()
+        self._slots = threading.Condition()
+        self._running = dict.fromkeys(self.functions, 0)
+        self._queued = 0
+        """Asynchronous invocations waiting or running."""
         for function in self.functions.values():
             for layer in function.layers:
                 if str(layer) not in sys.path:
@@ -145,6 +155,46 @@ class FunctionHost:
         Ends with a ``REPORT`` line on stderr, as Lambda ends each invocation's log.
         """
         function = self.functions[logical_id]
+        with self._slots:
+            self._running[logical_id] += 1
+        try:
+            return self._invoke(function, event)
+        finally:
+            self._free_slot(logical_id)
+
+    def invoke_async(self, logical_id: str, event: Any) -> None:
+        """Queue ``logical_id`` on ``event`` and return at once (raises KeyError for an unknown function)."""
+        function = self.functions[logical_id]
+        with self._slots:
+            self._queued += 1
+        threading.Thread(
+            target=self._run_queued, args=(function, event), name=f"event-{logical_id}", daemon=True
+        ).start()
+
+    def wait_for_events(self, timeout: float | None = None) -> bool:
+        """Wait until no asynchronous invocation is queued or running; False if ``timeout`` came first."""
+        with self._slots:
+            return self._slots.wait_for(lambda: self._queued == 0, timeout)
+
+    def _run_queued(self, function: FunctionSpec, event: Any) -> None:
+        limit = function.reserved_concurrency
+        with self._slots:
+            self._slots.wait_for(lambda: limit is None or self._running[function.logical_id] < limit)
+            self._running[function.logical_id] += 1
+        try:
+            self._invoke(function, event)
+        finally:
+            self._free_slot(function.logical_id, queued=True)
+
+    def _free_slot(self, logical_id: str, *, queued: bool = False) -> None:
+        with self._slots:
+            self._running[logical_id] -= 1
+            if queued:
+                self._queued -= 1
+            self._slots.notify_all()
+
+    def _invoke(self, function: FunctionSpec, event: Any) -> Invocation:
+        logical_id = function.logical_id
         context = LambdaContext.for_function(function)
         invocation = self._run(function, context, event)
         status = f"\tStatus: {invocation.error.error_type}" if invocation.error else ""

@@ -6,7 +6,8 @@
 
 - ``RequestResponse`` (default): ``200`` with the function's JSON result; an unhandled error is
   also ``200``, with ``X-Amz-Function-Error: Unhandled`` and ``{errorMessage, errorType, ...}``;
-- ``Event``: ``202`` at once, the function runs in the background; ``DryRun``: ``204``;
+- ``Event``: ``202`` at once, the function runs in the background (queued while the function
+  is at its ``ReservedConcurrentExecutions``); ``DryRun``: ``204``;
 - an unknown function: ``404 ResourceNotFoundException``; a body that is not JSON:
   ``400 InvalidRequestContentException``; one over 6 MB: ``413 RequestTooLargeException``
   (the error shapes botocore parses).
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from typing import Any
 from urllib.parse import unquote
 
@@ -63,7 +63,7 @@ class LambdaInvokeApi:
         if invocation_type == "DryRun":
             return HttpResponse(204, [], b"")
         if invocation_type == "Event":
-            threading.Thread(target=self.functions.invoke, args=(name, event), daemon=True).start()
+            self.functions.invoke_async(name, event)
             return HttpResponse(202, [], b"")
         if invocation_type != "RequestResponse":
             return service_error(400, "InvalidParameterValueException", f"unknown invocation type {invocation_type}")

@@ -3,7 +3,8 @@
 Everything goes in through the stack's public faces, as in production: projects are registered
 by invoking ProjectSyncFunction with ``ocore.projects`` EventBridge events, samples are posted to
 ``POST /api/usage/samples`` with a service token (``usage:write``) in batches of at most 1,000,
-several batches at once, and RollupFunction is invoked until nothing remains.
+several batches at once, and RollupFunction is dispatched as the schedule does until nothing
+remains: its workers are asynchronous invocations that the stack runs in the background.
 
 The fleet is deterministic (a fixed random seed) and reads like a real one: a web tier that
 scales out on weekday business hours, nightly batch workers that start and stop mid-interval,
@@ -16,8 +17,8 @@ number of samples: measured on a 2-core machine shared with other work, 15-minut
 
 Seeding is CPU-bound (the functions run in the runner's process, DynamoDB Local beside it),
 and the rollup's cost grows with project-hours rather than samples; several batches and
-several rollup workers at once keep both cores busy. Rollup workers all take every shard:
-the shard leases share the work out among them.
+several rollup workers at once keep both cores busy. The dispatcher shares the shards with work
+out among the workers (at most the function's reserved concurrency, less its own slot).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ INTERVAL = timedelta(minutes=30)
 HISTORY = timedelta(days=14)
 BATCH_SIZE = 1000
 PARALLEL_BATCHES = 3
-ROLLUP_WORKERS = 4
 GB = 1_000_000_000
 
 
@@ -188,7 +188,7 @@ class SeedReport:
     projects: int
     samples: int
     batches: int
-    processed: int
+    workers: int
     ingest_seconds: float
     rollup_seconds: float
 
@@ -199,7 +199,7 @@ class SeedReport:
     def __str__(self) -> str:
         return (
             f"seeded {self.projects} projects and {self.samples} samples in {self.batches} batches "
-            f"({self.ingest_seconds:.1f}s), rolled up {self.processed} ({self.rollup_seconds:.1f}s)"
+            f"({self.ingest_seconds:.1f}s), rolled up by {self.workers} worker invocations ({self.rollup_seconds:.1f}s)"
         )
 
 
@@ -224,7 +224,6 @@ def seed_demo(client: LocalStackClient, now: datetime | None = None) -> SeedRepo
     with ThreadPoolExecutor(PARALLEL_BATCHES) as pool:
         list(pool.map(post, chunks))
     ingested = time.monotonic()
-    with ThreadPoolExecutor(ROLLUP_WORKERS) as pool:
-        processed = sum(pool.map(lambda _: client.rollup_until_done(), range(ROLLUP_WORKERS)))
+    workers = client.dispatch_until_done()
     rolled = time.monotonic()
-    return SeedReport(len(PROJECTS), len(samples), len(chunks), processed, ingested - started, rolled - ingested)
+    return SeedReport(len(PROJECTS), len(samples), len(chunks), workers, ingested - started, rolled - ingested)

@@ -96,9 +96,10 @@ class Backends:
         self.parameter_store = LocalParameterStore()
         self.parameter_store.put_secrets(local_secrets(self.template))
 
-    def aws_environment(self) -> dict[str, str]:
+    def aws_environment(self, lambda_endpoint: str | None = None) -> dict[str, str]:
+        """What points the functions at these backends (and at ``lambda_endpoint``, the Invoke API)."""
         ssm = self.parameter_store.endpoint if self.parameter_store else None
-        return environment.aws_environment(self.dynamodb_endpoint, ssm)
+        return environment.aws_environment(self.dynamodb_endpoint, ssm, lambda_endpoint)
 
     def create_tables(self) -> None:
         """Wait for DynamoDB, then create the template's absent tables."""
@@ -170,7 +171,8 @@ class LocalStack:
             functions = list(self.template.functions.values())
             for ignored in environment.ignored_overrides(functions, self.overrides):
                 say(f"warning: env-vars override ignored: {ignored}")
-            shared = environment.shared_environment(functions, self.overrides, self.backends.aws_environment())
+            aws = self.backends.aws_environment(self.lambda_url)
+            shared = environment.shared_environment(functions, self.overrides, aws)
             for conflict in shared.conflicts:
                 say(f"warning: functions share one process, first value kept: {conflict}")
             self.functions = load_functions(functions, shared.variables)

@@ -339,6 +339,8 @@ class FunctionSpec:
     environment: dict[str, str]
     layers: tuple[Path, ...]
     routes: tuple[Route, ...]
+    reserved_concurrency: int | None = None
+    """``ReservedConcurrentExecutions``: at most this many invocations at once (None: no limit)."""
 
     @property
     def arn(self) -> str:
@@ -499,6 +501,9 @@ def _function(
         environment={name: _env_value(v) for name, v in variables.items()},
         layers=tuple(layers[str(layer)] for layer in properties.get("Layers") or () if str(layer) in layers),
         routes=tuple(routes),
+        reserved_concurrency=(
+            int(properties["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in properties else None
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""The rollup: pending marks in, recomputed hourly/daily/monthly buckets out (SPEC section 7).
+"""The rollup: pending marks in, recomputed hourly/daily/monthly buckets out.
 
 Two stages, each over its own sharded marks:
 
@@ -10,9 +10,15 @@ Two stages, each over its own sharded marks:
 
 Every bucket is recomputed from its inputs and overwritten, never incremented, so re-running,
 running twice at once, or crashing half-way all converge: a mark is deleted only after the
-buckets it asked for are written, and only if no writer renewed it meanwhile. A shard is rolled
-by one worker at a time under a lease. Work grows with the marks, not with the history: a run
+buckets it asked for are written, only if no writer renewed it meanwhile, and only while the
+worker still holds the shard's lease. Work grows with the marks, not with the history: a run
 with nothing pending reads the shard heads in one request and stops.
+
+One tenant never stalls another: a batch that fails is rolled again one project (or org) at a
+time, and the ones that still fail are parked with a backoff (``retry_delay``), counted and
+logged, while the rest of the batch, the shard and the other shards go on. Marks are taken
+from a cursor that wraps around the shard, so every mark is reached within one lap however
+often a busy project renews its own.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from aws_lambda_powertools import Logger
+
 from ocore_usage.aggregation import Occupancy, Usage, merge_all
 from ocore_usage.attribution import MeteredInterval, hour_usage
-from ocore_usage.storage.keys import SHARDS, Scope
+from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, Scope
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
-from ocore_usage.storage.work import Mark, ShardHead, WorkQueue
+from ocore_usage.storage.work import Lease, LeaseLost, Mark, MarkPage, Retry, ShardHead, WorkQueue
 from ocore_usage.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
@@ -37,12 +45,45 @@ from ocore_usage.timeline import (
     add_months,
     floor_day,
     floor_month,
+    format_instant,
     now_micros,
 )
 from ocore_usage.versions import resolve
 
-LEASE = 360 * MICROS_PER_SECOND
-"""Longer than the function's timeout, so a lease outlives the worker that took it."""
+logger = Logger(service="ocore-usage", child=True)
+
+LEASE_MARGIN = 15 * MICROS_PER_SECOND
+"""A lease lasts the invocation's remaining time plus this. Lambda stops an invocation at its
+timeout, so none of its writes can land after its lease has run out (clock skew between hosts
+and requests still in flight are well under this)."""
+STOP_BEFORE_MS = 30_000
+"""A worker takes no new batch with less time than this left: a batch must end before the lease."""
+RETRY_FIRST = 30 * MICROS_PER_SECOND
+RETRY_CAP = 15 * 60 * MICROS_PER_SECOND
+"""A failed project (or org) is retried after 30 s, 1, 2, 4, 8 min, then every 15 min."""
+
+
+def retry_delay(attempts: int) -> int:
+    """How long a project (or org) that failed ``attempts`` times in a row waits before the next try."""
+    return min(RETRY_FIRST << min(attempts - 1, 16), RETRY_CAP)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The time an invocation has left: Lambda's ``context.get_remaining_time_in_millis``."""
+
+    remaining_ms: Callable[[], int]
+
+    def has_time(self) -> bool:
+        return self.remaining_ms() > STOP_BEFORE_MS
+
+    def lease(self) -> int:
+        """How long a shard taken now may be held: until the invocation ends, plus a margin."""
+        return self.remaining_ms() * 1000 + LEASE_MARGIN
+
+
+NO_DEADLINE = Deadline(lambda: 345_000)
+"""Runs that are not a Lambda invocation (tests, scripts): always time for a batch, 6-minute leases."""
 
 
 @dataclass(slots=True)
@@ -50,13 +91,53 @@ class RollupResult:
     processed: int = 0
     """Samples read to recompute the marked hours."""
     remaining: int = 0
-    """Marks still pending in the shards this run was asked to take."""
+    """Marks still pending in the shards this run was asked to take (parked ones not counted)."""
     buckets_written: int = 0
     oldest_mark_age_seconds: float = 0.0
+    failures: int = 0
+    """Projects, orgs and shards whose rollup failed in this run (parked for a retry, or left as they were)."""
+    failed: list[str] = field(default_factory=list)
+    """Ids of the projects and orgs parked by this run."""
     _samples: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def as_response(self) -> dict[str, int]:
         return {"processed": self.processed, "remaining": self.remaining}
+
+
+@dataclass(slots=True)
+class _Sweep:
+    """A worker's way through one shard: laps over the mark keys that start after ``start`` and wrap."""
+
+    start: str
+    cursor: str = ""
+    wrapped: bool = False
+    rolled: bool = False
+    """Something was rolled in this lap (else the shard holds only parked marks, or none)."""
+    parked: dict[str, int] = field(default_factory=dict)
+    """Parked ids met in this lap, with when they are due."""
+
+    def __post_init__(self) -> None:
+        self.cursor = self.start
+
+    def window(self) -> tuple[str, str]:
+        """The key range ``(after, upto]`` to read next."""
+        return self.cursor, (self.start if self.wrapped else MARKS_END)
+
+    def advance(self, page: MarkPage) -> bool:
+        """Move past ``page``; True when the lap is complete."""
+        if page.last:
+            self.cursor = page.last
+        if not page.exhausted:
+            return False
+        if self.wrapped or not self.start:
+            return True
+        self.wrapped, self.cursor = True, ""
+        return False
+
+    def next_lap(self) -> None:
+        """Start again from the first mark: a lap reads through every key, so no mark waits more than one."""
+        self.start, self.cursor, self.wrapped, self.rolled = "", "", False, False
+        self.parked.clear()
 
 
 class RollupService:
@@ -76,46 +157,159 @@ class RollupService:
         self.clock = clock
         self.batch_marks = batch_marks
 
-    def run(self, shards: Iterable[int] | None = None, has_time: Callable[[], bool] = lambda: True) -> RollupResult:
-        """Process the pending work of ``shards`` (all by default) while ``has_time()`` says so."""
-        wanted = set(range(SHARDS)) if shards is None else set(shards)
+    def run(self, shards: Iterable[int] | None = None, deadline: Deadline = NO_DEADLINE) -> RollupResult:
+        """Process the pending work of ``shards`` (all by default) while ``deadline`` leaves time.
+
+        The project stage takes the project shards asked for; the org stage the org shards asked
+        for and, after them, any other org shard with work that no worker holds (project stages,
+        this one's and other workers', mark org hours in every org shard).
+        """
         owner = uuid.uuid4().hex
         result = RollupResult()
         heads = self.work.heads()
-        project_heads = [h for h in heads if h.kind is Scope.PROJECT and h.shard in wanted and h.has_work]
+        count = self.work.shard_count
+        wanted = set(range(count)) if shards is None else set(shards)
+        if wanted - set(range(count)):
+            raise ValueError(f"'shards' must be shard numbers from 0 to {count - 1}")
+        now = self.clock()
+        project_heads = [h for h in heads if h.kind is Scope.PROJECT and h.shard in wanted and h.due(now)]
         for head in project_heads:
-            self._roll_shard(head, owner, result, has_time)
+            self._roll_shard(head, owner, result, deadline, report=True)
         if project_heads:
             heads = self.work.heads()  # the project stage has just marked org hours
-        for head in heads:
-            if head.kind is Scope.ORG and head.shard in wanted and head.has_work:
-                self._roll_shard(head, owner, result, has_time)
+        now = self.clock()
+        org_heads = [h for h in heads if h.kind is Scope.ORG and h.due(now)]
+        for head in sorted(org_heads, key=lambda h: h.shard not in wanted):
+            if head.shard in wanted:
+                self._roll_shard(head, owner, result, deadline, report=True)
+            elif not head.leased(self.clock()):
+                self._roll_shard(head, owner, result, deadline, report=False)
         result.processed = len(result._samples)
         return result
 
     # ------------------------------------------------------------------ shards
-    def _roll_shard(self, head: ShardHead, owner: str, result: RollupResult, has_time: Callable[[], bool]) -> None:
-        if not has_time() or not self.work.acquire(head, owner, self.clock(), LEASE):
-            result.remaining += self.work.count(head.kind, head.shard)
+    def _roll_shard(
+        self, head: ShardHead, owner: str, result: RollupResult, deadline: Deadline, *, report: bool
+    ) -> None:
+        """Roll one shard under its lease, lap after lap, until a lap finds nothing to roll or time runs out.
+
+        ``report``: count the shard's marks in ``remaining`` when it cannot be taken.
+        """
+        lease = self.work.acquire(head, owner, self.clock(), deadline.lease()) if deadline.has_time() else None
+        if lease is None:
+            if report:
+                result.remaining += self.work.count(head.kind, head.shard)
             return
+        sweep = _Sweep(head.cursor)
+        lap_began = self.clock()
         done: int | None = None
+        retry_at: int | None = None
+        retries: dict[str, Retry] = {}
         try:
+            if head.parked:
+                retries = self.work.retries(head.kind, head.shard)
             while True:
-                marks = self.work.pending(head.kind, head.shard, self.batch_marks)
-                if not marks:
-                    done = head.seq
+                page = self.work.take(head.kind, head.shard, self.batch_marks, *sweep.window())
+                now = self.clock()
+                ready = []
+                for mark in page.marks:
+                    retry = retries.get(mark.identifier)
+                    if retry is not None and retry.retry_at > now:
+                        sweep.parked[mark.identifier] = retry.retry_at
+                    else:
+                        ready.append(mark)
+                if ready:
+                    self._note_lag(ready, result)
+                    self._roll_batch(lease, ready, retries, result)
+                    sweep.rolled = True
+                if sweep.advance(page):
+                    if not sweep.rolled:
+                        done = head.seq
+                        retry_at = min(sweep.parked.values(), default=None)
+                        break
+                    sweep.next_lap()
+                    lap_began = self.clock()
+                if not deadline.has_time():
+                    result.remaining += self._ready_marks(head, retries)
                     break
-                self._note_lag(marks, result)
-                if head.kind is Scope.PROJECT:
-                    self._roll_projects(marks, result)
-                else:
-                    self._roll_orgs(marks, result)
-                self.work.clear(marks)
-                if not has_time():
-                    result.remaining += self.work.count(head.kind, head.shard)
-                    break
-        finally:
-            self.work.release(head, owner, done)
+        except LeaseLost:
+            logger.warning("shard lease lost; its rolled hours are marked stale again", extra=_shard_log(head))
+            result.failures += 1
+            return
+        except Exception:
+            logger.exception("shard rollup failed; it stays pending", extra=_shard_log(head))
+            result.failures += 1
+            if report:
+                result.remaining += self.work.count(head.kind, head.shard)
+        self.work.release(
+            lease,
+            cursor="" if done is not None else sweep.cursor,
+            done=done,
+            retry_at=retry_at,
+            since=lap_began,
+            parked=bool(retries),
+        )
+
+    def _ready_marks(self, head: ShardHead, retries: dict[str, Retry]) -> int:
+        """Marks of the shard that are not parked."""
+        now = self.clock()
+        parked = [identifier for identifier, retry in retries.items() if retry.retry_at > now]
+        return self.work.count(head.kind, head.shard) - sum(
+            self.work.count_of(head.kind, head.shard, identifier) for identifier in parked
+        )
+
+    def _roll_batch(self, lease: Lease, marks: list[Mark], retries: dict[str, Retry], result: RollupResult) -> None:
+        """Roll ``marks``: as one batch, or one project (or org) at a time if the batch fails; then clear
+        the marks rolled, and park the projects (or orgs) that failed."""
+        roll = self._roll_projects if lease.kind is Scope.PROJECT else self._roll_orgs
+        written = result.buckets_written
+        failed: dict[str, Exception] = {}
+        try:
+            roll(marks, result)
+            rolled = marks
+        except Exception:
+            result.buckets_written = written
+            rolled = []
+            for group in _marks_by_identifier(marks).values():
+                try:
+                    roll(group, result)
+                    rolled += group
+                except Exception as error:
+                    failed[group[0].identifier] = error
+        try:
+            self.work.clear(rolled, lease)
+        except LeaseLost:
+            # The buckets just written may race the new holder's: mark them stale so it recomputes them.
+            self.work.mark(lease.kind, {(m.identifier, m.hour) for m in rolled}, self.clock())
+            raise
+        recovered = {mark.identifier for mark in rolled} & retries.keys()
+        if recovered:
+            self.work.unpark(lease.kind, lease.shard, recovered)
+            for identifier in recovered:
+                del retries[identifier]
+        for identifier, failure in sorted(failed.items()):
+            retries[identifier] = self._park(lease, identifier, retries.get(identifier), failure, result)
+
+    def _park(
+        self, lease: Lease, identifier: str, previous: Retry | None, error: Exception, result: RollupResult
+    ) -> Retry:
+        now = self.clock()
+        attempts = (previous.attempts if previous else 0) + 1
+        retry = Retry(identifier, attempts, now + retry_delay(attempts))
+        self.work.park(lease.kind, lease.shard, retry, f"{type(error).__name__}: {error}", now)
+        result.failures += 1
+        result.failed.append(identifier)
+        logger.error(
+            "rollup failed; retrying later",
+            exc_info=error,
+            extra={
+                "projectId" if lease.kind is Scope.PROJECT else "orgId": identifier,
+                "attempts": attempts,
+                "retryAt": format_instant(retry.retry_at),
+                "error": f"{type(error).__name__}: {error}",
+            },
+        )
+        return retry
 
     def _note_lag(self, marks: list[Mark], result: RollupResult) -> None:
         oldest = min(mark.marked_at for mark in marks)
@@ -217,13 +411,50 @@ def _hours_by_identifier(marks: list[Mark]) -> dict[str, list[int]]:
     return {identifier: sorted(found) for identifier, found in hours.items()}
 
 
-def shards_of_event(event: object) -> list[int] | None:
-    """The shards an invocation asks for (``{"shards": [...]}``), or None for every shard."""
+def _marks_by_identifier(marks: list[Mark]) -> dict[str, list[Mark]]:
+    groups: dict[str, list[Mark]] = defaultdict(list)
+    for mark in marks:
+        groups[mark.identifier].append(mark)
+    return dict(groups)
+
+
+def _shard_log(head: ShardHead) -> dict[str, object]:
+    return {"shard": f"{head.kind}#{head.shard:02d}"}
+
+
+def shards_of_event(event: object, shards: int = SHARDS) -> list[int] | None:
+    """The shards an invocation asks for (``{"shards": [...]}``, each below ``shards``), or None for every shard."""
     if not isinstance(event, dict) or event.get("shards") is None:
         return None
-    shards = event["shards"]
-    if not isinstance(shards, list) or not all(
-        isinstance(s, int) and not isinstance(s, bool) and 0 <= s < SHARDS for s in shards
+    asked = event["shards"]
+    if not isinstance(asked, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 0 <= s < shards for s in asked
     ):
-        raise ValueError(f"'shards' must be a list of shard numbers from 0 to {SHARDS - 1}")
-    return shards
+        raise ValueError(f"'shards' must be a list of shard numbers from 0 to {shards - 1}")
+    return asked
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRequest:
+    """What an invocation of the rollup function asks for.
+
+    - ``{"dispatch": true}`` (the schedule's): hand the shards with work to worker invocations;
+    - ``{"shards": [n, ...]}`` (a worker's): roll those shards now;
+    - ``{"shardCount": n}``: grow the shard count to ``n``;
+    - anything else: roll every shard now, in this invocation.
+    """
+
+    dispatch: bool = False
+    shards: list[int] | None = None
+    grow_to: int | None = None
+
+    @classmethod
+    def of(cls, event: object) -> RollupRequest:
+        if isinstance(event, dict) and event.get("dispatch") is True:
+            return cls(dispatch=True)
+        if isinstance(event, dict) and event.get("shardCount") is not None:
+            count = event["shardCount"]
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise ValueError("'shardCount' must be a whole number")
+            return cls(grow_to=count)
+        return cls(shards=shards_of_event(event, MAX_SHARDS))

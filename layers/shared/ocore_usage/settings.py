@@ -25,6 +25,8 @@ class Settings(BaseModel):
     jwks_url: str = Field("", alias="JWKS_URL")
     pagination_key_parameter: str = Field("", alias="PAGINATION_KEY_PARAMETER")
     rollup_batch_marks: int = Field(2000, alias="ROLLUP_BATCH_MARKS", ge=1)
+    rollup_concurrency: int = Field(5, alias="ROLLUP_CONCURRENCY", ge=2)
+    """The rollup function's reserved concurrency: the dispatcher and up to this many minus one workers."""
 
 
 @cache

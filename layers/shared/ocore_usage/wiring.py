@@ -21,6 +21,7 @@ from ocore_usage.storage.work import WorkQueue
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from ocore_usage.dispatch import RollupDispatcher
     from ocore_usage.ingest import IngestService
     from ocore_usage.projects import ProjectSync
     from ocore_usage.rollup import RollupService
@@ -86,6 +87,17 @@ def rollup_service() -> RollupService:
         found.project_repository,
         batch_marks=get_settings().rollup_batch_marks,
     )
+
+
+@cache
+def rollup_dispatcher(function: str) -> RollupDispatcher:
+    """The dispatcher that starts workers as asynchronous invocations of ``function`` (itself)."""
+    import boto3
+
+    from ocore_usage.dispatch import AsyncInvoker, RollupDispatcher
+
+    launcher = AsyncInvoker(boto3.client("lambda"), function)
+    return RollupDispatcher(WorkQueue(tables().work), launcher, workers=get_settings().rollup_concurrency - 1)
 
 
 @cache

@@ -7,8 +7,10 @@ SamplesTable (raw samples, append-only; see ``ocore_usage.versions``)
     ``I#{projectId}#{sampleId}`` / ``#``            the sample's identity: its highest resolved version
 WorkTable (pending rollup work, sharded)
     ``{kind}#{shard}`` / ``#head``              shard head: ``seq`` bumped by writers, ``done``
-                                                by the rollup, and the rollup worker's lease
+                                                by the rollup, the rollup worker's lease and cursor,
+                                                the shard count (``shards``) writers learn from
     ``{kind}#{shard}`` / ``M#{id}#{hour}``      a mark: hour ``hour`` of project/org ``id`` is stale
+    ``{kind}#{shard}`` / ``R#{id}``             a project/org whose rollup failed: attempts, next retry
     ``HELD#{projectId}`` / ``M#{hour}``         marks of a project not registered yet
 RollupsTable
     ``P#{projectId}#{H|D|M}`` / ``{bucket}``    a project's hourly, daily or monthly series
@@ -32,10 +34,18 @@ from enum import StrEnum
 from ocore_usage.timeline import Granularity, format_instant
 
 SHARDS = 16
-"""Pending-work shards per kind. Fixed: marks are found by recomputing their shard."""
+"""Pending-work shards per kind until the shard count is grown (``WorkQueue.grow``): the count in
+force is stored on the shard heads, and it only grows, so a mark written under an older count
+is still in a shard the rollup reads."""
+
+MAX_SHARDS = 50
+"""Both kinds' heads (2 x 50) fit in one BatchGetItem."""
 
 HEAD = "#head"
 MARK_PREFIX = "M#"
+MARKS_END = "M$"
+"""Sorts after every mark key (``$`` follows ``#``): the upper bound of a range over marks."""
+RETRY_PREFIX = "R#"
 
 
 class Scope(StrEnum):
@@ -43,9 +53,9 @@ class Scope(StrEnum):
     ORG = "O"
 
 
-def shard_of(identifier: str) -> int:
-    """The stable shard of a project (or org) id."""
-    return zlib.crc32(identifier.encode()) % SHARDS
+def shard_of(identifier: str, shards: int = SHARDS) -> int:
+    """The shard of a project (or org) id when there are ``shards`` shards."""
+    return zlib.crc32(identifier.encode()) % shards
 
 
 def shard_pk(kind: Scope, shard: int) -> str:
@@ -54,6 +64,10 @@ def shard_pk(kind: Scope, shard: int) -> str:
 
 def mark_sk(identifier: str, hour: int) -> str:
     return f"{MARK_PREFIX}{identifier}#{format_instant(hour)}"
+
+
+def retry_sk(identifier: str) -> str:
+    return f"{RETRY_PREFIX}{identifier}"
 
 
 def held_pk(project_id: str) -> str:

@@ -2,30 +2,55 @@
 
 Writers (ingest, the rollup's project stage, project sync) put a mark per stale ``(id, hour)``
 with a fresh token *after* writing the data it refers to, then bump the ``seq`` of the shard
-head. The rollup finds work by reading all shard heads in one request (``seq > done``), takes a
-shard under a lease so no two workers roll the same shard at once, and deletes a mark only if
-its token is still the one it read: a mark rewritten meanwhile survives for the next run.
+head; the bump also records since when the shard has had work (``pendingSince``, the lag) and
+answers with the shard count in force, so writers follow a grown count without reading anything
+else. The rollup finds work by reading all shard heads in one request (``seq > done``, or a
+retry that is due), takes a shard under a lease, reads its marks from a cursor that wraps (so
+no project's marks can starve the others'), and deletes a mark only if its token is still the
+one it read and only while it still holds the lease. A project (or org) whose rollup failed is
+parked with an ``R#`` item (attempts, next retry) until its retry is due.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ocore_usage.storage.keys import HEAD, MARK_PREFIX, SHARDS, Scope, held_pk, mark_sk, shard_of, shard_pk
-from ocore_usage.storage.tables import Table, marshal
+from ocore_usage.storage.keys import (
+    HEAD,
+    MARK_PREFIX,
+    MARKS_END,
+    MAX_SHARDS,
+    RETRY_PREFIX,
+    SHARDS,
+    Scope,
+    held_pk,
+    mark_sk,
+    retry_sk,
+    shard_of,
+    shard_pk,
+)
+from ocore_usage.storage.tables import Table, marshal, unmarshal
 from ocore_usage.timeline import format_instant, parse_rfc3339
 
 TRANSACTION_LIMIT = 100
+_CLEAR_ATTEMPTS = 8
+_ERROR_CHARS = 1000
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the shard now: this one must stop writing to it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """Hour ``hour`` of project or org ``identifier`` needs recomputing."""
+    """Hour ``hour`` of project or org ``identifier`` needs recomputing; the mark is in shard ``shard``."""
 
     kind: Scope
+    shard: int
     identifier: str
     hour: int
     token: str = ""
@@ -33,7 +58,18 @@ class Mark:
 
     @property
     def key(self) -> dict[str, str]:
-        return {"pk": shard_pk(self.kind, shard_of(self.identifier)), "sk": mark_sk(self.identifier, self.hour)}
+        return {"pk": shard_pk(self.kind, self.shard), "sk": mark_sk(self.identifier, self.hour)}
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPage:
+    """Marks of one shard in key order, from :meth:`WorkQueue.take`."""
+
+    marks: list[Mark]
+    last: str
+    """The key of the last mark read ('' when none was)."""
+    exhausted: bool
+    """Nothing is left in the range asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,33 +80,106 @@ class ShardHead:
     done: int = 0
     lease_owner: str = ""
     lease_expires: int = 0
+    cursor: str = ""
+    """Where the last worker stopped: the next one starts after this mark key."""
+    retry_at: int = 0
+    """When the earliest parked project (or org) of the shard is due again (0: none is parked)."""
+    pending_since: int = 0
+    """Since when the shard has had work not yet rolled (0: none)."""
+    parked: bool = False
+    """The shard may hold parked projects (or orgs): set before the first is parked, cleared when none is."""
+    shards: int = SHARDS
+    """The shard count this head says is in force."""
 
     @property
     def has_work(self) -> bool:
+        """Marks were written since the rollup last found the shard empty."""
         return self.seq > self.done
+
+    def due(self, now: int) -> bool:
+        """New marks, or a parked project whose retry is due."""
+        return self.has_work or 0 < self.retry_at <= now
+
+    def leased(self, now: int) -> bool:
+        return bool(self.lease_owner) and self.lease_expires >= now
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A worker's hold on one shard, until ``expires``."""
+
+    kind: Scope
+    shard: int
+    owner: str
+    expires: int
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A project (or org) whose rollup failed ``attempts`` times in a row; its marks wait until ``retry_at``."""
+
+    identifier: str
+    attempts: int
+    retry_at: int
 
 
 def _head_key(kind: Scope, shard: int) -> dict[str, str]:
     return {"pk": shard_pk(kind, shard), "sk": HEAD}
 
 
+def _head_of(kind: Scope, shard: int, item: dict[str, Any]) -> ShardHead:
+    return ShardHead(
+        kind=kind,
+        shard=shard,
+        seq=int(item.get("seq", 0)),
+        done=int(item.get("done", 0)),
+        lease_owner=str(item.get("leaseOwner", "")),
+        lease_expires=int(item.get("leaseExpires", 0)),
+        cursor=str(item.get("cursor", "")),
+        retry_at=int(item.get("retryAt", 0)),
+        pending_since=int(item.get("pendingSince", 0)),
+        parked=bool(item.get("parked", False)),
+        shards=int(item.get("shards", SHARDS)),
+    )
+
+
 class WorkQueue:
     def __init__(self, table: Table) -> None:
         self.table = table
+        self._shards = SHARDS
+
+    @property
+    def shard_count(self) -> int:
+        """The shard count in force, as last seen on a shard head."""
+        return self._shards
+
+    def _learn(self, shards: int) -> None:
+        self._shards = max(self._shards, min(shards, MAX_SHARDS))
 
     # ------------------------------------------------------------------ writers
-    def mark(self, kind: Scope, stale: Iterable[tuple[str, int]], now: int) -> None:
-        """Mark each ``(identifier, hour)`` stale, then bump the heads of the shards touched."""
+    def mark(self, kind: Scope, stale: Iterable[tuple[str, int]], now: int) -> set[int]:
+        """Mark each ``(identifier, hour)`` stale, then bump the heads of the shards touched (returned)."""
         token = uuid.uuid4().hex
         marks = {(identifier, hour) for identifier, hour in stale}
         if not marks:
-            return
+            return set()
+        shards = self._shards
         items = [
-            {**Mark(kind, identifier, hour).key, "token": token, "markedAt": now} for identifier, hour in sorted(marks)
+            {**Mark(kind, shard_of(identifier, shards), identifier, hour).key, "token": token, "markedAt": now}
+            for identifier, hour in sorted(marks)
         ]
         self.table.batch_write(items)
-        for shard in sorted({shard_of(identifier) for identifier, _ in marks}):
-            self._update_head(kind, shard, "ADD seq :one", {":one": 1})
+        touched = sorted({shard_of(identifier, shards) for identifier, _ in marks})
+        for shard in touched:
+            head = self._update_head(
+                kind,
+                shard,
+                "ADD seq :one SET pendingSince = if_not_exists(pendingSince, :now)",
+                {":one": 1, ":now": now},
+                returns=True,
+            )
+            self._learn(int(head.get("shards", SHARDS)) if head else SHARDS)
+        return set(touched)
 
     def hold(self, project_id: str, hours: Iterable[int], now: int) -> None:
         """Park the marks of a project that is not registered yet."""
@@ -87,79 +196,161 @@ class WorkQueue:
         self.table.batch_write(deletes=[{"pk": item["pk"], "sk": item["sk"]} for item in held])
         return len(hours)
 
+    # ------------------------------------------------------------------ the shard count
+    def grow(self, count: int) -> int:
+        """Raise the shard count to ``count`` on every head (it never shrinks); returns the count in force.
+
+        Marks stay where they were written: the rollup reads every shard below the count, and
+        every count ever in force is below the current one. Writers learn the new count from the
+        next head they bump, so a few more marks may land under the old count meanwhile.
+        """
+        if not SHARDS <= count <= MAX_SHARDS:
+            raise ValueError(f"the shard count must be from {SHARDS} to {MAX_SHARDS}")
+        current = max(head.shards for head in self.heads())
+        if count <= current:
+            return current
+        for kind in Scope:
+            for shard in range(count):
+                self._update_head(
+                    kind,
+                    shard,
+                    "SET shards = :count",
+                    {":count": count},
+                    condition="attribute_not_exists(shards) OR shards < :count",
+                )
+        self._learn(count)
+        return count
+
     # ------------------------------------------------------------------ the rollup's side
     def heads(self) -> list[ShardHead]:
-        """Every shard head of both kinds, in one request."""
-        keys = [_head_key(kind, shard) for kind in Scope for shard in range(SHARDS)]
-        found = {(item["pk"]): item for item in self.table.batch_get(keys, consistent=True)}
-        heads = []
-        for kind in Scope:
-            for shard in range(SHARDS):
-                item = found.get(shard_pk(kind, shard), {})
-                heads.append(
-                    ShardHead(
-                        kind=kind,
-                        shard=shard,
-                        seq=int(item.get("seq", 0)),
-                        done=int(item.get("done", 0)),
-                        lease_owner=str(item.get("leaseOwner", "")),
-                        lease_expires=int(item.get("leaseExpires", 0)),
-                    )
-                )
+        """Every shard head of both kinds: one request (two the first time a grown count is met)."""
+        known = self._shards
+        heads = self._read_heads(range(known))
+        self._learn(max(head.shards for head in heads))
+        if self._shards > known:
+            heads += self._read_heads(range(known, self._shards))
         return heads
 
-    def acquire(self, head: ShardHead, owner: str, now: int, lease: int) -> bool:
-        """Take the shard's lease unless another worker holds an unexpired one."""
-        return self._update_head(
+    def _read_heads(self, shards: range) -> list[ShardHead]:
+        keys = [_head_key(kind, shard) for kind in Scope for shard in shards]
+        found = {item["pk"]: item for item in self.table.batch_get(keys, consistent=True)}
+        return [_head_of(kind, shard, found.get(shard_pk(kind, shard), {})) for kind in Scope for shard in shards]
+
+    def acquire(self, head: ShardHead, owner: str, now: int, lease: int) -> Lease | None:
+        """Take the shard's lease for ``lease`` microseconds unless another worker holds an unexpired one."""
+        expires = now + lease
+        taken = self._update_head(
             head.kind,
             head.shard,
             "SET leaseOwner = :owner, leaseExpires = :expires",
-            {":owner": owner, ":expires": now + lease, ":now": now},
+            {":owner": owner, ":expires": expires, ":now": now},
             condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
         )
+        return Lease(head.kind, head.shard, owner, expires) if taken is not None else None
 
-    def release(self, head: ShardHead, owner: str, done: int | None) -> bool:
-        """Give the lease back; ``done`` records the ``seq`` up to which the shard is empty."""
-        expression = "REMOVE leaseOwner, leaseExpires"
-        values: dict[str, Any] = {":owner": owner}
+    def release(
+        self,
+        lease: Lease,
+        *,
+        cursor: str,
+        done: int | None = None,
+        retry_at: int | None = None,
+        since: int = 0,
+        parked: bool = True,
+    ) -> bool:
+        """Give the lease back, keeping ``cursor`` for the next worker.
+
+        ``done`` records the ``seq`` up to which every mark was rolled or parked; ``retry_at``
+        when the earliest parked one is due; ``parked``, whether parked projects remain. With
+        nothing parked, the shard's lag is cleared if no writer came meanwhile, else it restarts
+        at ``since`` (when the worker's last lap began).
+        """
+        values: dict[str, Any] = {":owner": lease.owner, ":cursor": cursor}
+        sets = ["#cursor = :cursor"]
+        removes = ["leaseOwner", "leaseExpires"]
+        names = {"#cursor": "cursor"}
         if done is not None:
-            expression = "SET done = :done " + expression
+            sets.append("done = :done")
             values[":done"] = done
-        return self._update_head(head.kind, head.shard, expression, values, condition="leaseOwner = :owner")
+            if retry_at is not None:
+                sets.append("retryAt = :retry")
+                values[":retry"] = retry_at
+            else:
+                removes.append("retryAt")
+            if not parked:
+                removes.append("parked")
+        expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
+        condition = "leaseOwner = :owner"
+        if done is not None and retry_at is None:
+            # Nothing pending or parked, unless a writer bumped seq since: then the lag restarts at ``since``.
+            cleared = self._update_head(
+                lease.kind,
+                lease.shard,
+                expression + ", pendingSince",
+                values,
+                condition=condition + " AND seq = :done",
+                names=names,
+            )
+            if cleared is not None:
+                return True
+            expression = expression.replace("SET ", "SET pendingSince = :since, ", 1)
+            values[":since"] = since
+        released = self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
+        return released is not None
 
-    def pending(self, kind: Scope, shard: int, limit: int) -> list[Mark]:
-        """Up to ``limit`` marks of one shard (strongly consistent)."""
-        items = self.table.query(shard_pk(kind, shard), begins_with=MARK_PREFIX, consistent=True, limit=limit)
+    def take(self, kind: Scope, shard: int, limit: int, after: str = "", upto: str = MARKS_END) -> MarkPage:
+        """Up to ``limit`` marks of one shard with keys in ``(after, upto]``, in key order (strongly consistent)."""
+        wanted = limit + 1 if after else limit
+        items = list(
+            self.table.query(shard_pk(kind, shard), between=(after or MARK_PREFIX, upto), consistent=True, limit=wanted)
+        )
+        exhausted = len(items) < wanted
+        items = [item for item in items if item["sk"] != after][:limit]
         marks = []
         for item in items:
             identifier, _, hour = item["sk"].removeprefix(MARK_PREFIX).rpartition("#")
-            marks.append(Mark(kind, identifier, parse_rfc3339(hour), item["token"], int(item.get("markedAt", 0))))
-        return marks
+            marks.append(
+                Mark(kind, shard, identifier, parse_rfc3339(hour), item["token"], int(item.get("markedAt", 0)))
+            )
+        return MarkPage(marks, items[-1]["sk"] if items else "", exhausted)
 
-    def clear(self, marks: Sequence[Mark]) -> int:
+    def pending(self, kind: Scope, shard: int, limit: int) -> list[Mark]:
+        """The first ``limit`` marks of one shard, in key order (strongly consistent)."""
+        return self.take(kind, shard, limit).marks
+
+    def clear(self, marks: Sequence[Mark], lease: Lease | None = None) -> int:
         """Delete each mark whose token is unchanged; returns how many were deleted.
 
         Marks go in transactions of up to 100 conditional deletes (one request for a whole batch
-        in the usual case); if a writer renewed any of them, that chunk is retried mark by mark so
-        the renewed marks stay and the others go.
+        in the usual case), each with a check that ``lease`` is still held: a worker that lost its
+        lease deletes nothing and gets :class:`LeaseLost`. If a writer renewed some marks, the
+        transaction is sent again without them, so the renewed marks stay and the others go.
         """
-        cleared = 0
+        size = TRANSACTION_LIMIT - (1 if lease else 0)
+        return sum(
+            self._clear_chunk(list(marks[offset : offset + size]), lease) for offset in range(0, len(marks), size)
+        )
+
+    def _clear_chunk(self, chunk: list[Mark], lease: Lease | None) -> int:
         client = self.table.client
-        for offset in range(0, len(marks), TRANSACTION_LIMIT):
-            chunk = marks[offset : offset + TRANSACTION_LIMIT]
+        for attempt in range(_CLEAR_ATTEMPTS):
+            if not chunk:
+                return 0
+            items: list[Any] = [{"Delete": self._conditional_delete(mark)} for mark in chunk]
+            if lease is not None:
+                items.append({"ConditionCheck": self._lease_check(lease)})
             try:
-                client.transact_write_items(TransactItems=[{"Delete": self._conditional_delete(m)} for m in chunk])
-                cleared += len(chunk)
-                continue
-            except client.exceptions.TransactionCanceledException:
-                pass
-            for mark in chunk:
-                try:
-                    client.delete_item(**self._conditional_delete(mark))
-                    cleared += 1
-                except client.exceptions.ConditionalCheckFailedException:
-                    continue
-        return cleared
+                client.transact_write_items(TransactItems=items)
+                return len(chunk)
+            except client.exceptions.TransactionCanceledException as error:
+                codes = [reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])]
+            if lease is not None and len(codes) > len(chunk) and codes[len(chunk)] == "ConditionalCheckFailed":
+                raise LeaseLost(f"{lease.kind}#{lease.shard:02d} is no longer held by {lease.owner}")
+            renewed = {index for index, code in enumerate(codes[: len(chunk)]) if code == "ConditionalCheckFailed"}
+            chunk = [mark for index, mark in enumerate(chunk) if index not in renewed]
+            if not renewed:  # a conflicting write or a throttle: try again shortly
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise RuntimeError(f"marks of {chunk[0].kind}#{chunk[0].shard:02d} could not be cleared")
 
     def _conditional_delete(self, mark: Mark) -> Any:  # the Delete of a transaction, or DeleteItem kwargs
         return {
@@ -170,12 +361,20 @@ class WorkQueue:
             "ExpressionAttributeValues": marshal({":token": mark.token}),
         }
 
-    def count(self, kind: Scope, shard: int) -> int:
-        """How many marks one shard holds."""
+    def _lease_check(self, lease: Lease) -> Any:
+        return {
+            "TableName": self.table.name,
+            "Key": marshal(_head_key(lease.kind, lease.shard)),
+            "ConditionExpression": "leaseOwner = :owner",
+            "ExpressionAttributeValues": marshal({":owner": lease.owner}),
+        }
+
+    def count(self, kind: Scope, shard: int, prefix: str = MARK_PREFIX) -> int:
+        """How many marks one shard holds (those whose key starts with ``prefix``)."""
         params: dict[str, Any] = {
             "TableName": self.table.name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": marshal({":pk": shard_pk(kind, shard), ":prefix": MARK_PREFIX}),
+            "ExpressionAttributeValues": marshal({":pk": shard_pk(kind, shard), ":prefix": prefix}),
             "Select": "COUNT",
             "ConsistentRead": True,
         }
@@ -188,9 +387,54 @@ class WorkQueue:
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return total
 
+    def count_of(self, kind: Scope, shard: int, identifier: str) -> int:
+        """How many marks of ``identifier`` one shard holds."""
+        return self.count(kind, shard, f"{MARK_PREFIX}{identifier}#")
+
+    # ------------------------------------------------------------------ parked projects and orgs
+    def retries(self, kind: Scope, shard: int) -> dict[str, Retry]:
+        """The parked projects (or orgs) of one shard, by id."""
+        items = self.table.query(shard_pk(kind, shard), begins_with=RETRY_PREFIX, consistent=True)
+        found = {}
+        for item in items:
+            identifier = item["sk"].removeprefix(RETRY_PREFIX)
+            found[identifier] = Retry(identifier, int(item["attempts"]), int(item["retryAt"]))
+        return found
+
+    def park(self, kind: Scope, shard: int, retry: Retry, error: str, now: int) -> None:
+        """Record that ``retry.identifier`` failed: its marks in this shard wait until ``retry.retry_at``.
+
+        The head is flagged first, so a shard whose head has no flag has nothing parked.
+        """
+        self._update_head(kind, shard, "SET parked = :yes", {":yes": True})
+        item = {
+            "pk": shard_pk(kind, shard),
+            "sk": retry_sk(retry.identifier),
+            "attempts": retry.attempts,
+            "retryAt": retry.retry_at,
+            "failedAt": now,
+            "error": error[:_ERROR_CHARS],
+        }
+        self.table.batch_write([item])
+
+    def unpark(self, kind: Scope, shard: int, identifiers: Iterable[str]) -> None:
+        """Forget the failures of ``identifiers``: they rolled up fine."""
+        keys = [{"pk": shard_pk(kind, shard), "sk": retry_sk(identifier)} for identifier in sorted(set(identifiers))]
+        if keys:
+            self.table.batch_write(deletes=keys)
+
     def _update_head(
-        self, kind: Scope, shard: int, expression: str, values: dict[str, Any], condition: str | None = None
-    ) -> bool:
+        self,
+        kind: Scope,
+        shard: int,
+        expression: str,
+        values: dict[str, Any],
+        condition: str | None = None,
+        *,
+        names: dict[str, str] | None = None,
+        returns: bool = False,
+    ) -> dict[str, Any] | None:
+        """Update one head; the item after the update (``returns``) or ``{}``, None if ``condition`` failed."""
         client = self.table.client
         params: dict[str, Any] = {
             "TableName": self.table.name,
@@ -200,8 +444,12 @@ class WorkQueue:
         }
         if condition:
             params["ConditionExpression"] = condition
+        if names:
+            params["ExpressionAttributeNames"] = names
+        if returns:
+            params["ReturnValues"] = "ALL_NEW"
         try:
-            client.update_item(**params)
+            response = client.update_item(**params)
         except client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return unmarshal(response.get("Attributes", {}))

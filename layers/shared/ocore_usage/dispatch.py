@@ -1,0 +1,100 @@
+"""The rollup's dispatcher: the schedule's invocation hands the shards with work to worker invocations.
+
+It reads every shard head (one request), leaves out the shards a running worker holds, and
+shares the others out among at most ``workers`` new worker invocations, the shards whose work is
+oldest first; each worker is an asynchronous invocation of the rollup function itself with
+``{"shards": [...]}``. Workers already running (distinct holders of unexpired leases) count
+against the bound, and the function's reserved concurrency caps the whole in AWS.
+
+The dispatcher also reports the rollup's lag from the heads (``pendingSince``): how long the
+oldest unrolled work has waited, whether or not any worker is running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from ocore_usage.storage.work import WorkQueue
+from ocore_usage.timeline import MICROS_PER_SECOND, now_micros
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.client import LambdaClient
+else:
+    LambdaClient = Any
+
+logger = Logger(service="ocore-usage", child=True)
+
+
+class WorkerLauncher(Protocol):
+    def start(self, event: dict[str, Any]) -> None:
+        """Start one worker on ``event`` without waiting for it."""
+
+
+class AsyncInvoker:
+    """Starts workers as asynchronous invocations (``InvocationType: Event``) of one function."""
+
+    def __init__(self, client: LambdaClient, function: str) -> None:
+        self.client = client
+        self.function = function
+
+    def start(self, event: dict[str, Any]) -> None:
+        self.client.invoke(FunctionName=self.function, InvocationType="Event", Payload=json.dumps(event).encode())
+
+
+@dataclass(slots=True)
+class Dispatch:
+    workers: list[list[int]] = field(default_factory=list)
+    """The shards handed to each worker started."""
+    running: int = 0
+    """Workers that were already running (holding shard leases)."""
+    remaining: int = 0
+    """Marks pending in the shards with work when the workers were started."""
+    oldest_pending_age_seconds: float = 0.0
+    launch_failures: int = 0
+
+    def as_response(self) -> dict[str, Any]:
+        return {"processed": 0, "remaining": self.remaining, "workers": self.workers}
+
+
+class RollupDispatcher:
+    def __init__(
+        self, work: WorkQueue, launcher: WorkerLauncher, workers: int, clock: Callable[[], int] = now_micros
+    ) -> None:
+        self.work = work
+        self.launcher = launcher
+        self.workers = workers
+        self.clock = clock
+
+    def dispatch(self) -> Dispatch:
+        heads = self.work.heads()
+        now = self.clock()
+        result = Dispatch()
+        running = {head.lease_owner for head in heads if head.leased(now)}
+        result.running = len(running)
+        oldest: dict[int, int] = {}  # shard number -> since when its oldest free work waits
+        for head in heads:
+            if head.pending_since:
+                age = max(0, now - head.pending_since) / MICROS_PER_SECOND
+                result.oldest_pending_age_seconds = max(result.oldest_pending_age_seconds, age)
+            if head.due(now):
+                result.remaining += self.work.count(head.kind, head.shard)
+                if not head.leased(now):
+                    since = head.pending_since or now
+                    oldest[head.shard] = min(oldest.get(head.shard, since), since)
+        shards = sorted(oldest, key=lambda shard: (oldest[shard], shard))
+        slots = min(max(0, self.workers - len(running)), len(shards))
+        for share in (sorted(shards[index::slots]) for index in range(slots)):
+            try:
+                self.launcher.start({"shards": share})
+                result.workers.append(share)
+            except Exception:
+                result.launch_failures += 1
+                logger.exception(
+                    "rollup worker not started; its shards wait for the next dispatch", extra={"shards": share}
+                )
+        return result

@@ -1,0 +1,337 @@
+"""One tenant never stalls another: failing projects and orgs are parked and retried, marks are taken
+fairly, a worker that lost its lease changes nothing, and the shard count grows without losing marks."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.rollup import app as rollup_app
+from ocore_usage import jsonnum
+from ocore_usage.rollup import RETRY_CAP, Deadline, retry_delay
+from ocore_usage.storage.keys import SHARDS, Scope, shard_of
+from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.work import LeaseLost, WorkQueue
+from ocore_usage.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
+from tests.support.pipeline import Clock, Pipeline
+from tests.support.read_api import LambdaContext
+
+NOW = "2026-11-26T02:30:00Z"
+FIRST_HOUR = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+@pytest.fixture
+def pipeline(dynamodb) -> Pipeline:
+    return Pipeline(dynamodb, Clock(parse_rfc3339(NOW)))
+
+
+def neighbours(of: str, count: int) -> list[str]:
+    """``count`` project ids in the same shard as ``of``."""
+    found = (f"prj_{i}" for i in itertools.count())
+    return list(itertools.islice((p for p in found if shard_of(p) == shard_of(of)), count))
+
+
+def samples(project_id: str, hours: int, instances: int = 2, start: datetime = FIRST_HOUR) -> list[dict[str, Any]]:
+    """One 30-minute sample per instance and half hour, over ``hours`` hours from ``start``."""
+    return [
+        {
+            "sampleId": f"{project_id}-{i}-{start:%d%H}-{n}",
+            "projectId": project_id,
+            "instanceId": f"vm-{i}",
+            "intervalStart": (start + timedelta(minutes=30 * n)).isoformat().replace("+00:00", "Z"),
+            "intervalSeconds": 1800,
+            "cpuCores": 1,
+            "ramGb": 2,
+            "diskGb": 10,
+            "bandwidthInBytes": 100,
+            "bandwidthOutBytes": 10,
+        }
+        for i in range(instances)
+        for n in range(2 * hours)
+    ]
+
+
+def too_large() -> ClientError:
+    message = "Item size has exceeded the maximum allowed size"
+    return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "BatchWriteItem")
+
+
+class FailingRollups(RollupRepository):
+    """Rollups whose series writes fail for the ids in ``failing`` (an item over 400 KB, say)."""
+
+    def __init__(self, table: Any, failing: set[str]) -> None:
+        super().__init__(table)
+        self.failing = failing
+
+    def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+        if identifier in self.failing:
+            raise too_large()
+        super().write_series(scope, identifier, granularity, buckets)
+
+
+def hours_of(pipeline: Pipeline, scope: Scope, identifier: str) -> int:
+    return len(pipeline.stored_series(scope, identifier, Granularity.HOUR))
+
+
+def test_a_failing_project_is_parked_while_its_shard_and_other_orgs_roll_then_retried(pipeline):
+    # GIVEN a project whose rollup fails, two neighbours in its shard (one in its org, one in
+    # another org) and a project of a third org elsewhere
+    bad = "prj_bad"
+    same_org, other_org = neighbours(bad, 2)
+    elsewhere = next(p for p in (f"prj_x{i}" for i in itertools.count()) if shard_of(p) != shard_of(bad))
+    orgs = {bad: "org_a", same_org: "org_a", other_org: "org_b", elsewhere: "org_c"}
+    for project_id, org_id in orgs.items():
+        pipeline.register(project_id, org_id)
+        pipeline.send(samples(project_id, hours=3))
+    failing: set[str] = set()
+    rollups = FailingRollups(pipeline.table("rollups"), failing)
+    assert _run(pipeline, rollups).failures == 0  # three hours of each, rolled
+
+    # WHEN a fourth hour arrives for each, and the bad project's rollup fails from now on
+    failing.add(bad)
+    for project_id in orgs:
+        pipeline.send(samples(project_id, hours=1, start=FIRST_HOUR + timedelta(hours=3)))
+    result = _run(pipeline, rollups)
+
+    # THEN the failure is counted and the others are rolled in the same run, orgs included
+    assert (result.failures, result.failed) == (1, [bad])
+    assert result.remaining == 0  # parked marks are not pending work for this run
+    for project_id in (same_org, other_org, elsewhere):
+        assert hours_of(pipeline, Scope.PROJECT, project_id) == 4, project_id
+    assert hours_of(pipeline, Scope.PROJECT, bad) == 3
+    for org_id in ("org_a", "org_b", "org_c"):
+        assert hours_of(pipeline, Scope.ORG, org_id) == 4, org_id
+    # AND the shard records when the parked project is due
+    head = _head(pipeline, Scope.PROJECT, shard_of(bad))
+    assert head.parked and head.retry_at > pipeline.clock.now and not head.has_work
+
+    # WHEN the rollup runs again before the retry is due THEN the bad project is left alone
+    assert _run(pipeline, rollups).failures == 0
+
+    # WHEN it is due and still failing THEN it is parked again, for longer
+    pipeline.clock.advance(retry_delay(1) + 1)
+    assert _run(pipeline, rollups).failed == [bad]
+    assert _head(pipeline, Scope.PROJECT, shard_of(bad)).retry_at >= pipeline.clock.now + retry_delay(2) - 10**6
+
+    # WHEN the fault is gone and the retry is due THEN it rolls, and its org follows
+    failing.clear()
+    before = pipeline.stored_series(Scope.ORG, "org_a", Granularity.HOUR)
+    pipeline.clock.advance(retry_delay(2) + 1)
+    result = _run(pipeline, rollups)
+    assert (result.failures, result.remaining) == (0, 0)
+    assert hours_of(pipeline, Scope.PROJECT, bad) == 4
+    after = pipeline.stored_series(Scope.ORG, "org_a", Granularity.HOUR)
+    assert max(after).hour == 3 and after[max(after)] != before[max(after)]
+    head = _head(pipeline, Scope.PROJECT, shard_of(bad))
+    assert (head.parked, head.retry_at, head.pending_since) == (False, 0, 0)
+    assert WorkQueue(pipeline.table("work")).retries(Scope.PROJECT, shard_of(bad)) == {}
+
+
+def test_a_failing_org_is_parked_while_other_orgs_roll(pipeline):
+    # GIVEN two orgs, the first of which fails to store its series
+    for project_id, org_id in (("prj_one", "org_broken"), ("prj_two", "org_fine")):
+        pipeline.register(project_id, org_id)
+        pipeline.send(samples(project_id, hours=2))
+    rollups = FailingRollups(pipeline.table("rollups"), {"org_broken"})
+
+    # WHEN the rollup runs
+    result = _run(pipeline, rollups)
+
+    # THEN both projects and the healthy org are rolled; the broken org is parked and reported
+    assert (result.failures, result.failed) == (1, ["org_broken"])
+    assert hours_of(pipeline, Scope.PROJECT, "prj_one") == hours_of(pipeline, Scope.ORG, "org_fine") == 2
+    assert hours_of(pipeline, Scope.ORG, "org_broken") == 0
+    # AND once fixed and due, it rolls
+    rollups.failing.clear()
+    pipeline.clock.advance(retry_delay(1) + 1)
+    assert _run(pipeline, rollups).failures == 0
+    assert hours_of(pipeline, Scope.ORG, "org_broken") == 2
+
+
+def test_the_backoff_doubles_and_is_capped():
+    delays = [retry_delay(attempts) // MICROS_PER_SECOND for attempts in range(1, 9)]
+    assert delays == [30, 60, 120, 240, 480, 900, 900, 900]
+    assert retry_delay(10_000) == RETRY_CAP
+
+
+def test_a_project_renewing_its_marks_every_batch_does_not_starve_its_shard(pipeline):
+    # GIVEN a busy project whose marks sort first in its shard and are renewed while each batch is
+    # rolled (its agents keep sending), and quiet neighbours after it
+    busy = "prj_0aaa"
+    quiet = [p for p in neighbours(busy, 40) if p > busy][:3]
+    for project_id in [busy, *quiet]:
+        pipeline.register(project_id, "org_a")
+    pipeline.send(samples(busy, hours=12))
+    for project_id in quiet:
+        pipeline.send(samples(project_id, hours=1))
+    writer = WorkQueue(pipeline.table("work"))
+
+    class RenewingRollups(RollupRepository):
+        def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+            super().write_series(scope, identifier, granularity, buckets)
+            if identifier == busy and granularity is Granularity.HOUR:
+                writer.mark(Scope.PROJECT, [(busy, hour) for hour in buckets], pipeline.clock())
+
+    service = pipeline.rollup()
+    service.rollups = RenewingRollups(pipeline.table("rollups"))
+    service.batch_marks = 5  # fewer than the busy project's 12 marks
+
+    # WHEN a worker runs for a limited time (about 25 batches)
+    result = service.run(deadline=_budget(calls=25))
+
+    # THEN every quiet neighbour was rolled although the busy project's marks never cleared
+    for project_id in quiet:
+        assert hours_of(pipeline, Scope.PROJECT, project_id) == 1, project_id
+    assert hours_of(pipeline, Scope.PROJECT, busy) == 12
+    assert result.remaining >= 12
+    assert {m.identifier for m in writer.pending(Scope.PROJECT, shard_of(busy), 100)} == {busy}
+
+
+def test_a_worker_that_lost_its_lease_deletes_no_mark(pipeline):
+    # GIVEN a worker holding a shard's lease, and marks it read
+    work = WorkQueue(pipeline.table("work"))
+    hours = [parse_rfc3339("2026-11-25T00:00:00Z") + h * MICROS_PER_HOUR for h in range(3)]
+    work.mark(Scope.PROJECT, [("prj_a", h) for h in hours], pipeline.clock())
+    head = next(h for h in work.heads() if h.kind is Scope.PROJECT and h.shard == shard_of("prj_a"))
+    lease = work.acquire(head, "worker-1", pipeline.clock(), 10 * MICROS_PER_SECOND)
+    assert lease is not None
+    marks = work.pending(Scope.PROJECT, head.shard, 10)
+
+    # WHEN its lease runs out and another worker takes the shard
+    pipeline.clock.advance(11 * MICROS_PER_SECOND)
+    assert work.acquire(head, "worker-2", pipeline.clock(), 10 * MICROS_PER_SECOND) is not None
+
+    # THEN the first worker can delete nothing
+    with pytest.raises(LeaseLost):
+        work.clear(marks, lease)
+    assert len(work.pending(Scope.PROJECT, head.shard, 10)) == 3
+
+
+def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new_holder(pipeline):
+    # GIVEN a project with samples, and a rollup whose lease is taken over while it writes
+    pipeline.register("prj_a", "org_a")
+    pipeline.send(samples("prj_a", hours=2))
+    work = WorkQueue(pipeline.table("work"))
+    shard = shard_of("prj_a")
+
+    class StolenDuringWrite(RollupRepository):
+        def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+            super().write_series(scope, identifier, granularity, buckets)
+            head = next(h for h in work.heads() if h.kind is Scope.PROJECT and h.shard == shard)
+            pipeline.clock.advance(400 * MICROS_PER_SECOND)  # past any lease
+            work.acquire(head, "other-worker", pipeline.clock(), 60 * MICROS_PER_SECOND)
+
+    service = pipeline.rollup()
+    service.rollups = StolenDuringWrite(pipeline.table("rollups"))
+
+    # WHEN it runs THEN it reports the loss and leaves the marks in place (renewed)
+    result = service.run()
+    assert result.failures == 1
+    assert {m.identifier for m in work.pending(Scope.PROJECT, shard, 10)} == {"prj_a"}
+    # AND once the other lease ends, a normal run rolls them
+    pipeline.clock.advance(61 * MICROS_PER_SECOND)
+    assert pipeline.roll_until_done()[-1].remaining == 0
+    assert hours_of(pipeline, Scope.PROJECT, "prj_a") == 2
+
+
+def test_the_lease_lasts_the_invocation_plus_a_margin(pipeline):
+    pipeline.register("prj_a", "org_a")
+    pipeline.send(samples("prj_a", hours=1))
+    work = WorkQueue(pipeline.table("work"))
+    leases: list[int] = []
+    acquire = work.acquire
+
+    def recording(head, owner, now, lease):
+        leases.append(lease)
+        return acquire(head, owner, now, lease)
+
+    work.acquire = recording  # type: ignore[method-assign]
+    service = pipeline.rollup()
+    service.work = work
+    # WHEN a worker has less time left than a batch needs THEN it takes no shard
+    result = service.run(deadline=Deadline(lambda: 20_000))
+    assert (leases, result.processed, result.remaining) == ([], 0, 1)
+    # WHEN it has two minutes left THEN it holds each shard for two minutes and a margin
+    assert service.run(deadline=Deadline(lambda: 120_000)).processed == 4
+    assert leases and all(lease == 135 * MICROS_PER_SECOND for lease in leases)
+
+
+def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
+    # GIVEN an agent's ingest (one process: it keeps what it learns) and projects with marks under 16 shards
+    projects = [f"prj_{i}" for i in range(24)]
+    ingest = pipeline.ingest
+
+    def send(hour: int) -> None:
+        batch = [s for p in projects for s in samples(p, hours=1, start=FIRST_HOUR + timedelta(hours=hour))]
+        ingest.ingest_body(jsonnum.dumps({"samples": batch}))
+
+    for project_id in projects:
+        pipeline.register(project_id, f"org_{int(project_id[4:]) % 3}")
+    send(0)
+    assert ingest.work.shard_count == SHARDS
+
+    # WHEN an operator grows the shard count to 32 through the function (which then rolls everything)
+    monkeypatch.setattr(rollup_app, "rollup_service", lambda: pipeline.rollup())
+    assert rollup_app.lambda_handler({"shardCount": 32}, _context())["remaining"] == 0
+
+    # THEN the agent's next batch still goes under 16, and the head it bumps tells it about 32
+    send(1)
+    assert ingest.work.shard_count == 32
+    send(2)
+    work = WorkQueue(pipeline.table("work"))
+    assert sum(work.count(Scope.PROJECT, shard) for shard in range(SHARDS, 32)) > 0  # marks in the new shards
+
+    # AND every mark, in old shards and new, is rolled
+    assert rollup_app.lambda_handler({}, _context())["remaining"] == 0
+    for project_id in projects:
+        assert hours_of(pipeline, Scope.PROJECT, project_id) == 3, project_id
+    assert all(work.count(kind, shard) == 0 for kind in Scope for shard in range(32))
+    assert rollup_app.lambda_handler({"shards": [31]}, _context()) == {"processed": 0, "remaining": 0}
+    with pytest.raises(ValueError, match="shard numbers"):
+        pipeline.rollup().run(shards=[32])
+    # AND the count never shrinks
+    assert work.grow(16) == 32
+
+
+def test_the_lag_of_a_shard_starts_with_its_first_mark_and_ends_when_it_is_rolled(pipeline):
+    pipeline.register("prj_a", "org_a")
+    first = pipeline.clock.now
+    pipeline.send(samples("prj_a", hours=1))
+    pipeline.clock.advance(60 * MICROS_PER_SECOND)
+    pipeline.send(samples("prj_a", hours=2))  # a later write keeps the first one's time
+    head = _head(pipeline, Scope.PROJECT, shard_of("prj_a"))
+    assert first <= head.pending_since < first + MICROS_PER_SECOND
+    pipeline.roll_until_done()
+    assert _head(pipeline, Scope.PROJECT, shard_of("prj_a")).pending_since == 0
+    assert _head(pipeline, Scope.ORG, shard_of("org_a")).pending_since == 0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _run(pipeline: Pipeline, rollups: RollupRepository):
+    service = pipeline.rollup()
+    service.rollups = rollups
+    return service.run()
+
+
+def _head(pipeline: Pipeline, kind: Scope, shard: int):
+    return next(h for h in WorkQueue(pipeline.table("work")).heads() if h.kind is kind and h.shard == shard)
+
+
+def _budget(calls: int) -> Deadline:
+    """A deadline that runs out after ``calls`` looks at the time left (about one per batch)."""
+    looks = itertools.count()
+    return Deadline(lambda: 300_000 if next(looks) < calls else 0)
+
+
+def _context() -> LambdaContext:
+    class Context(LambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 300_000
+
+    return Context()
