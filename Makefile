@@ -18,13 +18,14 @@ EVENT ?=
 ENV_VARS ?=
 PARAMS ?=
 PYTEST_ARGS ?=
+LOADTEST_ARGS ?=
 # Like sam local's --env-vars env.json and --parameter-overrides "Key=Value ...".
 LOCAL_ARGS = $(if $(ENV_VARS),--env-vars "$(ENV_VARS)") $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install dev test test-unit test-integration lint typecheck validate token invoke seed build deploy bench openapi clean
+.PHONY: help install dev test test-unit test-integration lint typecheck validate token invoke seed build deploy bench loadtest openapi clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -87,6 +88,9 @@ deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)
 
 bench: install ## Benchmarks: ratios against a floor measured in the same run
 	$(PY) -m benchmarks
+
+loadtest: install ## Ingest and rollup throughput of the local stack with 1, 2 and 4 rollup workers (LOADTEST_ARGS="--hours 4")
+	$(PY) -m benchmarks.loadtest $(LOADTEST_ARGS)
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the code (a test checks it is current)
 	PYTHONPATH=layers/shared $(PY) -m ocore_usage.openapi > docs/openapi.json

@@ -171,6 +171,11 @@ class FunctionHost:
             target=self._run_queued, args=(function, event), name=f"event-{logical_id}", daemon=True
         ).start()
 
+    def running(self, logical_id: str) -> int:
+        """How many invocations of ``logical_id`` are running now (synchronous and asynchronous)."""
+        with self._slots:
+            return self._running[logical_id]
+
     def wait_for_events(self, timeout: float | None = None) -> bool:
         """Wait until no asynchronous invocation is queued or running; False if ``timeout`` came first."""
         with self._slots:
