@@ -152,6 +152,34 @@ def test_a_failing_org_is_parked_while_other_orgs_roll(pipeline):
     assert hours_of(pipeline, Scope.ORG, "org_broken") == 2
 
 
+def test_a_shard_that_cannot_be_read_does_not_stop_the_other_shards(pipeline):
+    # GIVEN two projects in different shards, and the first one's shard throttled beyond retries
+    first = "prj_a"
+    second = next(p for p in (f"prj_b{i}" for i in itertools.count()) if shard_of(p) != shard_of(first))
+    for project_id in (first, second):
+        pipeline.register(project_id, "org_a")
+        pipeline.send(samples(project_id, hours=1))
+    service = pipeline.rollup()
+    take = service.work.take
+
+    def throttled(kind: Scope, shard: int, *args: Any, **kwargs: Any) -> Any:
+        if kind is Scope.PROJECT and shard == shard_of(first):
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
+            raise ClientError({"Error": error}, "Query")
+        return take(kind, shard, *args, **kwargs)
+
+    service.work.take = throttled  # type: ignore[method-assign]
+
+    # WHEN the rollup runs THEN the other shard and the org are rolled, the failure counted, the shard left due
+    result = service.run()
+    assert (result.failures, result.remaining) == (1, 1)
+    assert (hours_of(pipeline, Scope.PROJECT, first), hours_of(pipeline, Scope.PROJECT, second)) == (0, 1)
+    assert hours_of(pipeline, Scope.ORG, "org_a") == 1
+    # AND the next run, unthrottled, rolls it
+    assert pipeline.roll_until_done()[-1].remaining == 0
+    assert hours_of(pipeline, Scope.PROJECT, first) == 1
+
+
 def test_the_backoff_doubles_and_is_capped():
     delays = [retry_delay(attempts) // MICROS_PER_SECOND for attempts in range(1, 9)]
     assert delays == [30, 60, 120, 240, 480, 900, 900, 900]

@@ -81,11 +81,9 @@ class RollupDispatcher:
             if head.pending_since:
                 age = max(0, now - head.pending_since) / MICROS_PER_SECOND
                 result.oldest_pending_age_seconds = max(result.oldest_pending_age_seconds, age)
-            if head.due(now):
-                result.remaining += self.work.count(head.kind, head.shard)
-                if not head.leased(now):
-                    since = head.pending_since or now
-                    oldest[head.shard] = min(oldest.get(head.shard, since), since)
+            if head.due(now) and not head.leased(now):
+                since = head.pending_since or now
+                oldest[head.shard] = min(oldest.get(head.shard, since), since)
         shards = sorted(oldest, key=lambda shard: (oldest[shard], shard))
         slots = min(max(0, self.workers - len(running)), len(shards))
         for share in (sorted(shards[index::slots]) for index in range(slots)):
@@ -97,4 +95,6 @@ class RollupDispatcher:
                 logger.exception(
                     "rollup worker not started; its shards wait for the next dispatch", extra={"shards": share}
                 )
+        # Counted once the workers are on their way: it is the answer's "remaining", not a reason to wait.
+        result.remaining = sum(self.work.count(head.kind, head.shard) for head in heads if head.due(now))
         return result

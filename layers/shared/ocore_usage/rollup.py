@@ -240,15 +240,26 @@ class RollupService:
             logger.exception("shard rollup failed; it stays pending", extra=_shard_log(head))
             result.failures += 1
             if report:
-                result.remaining += self.work.count(head.kind, head.shard)
-        self.work.release(
-            lease,
-            cursor="" if done is not None else sweep.cursor,
-            done=done,
-            retry_at=retry_at,
-            since=lap_began,
-            parked=bool(retries),
-        )
+                result.remaining += self._count_or_one(head)
+        try:
+            self.work.release(
+                lease,
+                cursor="" if done is not None else sweep.cursor,
+                done=done,
+                retry_at=retry_at,
+                since=lap_began,
+                parked=bool(retries),
+            )
+        except Exception:  # the lease runs out on its own; the shard is still due
+            logger.exception("shard lease not given back", extra=_shard_log(head))
+            result.failures += 1
+
+    def _count_or_one(self, head: ShardHead) -> int:
+        """The shard's marks, or at least one when even counting fails (it had work)."""
+        try:
+            return max(1, self.work.count(head.kind, head.shard))
+        except Exception:
+            return 1
 
     def _ready_marks(self, head: ShardHead, retries: dict[str, Retry]) -> int:
         """Marks of the shard that are not parked."""
