@@ -85,7 +85,8 @@ def _act(pipeline: Pipeline, action: str, crash_after: int) -> None:
 
 
 def test_shard_count_is_fixed():
-    # Marks are found by recomputing their shard: changing SHARDS would strand pending work.
+    # The count heads without one mean: lowering it would strand the marks of the shards above it
+    # (the count grows through the rollup's {"shardCount": n}, stored on the heads).
     assert SHARDS == 16
 
 
