@@ -28,7 +28,7 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-123456
 PROD = {"Stage": "prod", "JwtAlgorithms": "RS256,ES256", "JwksUrl": "https://auth.ocore.dev/.well-known/jwks.json"}
 
 READ_FUNCTIONS = ("GetProjectUsageFunction", "GetUsageFunction", "GetUsageTotalsFunction")
-PAGING_FUNCTIONS = ("GetProjectUsageFunction", "GetUsageFunction")
+PAGING_FUNCTIONS = READ_FUNCTIONS
 
 
 def table(name: str) -> str:
@@ -47,11 +47,13 @@ EXPECTED_DYNAMODB = {
     },
     "GetUsageFunction": {
         ("dynamodb:GetItem", table("ProjectsTable")),
-        ("dynamodb:Query", table("ProjectsTable") + "/index/ByOrg"),
+        ("dynamodb:BatchGetItem", table("ProjectsTable")),
+        ("dynamodb:Query", table("ProjectsTable") + "/index/ActiveByOrg"),
         ("dynamodb:Query", table("RollupsTable")),
     },
     "GetUsageTotalsFunction": {
-        ("dynamodb:Query", table("ProjectsTable") + "/index/ByOrg"),
+        ("dynamodb:BatchGetItem", table("ProjectsTable")),
+        ("dynamodb:Query", table("ProjectsTable") + "/index/ActiveByOrg"),
         ("dynamodb:Query", table("RollupsTable")),
     },
     "ProjectSyncFunction": {
