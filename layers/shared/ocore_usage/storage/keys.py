@@ -3,7 +3,7 @@
 SamplesTable (raw samples, append-only; see ``ocore_usage.versions``)
     ``S#{projectId}#{hour}`` / ``V#{version}#{n}``  a page: samples of one request starting in ``hour``
     ``S#{projectId}#{hour}`` / ``T#{sampleId}``     a tombstone: versions up to ``upto`` do not count
-    ``S#{projectId}#{hour}`` / ``#indexed``         the pages of this partition the rollup has resolved
+    ``S#{projectId}#{hour}`` / ``#indexed#{n}``     pages of this partition the rollup has resolved
     ``I#{projectId}#{sampleId}`` / ``#``            the sample's identity: its highest resolved version
 WorkTable (pending rollup work, sharded)
     ``{kind}#{shard}`` / ``#head``              shard head: ``seq`` bumped by writers, ``done``

@@ -7,7 +7,7 @@ the indexed set as :mod:`ocore_usage.versions` decides. The layout is in ``stora
 
 A page entry is a compact JSON array ``[sampleId, instanceId, start - hour, duration, cpu,
 ram, disk, bytesIn, bytesOut]`` (integers in the units of ``MeteredInterval``); a page holds up
-to ``PAGE_ENTRIES`` of them, about 100 bytes each, so a 1,000-sample request is one item per
+to ``PAGE_BYTES`` of them (about 100 bytes each), so a 1,000-sample request is one item per
 project and start hour instead of an item per sample. Pages, tombstones and the indexed set
 expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour; identities after
 ``IDENTITY_RETENTION``.
@@ -16,6 +16,7 @@ expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour; identities after
 from __future__ import annotations
 
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,7 +38,10 @@ from ocore_usage.storage.tables import Item, Table
 from ocore_usage.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
 from ocore_usage.versions import Identity, Partition, StoredEntry
 
-PAGE_ENTRIES = 2000
+PAGE_BYTES = 300_000
+"""Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
+INDEXED_PER_ITEM = 4000
+"""Page names per indexed-set item: about 40 bytes each, well under DynamoDB's 400 KB item limit."""
 RAW_RETENTION = 42 * MICROS_PER_DAY
 """The 35-day correction window plus a week for a lagging rollup."""
 IDENTITY_RETENTION = RAW_RETENTION
@@ -45,6 +49,19 @@ IDENTITY_RETENTION = RAW_RETENTION
 
 Kept as short as the raw samples: at 16,700 samples/s each day of identities is about 200 GB.
 """
+
+
+def _chunks(encoded: list[str], limit: int) -> list[list[str]]:
+    """``encoded`` cut into runs whose joined length stays within ``limit`` bytes (one entry at least)."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for entry in encoded:
+        if chunks[-1] and size + len(entry) + 1 > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += len(entry) + 1
+    return chunks
 
 
 def _expires(instant: int, retention: int) -> int:
@@ -88,13 +105,13 @@ class SampleRepository:
             by_partition[(sample.project_id, floor_hour(sample.interval.start))].append(sample)
         pages: list[Item] = []
         for (project_id, hour), members in sorted(by_partition.items()):
-            for number, offset in enumerate(range(0, len(members), PAGE_ENTRIES)):
-                entries = [_entry(s, hour) for s in members[offset : offset + PAGE_ENTRIES]]
+            encoded = [json.dumps(_entry(s, hour), separators=(",", ":")) for s in members]
+            for number, chunk in enumerate(_chunks(encoded, PAGE_BYTES)):
                 pages.append(
                     {
                         "pk": partition_pk(project_id, hour),
                         "sk": page_sk(version, number),
-                        "entries": json.dumps(entries, separators=(",", ":")),
+                        "entries": "[" + ",".join(chunk) + "]",
                         "writer": writer,
                         "writtenAt": written_at,
                         "expiresAt": _expires(hour, RAW_RETENTION),
@@ -117,8 +134,8 @@ class SampleRepository:
                 partition.entries += [_stored(raw, hour, version, sk) for raw in json.loads(item["entries"])]
             elif sk.startswith(TOMBSTONE_PREFIX):
                 partition.tombstones[sk.removeprefix(TOMBSTONE_PREFIX)] = item["upto"]
-            elif sk == INDEXED:
-                partition.indexed = frozenset(item.get("pages", ()))
+            elif sk.startswith(INDEXED):
+                partition.indexed |= frozenset(item.get("pages", ()))
         return partition
 
     def identities(self, project_id: str, sample_ids: Iterable[str]) -> dict[str, Identity]:
@@ -155,14 +172,22 @@ class SampleRepository:
         )
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
-        """Record, for each partition with pages not indexed yet, that all its pages now are."""
-        self.table.batch_write(
-            {
-                "pk": partition_pk(project_id, partition.hour),
-                "sk": INDEXED,
-                "pages": set(partition.pages),
-                "expiresAt": _expires(partition.hour, RAW_RETENTION),
-            }
-            for partition in partitions
-            if partition.pages - partition.indexed
-        )
+        """Record, for each partition with pages not indexed yet, that all its pages now are.
+
+        Each call adds items listing only the newly indexed pages (at most ``INDEXED_PER_ITEM``
+        each), so no item grows with the number of requests a partition receives.
+        """
+        stamp = uuid.uuid4().hex[:12]
+        items: list[Item] = []
+        for partition in partitions:
+            fresh = sorted(partition.pages - partition.indexed)
+            for number, offset in enumerate(range(0, len(fresh), INDEXED_PER_ITEM)):
+                items.append(
+                    {
+                        "pk": partition_pk(project_id, partition.hour),
+                        "sk": f"{INDEXED}#{stamp}#{number:04d}",
+                        "pages": set(fresh[offset : offset + INDEXED_PER_ITEM]),
+                        "expiresAt": _expires(partition.hour, RAW_RETENTION),
+                    }
+                )
+        self.table.batch_write(items)

@@ -1,0 +1,81 @@
+"""Sample storage stays within DynamoDB's item limit whatever a request or a partition holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, Scope
+from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, SampleRepository
+from ocore_usage.storage.tables import Table
+from ocore_usage.timeline import Granularity, parse_rfc3339
+from ocore_usage.versions import Partition
+from tests.support.pipeline import Clock, Pipeline
+
+NOW = "2026-11-26T12:00:00Z"
+ITEM_LIMIT = 400 * 1024
+
+
+@pytest.fixture
+def pipeline(dynamodb) -> Pipeline:
+    return Pipeline(dynamodb, Clock(parse_rfc3339(NOW)))
+
+
+def test_a_request_of_long_ids_is_cut_into_pages_under_the_item_limit_and_counts_whole(pipeline):
+    # GIVEN 1,000 samples of one project-hour with the longest ids the API allows
+    pipeline.register("proj_long", "org_long")
+    start = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    samples = [
+        {
+            "sampleId": f"{i:06d}".ljust(128, "s"),
+            "projectId": "proj_long",
+            "instanceId": f"{i:06d}".ljust(128, "i"),
+            "intervalStart": (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+            "intervalSeconds": 60,
+            "cpuCores": 1,
+            "ramGb": 1,
+            "diskGb": 1,
+            "bandwidthInBytes": 10**15,
+            "bandwidthOutBytes": i,
+        }
+        for i in range(1000)
+    ]
+    # WHEN they are sent in one request
+    assert pipeline.send(samples) == 1000
+    # THEN they are stored as several pages, each under the limit
+    items = pipeline.client.scan(TableName=pipeline.names["samples"])["Items"]
+    pages = [item for item in items if item["sk"]["S"].startswith(PAGE_PREFIX)]
+    assert len(pages) > 1
+    assert all(len(page["entries"]["S"]) <= PAGE_BYTES < ITEM_LIMIT - 1024 for page in pages)
+    # AND every sample counts once
+    pipeline.roll_until_done()
+    (hour,) = pipeline.stored_series(Scope.PROJECT, "proj_long", Granularity.HOUR).values()
+    assert hour.bytes_in == 1000 * 10**15
+    assert hour.bytes_out == sum(range(1000))
+    assert hour.peak == 60  # one-minute samples a second apart
+
+
+def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeline):
+    # GIVEN a partition that received 10,000 requests, all indexed at once
+    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    hour = parse_rfc3339("2026-11-26T09:00:00Z")
+    partition = Partition(hour)
+    names = frozenset(f"{PAGE_PREFIX}{n:017d}-{n:012x}#0000" for n in range(10_000))
+    partition.entries = []  # the names are what the indexed set records
+    samples.write_indexed("proj_busy", [_with_pages(partition, names)])
+    # THEN no item holds more than INDEXED_PER_ITEM names, and reading gives them all back
+    items = pipeline.client.scan(TableName=pipeline.names["samples"])["Items"]
+    indexed = [item for item in items if item["sk"]["S"].startswith(INDEXED)]
+    assert len(indexed) == -(-10_000 // INDEXED_PER_ITEM)
+    assert all(len(item["pages"]["SS"]) <= INDEXED_PER_ITEM for item in indexed)
+    assert samples.read_partitions("proj_busy", [hour])[hour].indexed == names
+
+
+def _with_pages(partition: Partition, names: frozenset[str]) -> Partition:
+    class WithPages(Partition):
+        @property
+        def pages(self) -> frozenset[str]:
+            return names
+
+    return WithPages(partition.hour, partition.entries, partition.tombstones, partition.indexed)
