@@ -1,6 +1,12 @@
 """RollupRepository: the stored hourly/daily/monthly series, the org-hour contributions, and the
 org's usage months (which projects had usage in which UTC month).
 
+A project's part of an org hour carries its instance occupancy as edges, which grow with the
+project's instances (36,000 edges for 1,500 instances sampling at drifting phases). They are
+stored as compact JSON cut into items of at most ``EDGE_BYTES`` (sort keys ``{projectId}``,
+then ``{projectId}#{n}``), all stamped with the write's ``gen``; a reader takes the chunks
+whose ``gen`` is the first one's, so chunks left over by a larger earlier write are ignored.
+
 The usage months let the reads find the projects with usage in a range at the cost of those
 projects, not of every project the org ever registered. The rollup writes them with each
 project's part of the org hours; they are never removed (a month whose usage moved away stays
@@ -9,6 +15,9 @@ listed), so a reader treats them as candidates and still reads each one's bucket
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from ocore_usage.aggregation import Occupancy, Usage
@@ -21,10 +30,11 @@ from ocore_usage.storage.keys import (
     usage_month_pk,
     usage_month_sk,
 )
-from ocore_usage.storage.tables import Item, Table
+from ocore_usage.storage.tables import Item, Table, runs_within
 from ocore_usage.timeline import Granularity, floor_month, parse_rfc3339
 
-_USAGE_FIELDS = ("cpu", "ram", "disk", "instance", "bytes_in", "bytes_out", "peak")
+EDGE_BYTES = 300_000
+"""Occupancy edges per contribution item, under DynamoDB's 400 KB item limit."""
 
 
 def _usage_item(pk: str, sk: str, usage: Usage) -> Item:
@@ -74,25 +84,38 @@ class RollupRepository:
         months = (floor_month(hour) for hour, (usage, _) in hours.items() if not usage.is_empty)
         puts = _usage_month_items(org_id, project_id, months)
         deletes: list[dict[str, str]] = []
+        gen = uuid.uuid4().hex[:12]
         for hour, (usage, occupancy) in hours.items():
             key = {"pk": contribution_pk(org_id, hour), "sk": project_id}
             if usage.is_empty:
                 deletes.append(key)
-            else:
-                edges = [[instant - hour, change] for instant, change in occupancy.edges]
-                puts.append({**key, **usage.as_dict(), "edges": edges})
+                continue
+            encoded = [f"[{instant - hour},{change}]" for instant, change in occupancy.edges]
+            for number, chunk in enumerate(runs_within(encoded, EDGE_BYTES)):
+                edges = "[" + ",".join(chunk) + "]"
+                if number == 0:
+                    puts.append({**key, **usage.as_dict(), "gen": gen, "edges": edges})
+                else:
+                    puts.append({"pk": key["pk"], "sk": f"{project_id}#{number}", "gen": gen, "edges": edges})
         self.table.batch_write(puts, deletes)
 
     def read_contributions(self, org_id: str, hour: int) -> list[tuple[Usage, Occupancy]]:
         """Every project's part of one org hour (strongly consistent: the rollup builds on it)."""
-        items: Iterable[Item] = self.table.query(contribution_pk(org_id, hour), consistent=True)
-        return [
-            (
-                Usage.from_dict(item),
-                Occupancy(tuple((hour + int(t), int(d)) for t, d in item.get("edges", []))),
-            )
-            for item in items
-        ]
+        heads: dict[str, Item] = {}
+        tails: dict[str, list[Item]] = defaultdict(list)
+        for item in self.table.query(contribution_pk(org_id, hour), consistent=True):
+            project_id, _, number = item["sk"].partition("#")
+            if number:
+                tails[project_id].append(item)
+            else:
+                heads[project_id] = item
+        parts = []
+        for project_id, head in heads.items():
+            chunks = [head, *(t for t in tails[project_id] if t.get("gen") == head.get("gen"))]
+            edges = [edge for chunk in chunks for edge in json.loads(chunk.get("edges") or "[]")]
+            occupancy = Occupancy.combine([Occupancy(tuple((hour + int(t), int(d)) for t, d in edges))])
+            parts.append((Usage.from_dict(head), occupancy))
+        return parts
 
     def note_usage_months(self, org_id: str, project_id: str, months: Iterable[int]) -> None:
         """Note that ``project_id`` has usage in each of ``months`` (idempotent; e.g. to backfill)."""

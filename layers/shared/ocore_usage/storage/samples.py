@@ -34,7 +34,7 @@ from ocore_usage.storage.keys import (
     tombstone_sk,
     version_of_page,
 )
-from ocore_usage.storage.tables import Item, Table
+from ocore_usage.storage.tables import Item, Table, runs_within
 from ocore_usage.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
 from ocore_usage.versions import Identity, Partition, StoredEntry
 
@@ -49,19 +49,6 @@ IDENTITY_RETENTION = RAW_RETENTION
 
 Kept as short as the raw samples: at 16,700 samples/s each day of identities is about 200 GB.
 """
-
-
-def _chunks(encoded: list[str], limit: int) -> list[list[str]]:
-    """``encoded`` cut into runs whose joined length stays within ``limit`` bytes (one entry at least)."""
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for entry in encoded:
-        if chunks[-1] and size + len(entry) + 1 > limit:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(entry)
-        size += len(entry) + 1
-    return chunks
 
 
 def _expires(instant: int, retention: int) -> int:
@@ -106,7 +93,7 @@ class SampleRepository:
         pages: list[Item] = []
         for (project_id, hour), members in sorted(by_partition.items()):
             encoded = [json.dumps(_entry(s, hour), separators=(",", ":")) for s in members]
-            for number, chunk in enumerate(_chunks(encoded, PAGE_BYTES)):
+            for number, chunk in enumerate(runs_within(encoded, PAGE_BYTES)):
                 pages.append(
                     {
                         "pk": partition_pk(project_id, hour),

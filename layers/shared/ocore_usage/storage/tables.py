@@ -183,3 +183,20 @@ class Table:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+
+def runs_within(encoded: Sequence[str], limit: int) -> list[list[str]]:
+    """``encoded`` cut into runs whose comma-joined length stays within ``limit`` bytes.
+
+    How an item that would grow with its content (a page of samples, occupancy edges) is cut
+    into items under DynamoDB's 400 KB limit. There is always one run, empty or not.
+    """
+    runs: list[list[str]] = [[]]
+    size = 0
+    for entry in encoded:
+        if runs[-1] and size + len(entry) + 1 > limit:
+            runs.append([])
+            size = 0
+        runs[-1].append(entry)
+        size += len(entry) + 1
+    return runs
