@@ -8,7 +8,6 @@ import base64
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from ocore_usage.timeline import parse_full_date, parse_rfc3339, to_micros
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext, WorldProject, seeded_world
 from tests.support.read_reference import to_us
+from tests.support.samples import INGEST_EVENT, NOW, sample
 
 
 def wide(digits: str) -> str:
@@ -26,24 +26,7 @@ def wide(digits: str) -> str:
     return "".join(chr(0xFF10 + int(d)) for d in digits)
 
 
-EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "ingest_samples.json").read_text())
-NOW = "2026-11-26T02:30:00Z"
-
-
-def sample(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "sampleId": "s-1",
-        "projectId": "proj_web",
-        "instanceId": "web-1",
-        "intervalStart": "2026-11-26T01:55:00Z",
-        "intervalSeconds": 300,
-        "cpuCores": 2,
-        "ramGb": 4.5,
-        "diskGb": 40,
-        "bandwidthInBytes": 1000,
-        "bandwidthOutBytes": 7,
-    }
-    return {**base, **overrides}
+EVENT = INGEST_EVENT
 
 
 def one_sample_body(field: str, raw_json_value: str) -> str:

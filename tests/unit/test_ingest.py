@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,25 +15,9 @@ from ocore_usage.timeline import Granularity, parse_rfc3339
 from tests.support.faults import ThrottlingClient
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
+from tests.support.samples import INGEST_EVENT, NOW, sample
 
-EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "ingest_samples.json").read_text())
-NOW = "2026-11-26T02:30:00Z"
-
-
-def sample(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "sampleId": "s-1",
-        "projectId": "proj_web",
-        "instanceId": "web-1",
-        "intervalStart": "2026-11-26T01:55:00Z",
-        "intervalSeconds": 300,
-        "cpuCores": 2,
-        "ramGb": 4.5,
-        "diskGb": 40,
-        "bandwidthInBytes": 1000,
-        "bandwidthOutBytes": 7,
-    }
-    return {**base, **overrides}
+EVENT = INGEST_EVENT
 
 
 @pytest.fixture
