@@ -54,7 +54,8 @@ def test_the_dispatch_event_fans_out_to_workers_that_roll_everything(local_stack
     local_stack.dispatch_until_done(max_seconds=120)
     assert len(re.findall(r"REPORT RollupFunction", local_stack.log_text())) > reports_before + len(dispatch["workers"])
     # AND every org's hours, read over HTTP, hold all its projects' usage (2 cores for 6 hours each)
-    start, end = first.date().isoformat(), (first + timedelta(hours=7)).date().isoformat()
+    # (whole days around the samples: they may cross midnight)
+    start, end = first.date().isoformat(), (first + timedelta(days=1, hours=7)).date().isoformat()
     for org_id in sorted(set(PROJECTS.values())):
         reader = local_stack.token(org=org_id, scope="usage:read")
         query = f"period=hourly&start_date={start}&end_date={end}"
