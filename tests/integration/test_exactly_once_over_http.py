@@ -106,7 +106,7 @@ def test_two_identical_requests_racing_count_once(local_stack):
     writer = local_stack.token(scope="usage:write")
     reader = local_stack.token(org="org_race", scope="usage:read")
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3, hours=12)
-    start, end = base - timedelta(days=1), base + timedelta(days=1)
+    start, end = base - timedelta(days=1), base + timedelta(days=2)
     before = totals(local_stack, reader, start, end)
 
     batch = [version(f"retry-{i:02d}", base, agent=0, round_=0) for i in range(30)]
