@@ -25,7 +25,7 @@ LOCAL_ARGS = $(if $(ENV_VARS),--env-vars "$(ENV_VARS)") $(if $(PARAMS),--paramet
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install dev test test-unit test-integration lint typecheck validate token invoke seed build deploy bench loadtest openapi clean
+.PHONY: help install browser dev test test-unit test-integration lint typecheck validate token invoke seed build deploy bench loadtest openapi clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,16 +48,23 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 
 install: $(VENV)/.installed node_modules/.installed ## Create the virtualenv and install npm packages
 
+# The browser tests (API docs page, demo chart) drive Debian's Chromium headless through its chromedriver.
+browser: ## Headless Chromium and chromedriver for the browser tests (apt-get install, with sudo unless root)
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  command -v apt-get >/dev/null || { echo "make browser: no apt-get; install chromium and chromedriver (/usr/bin)"; exit 1; }; \
+	  sudo=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation; }
+
 dev: install ## Run the whole service locally with demo data (Ctrl-C stops it; SEED=0 skips the data)
 	$(PY) -m local dev $(LOCAL_ARGS)
 
-test: install lint typecheck validate ## Every check: ruff, mypy, sam validate --lint, all tests
+test: install browser lint typecheck validate ## Every check: ruff, mypy, sam validate --lint, all tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## Unit and property tests only (no local stack)
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
 
-test-integration: install ## Integration tests against the local stack
+test-integration: install browser ## Integration tests against the local stack
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff check and format check
@@ -80,7 +87,7 @@ invoke: install ## Run one function in-process: make invoke FN=RollupFunction [E
 seed: install ## Seed demo data into a running local stack (make dev in another shell)
 	$(PY) -m local seed $(LOCAL_ARGS)
 
-build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH)
+build: $(SAM_VENV)/.installed node_modules/.installed ## sam build (needs python3.13 on PATH)
 	PATH="$(dir $(PYTHON313)):$$PATH" $(SAM) build
 
 deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)

@@ -68,14 +68,17 @@ def test_functions_merge_globals_and_resolve_refs(service: Template) -> None:
 
 def test_routes_and_authorizer(service: Template) -> None:
     routes = {route.route_key: route for route in service.routes}
+    docs = {"GET /api/openapi.json", "GET /api/docs", "GET /api/docs/{asset}"}
     assert set(routes) == {
         "GET /api/projects/{id}/usage",
         "GET /api/usage",
         "GET /api/usage/totals",
         "POST /api/usage/samples",
+        *docs,
     }
     assert routes["GET /api/usage"].function == "GetUsageFunction"
-    assert {route.authorizer for route in routes.values()} == {"JwtLambdaAuthorizer"}
+    assert {route.authorizer for key, route in routes.items() if key not in docs} == {"JwtLambdaAuthorizer"}
+    assert {route.authorizer for key, route in routes.items() if key in docs} == {None}  # public
     authorizer = service.apis["UsageApi"].authorizers["JwtLambdaAuthorizer"]
     assert authorizer.function == "AuthorizerFunction"
     assert authorizer.identity_sources == ("$request.header.Authorization",)

@@ -100,6 +100,9 @@ def build_document() -> dict[str, Any]:
             ),
         },
         "servers": [
+            # relative to where the document is served (/api/openapi.json): "Try it out" on /api/docs
+            # calls the deployment, or the local stack, that serves the page
+            {"url": "/api", "description": "This deployment"},
             {"url": "https://api.ocore.dev/api", "description": "Production"},
             {"url": "http://127.0.0.1:3000/api", "description": "Local stack (make dev)"},
         ],
