@@ -27,6 +27,7 @@ from typing import Any
 
 from local import environment
 from local.client import LocalStackClient
+from local.demo_chart import DEMO_CHART_PATH
 from local.dynamodb import DynamoDBLocalError
 from local.environment import EnvOverrides
 from local.lambda_api import LambdaInvokeApi
@@ -80,6 +81,7 @@ def command_dev(arguments: argparse.Namespace) -> int:
                 say(str(seed_demo(stack.client())))
             except Exception as error:  # the stack still serves; say why there is no demo data
                 say(f"warning: demo data not seeded: {error}")
+        say(f"demo chart: {stack.base_url}{DEMO_CHART_PATH} · API docs: {stack.api_url}/docs")
         print(f"ready: API {stack.api_url} · Lambda {stack.lambda_url}", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:

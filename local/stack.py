@@ -22,6 +22,7 @@ from types import TracebackType
 
 from local import dynamodb, environment
 from local.client import API_BASE_PATH, LocalStackClient
+from local.demo_chart import DemoChart
 from local.environment import EnvOverrides
 from local.functions import FunctionHost
 from local.http_api import HttpApiGateway
@@ -178,7 +179,8 @@ class LocalStack:
             self.functions = load_functions(functions, shared.variables)
             self.backends.create_tables()
             gateway = HttpApiGateway(self.template.routes, self.template.apis, self.functions)
-            self.servers.append(RunningServer(gateway, HOST, self.config.api_port, "api"))
+            api = DemoChart(gateway, self.template.parameters)  # + the local-only /demo/usage.html
+            self.servers.append(RunningServer(api, HOST, self.config.api_port, "api"))
             self.servers.append(RunningServer(LambdaInvokeApi(self.functions), HOST, self.config.lambda_port, "lambda"))
         except BaseException:
             self.stop()
