@@ -291,7 +291,7 @@ class RollupService:
             self.work.clear(rolled, lease)
         except LeaseLost:
             # The buckets just written may race the new holder's: mark them stale so it recomputes them.
-            self.work.mark(lease.kind, {(m.identifier, m.hour) for m in rolled}, self.clock())
+            self.work.mark(lease.kind, {(m.identifier, m.hour) for m in rolled}, self.clock(), _origin(rolled))
             raise
         recovered = {mark.identifier for mark in rolled} & retries.keys()
         if recovered:
@@ -337,7 +337,7 @@ class RollupService:
             if project is None:
                 self._hold(project_id, hours)
                 continue
-            live = self._resolve_samples(project_id, hours)
+            live = self._resolve_samples(project_id, hours, _origin(marks))
             hourly: dict[int, Usage] = {}
             parts: dict[int, tuple[Usage, Occupancy]] = {}
             for hour in hours:
@@ -350,9 +350,12 @@ class RollupService:
             self.rollups.write_contributions(project.org_id, project_id, parts)
             result.buckets_written += len(hourly) + self._roll_calendar(Scope.PROJECT, project_id, hours)
             stale_org_hours.update((project.org_id, hour) for hour in hours)
-        self.work.mark(Scope.ORG, stale_org_hours, self.clock())
+        # the org hours carry the project marks' origin: the reads' watermark waits for the org series too
+        self.work.mark(Scope.ORG, stale_org_hours, self.clock(), _origin(marks))
 
-    def _resolve_samples(self, project_id: str, hours: list[int]) -> dict[int, dict[str, MeteredInterval]]:
+    def _resolve_samples(
+        self, project_id: str, hours: list[int], origin: int | None = None
+    ) -> dict[int, dict[str, MeteredInterval]]:
         """The counted version of every sample that can overlap ``hours``, by start-hour partition.
 
         Samples overlapping hour ``h`` start in ``h`` or the hour before. New pages are resolved
@@ -367,7 +370,7 @@ class RollupService:
             self.samples.write_tombstones(project_id, resolution.tombstones)
             # a version that stopped counting may overlap the hour after its partition too
             elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - set(hours)
-            self.work.mark(Scope.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock())
+            self.work.mark(Scope.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock(), origin)
             self.samples.write_identities(project_id, resolution.identities)
             self.samples.write_indexed(project_id, partitions.values())
             resolution.apply(partitions)
@@ -420,6 +423,11 @@ def _hours_by_identifier(marks: list[Mark]) -> dict[str, list[int]]:
     for mark in marks:
         hours[mark.identifier].add(mark.hour)
     return {identifier: sorted(found) for identifier, found in hours.items()}
+
+
+def _origin(marks: list[Mark]) -> int | None:
+    """When the oldest sample behind ``marks`` was received (``None``: unknown, so now)."""
+    return min((mark.origin or mark.marked_at for mark in marks), default=0) or None
 
 
 def _marks_by_identifier(marks: list[Mark]) -> dict[str, list[Mark]]:

@@ -9,6 +9,12 @@ retry that is due), takes a shard under a lease, reads its marks from a cursor t
 no project's marks can starve the others'), and deletes a mark only if its token is still the
 one it read and only while it still holds the lease. A project (or org) whose rollup failed is
 parked with an ``R#`` item (attempts, next retry) until its retry is due.
+
+Each mark also carries its ``origin``: when the oldest sample behind it was received (an ingest's
+own time; for the org hours a project's rollup marks, the origin of the project marks it rolled).
+The heads keep ``pendingOrigin``, never later than the origin of any mark of the shard not yet
+rolled, so the reads can say up to when every received sample is counted
+(:meth:`WorkQueue.oldest_unrolled`, docs/pipeline.md "The watermark").
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ class Mark:
     hour: int
     token: str = ""
     marked_at: int = 0
+    origin: int = 0
+    """When the oldest sample behind the mark was received (``marked_at`` unless a rollup wrote it)."""
 
     @property
     def key(self) -> dict[str, str]:
@@ -90,6 +98,8 @@ class ShardHead:
     """The shard may hold parked projects (or orgs): set before the first is parked, cleared when none is."""
     shards: int = SHARDS
     """The shard count this head says is in force."""
+    pending_origin: int = 0
+    """Never later than the origin of any mark of the shard not yet rolled, parked ones included (0: none)."""
 
     @property
     def has_work(self) -> bool:
@@ -140,6 +150,7 @@ def _head_of(kind: Scope, shard: int, item: dict[str, Any]) -> ShardHead:
         pending_since=int(item.get("pendingSince", 0)),
         parked=bool(item.get("parked", False)),
         shards=int(item.get("shards", SHARDS)),
+        pending_origin=int(item.get("pendingOrigin", 0)),
     )
 
 
@@ -157,15 +168,24 @@ class WorkQueue:
         self._shards = max(self._shards, min(shards, MAX_SHARDS))
 
     # ------------------------------------------------------------------ writers
-    def mark(self, kind: Scope, stale: Iterable[tuple[str, int]], now: int) -> set[int]:
-        """Mark each ``(identifier, hour)`` stale, then bump the heads of the shards touched (returned)."""
+    def mark(self, kind: Scope, stale: Iterable[tuple[str, int]], now: int, origin: int | None = None) -> set[int]:
+        """Mark each ``(identifier, hour)`` stale, then bump the heads of the shards touched (returned).
+
+        ``origin``: when the oldest sample behind these marks was received (default ``now``).
+        """
         token = uuid.uuid4().hex
         marks = {(identifier, hour) for identifier, hour in stale}
         if not marks:
             return set()
+        origin = now if origin is None else min(origin, now)
         shards = self._shards
         items = [
-            {**Mark(kind, shard_of(identifier, shards), identifier, hour).key, "token": token, "markedAt": now}
+            {
+                **Mark(kind, shard_of(identifier, shards), identifier, hour).key,
+                "token": token,
+                "markedAt": now,
+                "origin": origin,
+            }
             for identifier, hour in sorted(marks)
         ]
         self.table.batch_write(items)
@@ -174,11 +194,25 @@ class WorkQueue:
             head = self._update_head(
                 kind,
                 shard,
-                "ADD seq :one SET pendingSince = if_not_exists(pendingSince, :now)",
-                {":one": 1, ":now": now},
+                "ADD seq :one SET pendingSince = if_not_exists(pendingSince, :now), "
+                "pendingOrigin = if_not_exists(pendingOrigin, :origin), lapOrigin = if_not_exists(lapOrigin, :origin)",
+                {":one": 1, ":now": now, ":origin": origin},
                 returns=True,
             )
             self._learn(int(head.get("shards", SHARDS)) if head else SHARDS)
+            if origin < now and head:
+                # A rollup passing older work on (org hours of rolled project hours): the heads keep the
+                # earliest origin, which a first writer's if_not_exists alone would not. An ingest's origin
+                # is its own time, never earlier than the first writer's (it bumped later), so it skips this.
+                for attribute in ("pendingOrigin", "lapOrigin"):
+                    if int(head.get(attribute, 0)) > origin:
+                        self._update_head(
+                            kind,
+                            shard,
+                            f"SET {attribute} = :origin",
+                            {":origin": origin},
+                            condition=f"{attribute} > :origin",
+                        )
         return set(touched)
 
     def hold(self, project_id: str, hours: Iterable[int], now: int) -> None:
@@ -231,18 +265,29 @@ class WorkQueue:
             heads += self._read_heads(range(known, self._shards))
         return heads
 
+    def oldest_unrolled(self) -> int | None:
+        """When the oldest sample not yet rolled into every series was received, as the heads say (one
+        request): the earliest ``pendingOrigin`` (or ``pendingSince``) of any shard, project or org;
+        ``None`` when no shard has work pending or parked. Everything received earlier is rolled."""
+        pending = [when for head in self.heads() for when in (head.pending_origin, head.pending_since) if when]
+        return min(pending, default=None)
+
     def _read_heads(self, shards: range) -> list[ShardHead]:
         keys = [_head_key(kind, shard) for kind in Scope for shard in shards]
         found = {item["pk"]: item for item in self.table.batch_get(keys, consistent=True)}
         return [_head_of(kind, shard, found.get(shard_pk(kind, shard), {})) for kind in Scope for shard in shards]
 
     def acquire(self, head: ShardHead, owner: str, now: int, lease: int) -> Lease | None:
-        """Take the shard's lease for ``lease`` microseconds unless another worker holds an unexpired one."""
+        """Take the shard's lease for ``lease`` microseconds unless another worker holds an unexpired one.
+
+        Also starts ``lapOrigin`` afresh: the origins of the marks written from now on, which are all
+        that a run ending with an empty lap can leave behind.
+        """
         expires = now + lease
         taken = self._update_head(
             head.kind,
             head.shard,
-            "SET leaseOwner = :owner, leaseExpires = :expires",
+            "SET leaseOwner = :owner, leaseExpires = :expires REMOVE lapOrigin",
             {":owner": owner, ":expires": expires, ":now": now},
             condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
         )
@@ -263,7 +308,9 @@ class WorkQueue:
         ``done`` records the ``seq`` up to which every mark was rolled or parked; ``retry_at``
         when the earliest parked one is due; ``parked``, whether parked projects remain. With
         nothing parked, the shard's lag is cleared if no writer came meanwhile, else it restarts
-        at ``since`` (when the worker's last lap began).
+        at ``since`` (when the worker's last lap began). ``pendingOrigin`` follows: cleared with
+        the lag, else the origins of the marks written since the lease was taken (``lapOrigin``:
+        a mark written before the last lap began was rolled by it); with parked ids it stays.
         """
         values: dict[str, Any] = {":owner": lease.owner, ":cursor": cursor}
         sets = ["#cursor = :cursor"]
@@ -286,14 +333,16 @@ class WorkQueue:
             cleared = self._update_head(
                 lease.kind,
                 lease.shard,
-                expression + ", pendingSince",
+                expression + ", pendingSince, pendingOrigin, lapOrigin",
                 values,
                 condition=condition + " AND seq = :done",
                 names=names,
             )
             if cleared is not None:
                 return True
-            expression = expression.replace("SET ", "SET pendingSince = :since, ", 1)
+            expression = expression.replace(
+                "SET ", "SET pendingSince = :since, pendingOrigin = if_not_exists(lapOrigin, :since), ", 1
+            )
             values[":since"] = since
         released = self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
         return released is not None
@@ -309,9 +358,9 @@ class WorkQueue:
         marks = []
         for item in items:
             identifier, _, hour = item["sk"].removeprefix(MARK_PREFIX).rpartition("#")
-            marks.append(
-                Mark(kind, shard, identifier, parse_rfc3339(hour), item["token"], int(item.get("markedAt", 0)))
-            )
+            marked_at = int(item.get("markedAt", 0))
+            origin = int(item.get("origin", marked_at))
+            marks.append(Mark(kind, shard, identifier, parse_rfc3339(hour), item["token"], marked_at, origin))
         return MarkPage(marks, items[-1]["sk"] if items else "", exhausted)
 
     def pending(self, kind: Scope, shard: int, limit: int) -> list[Mark]:

@@ -1,0 +1,56 @@
+"""``dataThrough``: up to when every received sample is counted in the stored series (a watermark).
+
+The rollup's work queue keeps on each shard head, project and org alike, the origin of the
+oldest work not yet rolled (``pendingOrigin``, see docs/pipeline.md "The watermark"): no sample
+received (answered ``202``) before the earliest of them can be missing from any series, project
+or org. With nothing pending anywhere, everything received before the heads were read is
+rolled. :class:`RollupWatermark` turns that into the instant the reads report:
+
+- the heads are read in one strongly consistent ``BatchGetItem`` (as the rollup reads them), at
+  most once per ``max_age`` per process; a request that finds the value older reads them again
+  *before* its buckets, so the buckets it reads are at least as fresh as what it reports;
+- with work pending: its earliest origin; with none: the time the heads were read, rounded down
+  to the minute, so an idle service's answers (and their ETags) change at most once a minute;
+- it never moves back within a process (an earlier value stays true: counted samples stay counted).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from ocore_usage.timeline import MICROS_PER_SECOND, now_micros
+
+MAX_AGE: Final = 10 * MICROS_PER_SECOND
+"""How long a process reuses the heads it read."""
+_MINUTE = 60 * MICROS_PER_SECOND
+
+
+class PendingWork(Protocol):
+    def oldest_unrolled(self) -> int | None:
+        """When the oldest sample not yet rolled was received; ``None`` when nothing is pending."""
+        ...
+
+
+class RollupWatermark:
+    """The reads' ``dataThrough``, from the rollup's shard heads (cached per process)."""
+
+    def __init__(self, work: PendingWork, clock: Callable[[], int] = now_micros, max_age: int = MAX_AGE) -> None:
+        self._work = work
+        self._clock = clock
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._value: int | None = None
+        self._read_at = 0
+
+    def data_through(self) -> int:
+        with self._lock:
+            now = self._clock()
+            if self._value is not None and 0 <= now - self._read_at < self._max_age:
+                return self._value
+            oldest = self._work.oldest_unrolled()
+            value = min(oldest, now) if oldest is not None else now - now % _MINUTE
+            self._value = value if self._value is None else max(self._value, value)
+            self._read_at = now
+            return self._value
