@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage import reports
-from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.queries import ProjectUsageQuery, parse_query, path_project_id
+from ocore_usage.representation import ReadRequest, respond
 
 logger = Logger()
 app = create_resolver()
@@ -23,7 +24,8 @@ def get_project_usage() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
     project_id = path_project_id(app.current_event.raw_event)
     query = parse_query(ProjectUsageQuery, app.current_event.raw_event)
-    return json_response(reports.reports().project_usage(caller.read_org, project_id, query).body())
+    answer = reports.reports().project_usage(caller.read_org, project_id, query)
+    return respond(answer, ReadRequest.of(app.current_event.raw_event), query.format)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage import reports
-from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.queries import TotalsQuery, parse_query
+from ocore_usage.representation import ReadRequest, respond
 
 logger = Logger()
 app = create_resolver()
@@ -19,7 +20,8 @@ app = create_resolver()
 def get_usage_totals() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
     query = parse_query(TotalsQuery, app.current_event.raw_event)
-    return json_response(reports.reports().usage_totals(caller.read_org, query).body())
+    answer = reports.reports().usage_totals(caller.read_org, query)
+    return respond(answer, ReadRequest.of(app.current_event.raw_event), query.format)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,7 +1,9 @@
 """The reports against the brute-force reference model, on in-memory repositories.
 
 Random projects (some deleted, some idle), random hourly usage around month boundaries, random
-ranges, periods, fill modes and page sizes: every answer equals the reference, pages
+ranges, periods, fill modes, page sizes, time zones (across the DST changes of New York, Berlin
+and Lord Howe's 30-minute shift, and Kolkata's half-hour offset) and rollup watermarks (so some
+records are partial): every answer equals the reference, pages
 concatenate to the whole list with the same totals on each, and a one-page answer reads no
 more than its plan. The org's usage months are what the rollup notes plus random extra months
 without usage (they may over-approximate), and the reference never looks at them.
@@ -22,6 +24,7 @@ from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery
 from ocore_usage.reports import Reports
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
+from ocore_usage.zones import calendar
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of, usage_months
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, iso, to_us
 
@@ -29,6 +32,19 @@ BASE = to_us(datetime(2026, 1, 28, tzinfo=UTC))  # data around the ends of Janua
 SPAN_HOURS = 24 * 70
 NOW = BASE + 24 * 80 * HOUR_US
 MAX_LENGTH = {"hourly": 72, "daily": SPAN_HOURS, "monthly": SPAN_HOURS}
+# January 28 to early April 2026: New York (March 8) and Berlin (March 29) start DST, Lord Howe ends
+# its 30-minute DST (April 5); Kolkata's days start half-way through a UTC hour
+ZONES = [None, "UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]
+
+
+class FixedWatermark:
+    def __init__(self, instant: int) -> None:
+        self.instant = instant
+
+    def data_through(self) -> int:
+        return self.instant
+
+
 EXTRA_MONTHS = [to_us(datetime(2025, 12, 1, tzinfo=UTC))] + [
     to_us(datetime(2026, m, 1, tzinfo=UTC)) for m in (1, 2, 3, 4)
 ]
@@ -66,7 +82,11 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
         org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
         reference.org_hours[org_id] = org
         rollups.store_hours(Scope.ORG, org_id, org)
-    reports = Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: NOW)
+    # the rollup's watermark somewhere in the data (records ending after it are partial), or now
+    reference.data_through = draw(st.sampled_from([NOW, BASE + draw(st.integers(0, SPAN_HOURS * 60)) * 60_000_000]))
+    reference.tz = draw(st.sampled_from(ZONES))
+    watermark = FixedWatermark(reference.data_through)
+    reports = Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: NOW, watermark=watermark)
     return reports, rollups, reference
 
 
@@ -120,6 +140,7 @@ def test_one_projects_usage_equals_the_reference_page_by_page(data, world, perio
             fill=fill,
             limit=limit,
             next_token=token,
+            tz=reference.tz,
         )
         return reports.project_usage(org_id, project_id, q)
 
@@ -132,7 +153,7 @@ def test_one_projects_usage_equals_the_reference_page_by_page(data, world, perio
         }
     if len(pages) == 1:
         # one page: the plan's reads and nothing more (totals come from the records)
-        plan = plan_reads(TimeRange(start, end), Period(period))
+        plan = plan_reads(TimeRange(start, end), Period(period), calendar(reference.tz))
         assert rollups.queries <= len(plan.reads) and rollups.items_read <= plan.item_count
 
 
@@ -154,6 +175,7 @@ def test_org_usage_equals_the_reference_page_by_page(data, world, period, fill):
             fill=fill,
             limit=limit,
             next_token=token,
+            tz=reference.tz,
         )
         return reports.usage(org_id, q)
 
@@ -169,7 +191,8 @@ def test_usage_totals_equal_the_reference(data, world):
     reports, _, reference = world
     start, end = data.draw(ranges("daily"))
     org_id = data.draw(st.sampled_from(["org_a", "org_b"]))
-    answer = reports.usage_totals(org_id, query(TotalsQuery, start_date=iso(start), end_date=iso(end))).body()
+    q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), tz=reference.tz)
+    answer = reports.usage_totals(org_id, q).body()
     assert answer == reference.usage_totals(org_id, start, end)
 
 
@@ -183,7 +206,7 @@ def test_pages_of_usage_totals_concatenate_to_the_reference(data, world):
     expected = reference.usage_totals(org_id, start, end)
 
     def fetch(token: str | None) -> Any:
-        q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), limit=limit, next_token=token)
+        q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), limit=limit, next_token=token, tz=reference.tz)
         return reports.usage_totals(org_id, q)
 
     pages = all_pages(fetch)

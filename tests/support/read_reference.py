@@ -1,19 +1,25 @@
 """An independent reference model of the read API, for the tests: brute force over stored hours.
 
-It shares no code with the planner or the reports: calendar buckets come from ``datetime``,
-every record is the merge of the hourly usages that lie inside it (sums added, the largest
-peak), and numbers are rendered with ``Decimal.quantize``. Given each project's hourly usage,
-the org's hourly usage (with its org-wide peaks) and the project registry, it answers what
+It shares no code with the planner, the reports or the zones: calendar buckets come from
+``datetime``, every record is the merge of the hourly usages that lie inside it (sums added, the
+largest peak), and numbers are rendered with ``Decimal.quantize``. Given each project's hourly
+usage, the org's hourly usage (with its org-wide peaks) and the project registry, it answers what
 each endpoint must answer for a range, as JSON-ready dicts.
+
+Time zones by brute force: every UTC hour of the range is converted to the zone with
+``zoneinfo`` and goes to the local day (or month) of its first instant; the records are those
+groups, in order, labelled with the local midnight of their date. ``data_through`` (when set) is
+the answers' ``dataThrough``: a record whose last hour ends after it is ``partial``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ocore_usage.aggregation import Usage
 
@@ -98,23 +104,57 @@ def _hours(value: int, divisor: int) -> Decimal:
 
 
 def record(
-    usage: Usage, period_start: int, period_type: str, project_id: str | None, name: str | None
+    usage: Usage,
+    period_start: int | str,
+    period_type: str,
+    project_id: str | None,
+    name: str | None,
+    *,
+    partial: bool = False,
 ) -> dict[str, Any]:
     # cpu/ram/disk: micro-units x microseconds; hours = value / (1e6 * 3.6e9)
     unit = 10**6 * HOUR_US
-    return {
+    result: dict[str, Any] = {
         "bandwidthInBytes": usage.bytes_in,
         "bandwidthOutBytes": usage.bytes_out,
         "cpuCoreHours": _hours(usage.cpu, unit),
         "diskGbHours": _hours(usage.disk, unit),
         "instanceCount": usage.peak,
         "instanceHours": _hours(usage.instance, HOUR_US),
-        "periodStart": iso(period_start),
+        "periodStart": period_start if isinstance(period_start, str) else iso(period_start),
         "periodType": period_type,
         "projectId": project_id,
         "projectName": name,
         "ramGbHours": _hours(usage.ram, unit),
     }
+    if partial:
+        result["partial"] = True
+    return result
+
+
+def local_groups(start: int, end: int, period: str, tz: str | None) -> list[tuple[str, list[int]]]:
+    """The records' buckets of ``[start, end)`` by brute force: each UTC hour goes to the group of its
+    own hour (hourly, always UTC), or of the local date or month its first instant falls in; each
+    group is labelled with its local midnight (``Z`` in UTC), in time order."""
+    zone = ZoneInfo(tz) if tz and tz != "UTC" else None
+    groups: dict[Any, list[int]] = {}
+    for hour in range(start, end, HOUR_US):
+        if period == "hourly":
+            key: Any = hour
+        else:
+            local = to_dt(hour).astimezone(zone) if zone else to_dt(hour)
+            key = local.date() if period == "daily" else date(local.year, local.month, 1)
+        groups.setdefault(key, []).append(hour)
+    labelled = []
+    for key, hours in groups.items():
+        if period == "hourly":
+            label = iso(key)
+        elif zone is None:
+            label = iso(to_us(datetime.combine(key, time(0), UTC)))
+        else:
+            label = datetime.combine(key, time(0), zone).isoformat()
+        labelled.append((label, hours))
+    return labelled
 
 
 @dataclass
@@ -132,14 +172,32 @@ class ReadReference:
     projects: dict[str, RefProject] = field(default_factory=dict)
     project_hours: dict[str, dict[int, Usage]] = field(default_factory=dict)
     org_hours: dict[str, dict[int, Usage]] = field(default_factory=dict)
+    data_through: int | None = None
+    """The answers' dataThrough (None: answers are compared without it and nothing is partial)."""
+    tz: str | None = None
+    """The zone the next answers are asked in (None: UTC, as published)."""
+
+    def _partial(self, end: int) -> bool:
+        return self.data_through is not None and end > self.data_through
+
+    def _with_freshness(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.data_through is not None:
+            body["dataThrough"] = iso(self.data_through)
+        return body
+
+    def _total(self, usage: Usage, start: int, end: int, project: RefProject | None) -> dict[str, Any]:
+        project_id, name = (project.project_id, project.name) if project else (None, None)
+        return record(usage, start, "total", project_id, name, partial=self._partial(end))
 
     def _project_records(self, project: RefProject, start: int, end: int, period: str, fill: str) -> list[dict]:
         hours = self.project_hours.get(project.project_id, {})
         records = []
-        for own_start, own_end in calendar_buckets(start, end, period):
-            usage = merge_hours(hours, max(own_start, start), min(own_end, end))
+        for label, group in local_groups(start, end, period, self.tz):
+            picked = {h: hours[h] for h in group if h in hours}
+            usage = merge_hours(picked, group[0], group[-1] + HOUR_US)
             if fill == "zero" or usage.instance > 0:
-                records.append(record(usage, own_start, period, project.project_id, project.name))
+                partial = self._partial(group[-1] + HOUR_US)
+                records.append(record(usage, label, period, project.project_id, project.name, partial=partial))
         return records
 
     def _listed(self, project: RefProject, start: int, end: int) -> bool:
@@ -153,13 +211,15 @@ class ReadReference:
     def project_usage(self, project_id: str, start: int, end: int, period: str, fill: str = "zero") -> dict:
         project = self.projects[project_id]
         total = merge_hours(self.project_hours.get(project_id, {}), start, end)
-        return {
-            "items": self._project_records(project, start, end, period, fill),
-            "period": period,
-            "totals": record(total, start, "total", project.project_id, project.name),
-            "startDate": iso(start),
-            "endDate": iso(end),
-        }
+        return self._with_freshness(
+            {
+                "items": self._project_records(project, start, end, period, fill),
+                "period": period,
+                "totals": self._total(total, start, end, project),
+                "startDate": iso(start),
+                "endDate": iso(end),
+            }
+        )
 
     def org_usage(self, org_id: str, start: int, end: int, period: str, fill: str = "none") -> dict:
         items = []
@@ -168,24 +228,20 @@ class ReadReference:
                 continue
             items.extend(self._project_records(project, start, end, period, fill))
         total = merge_hours(self.org_hours.get(org_id, {}), start, end)
-        return {
-            "items": items,
-            "period": period,
-            "totals": record(total, start, "total", None, None),
-            "startDate": iso(start),
-            "endDate": iso(end),
-        }
+        return self._with_freshness(
+            {
+                "items": items,
+                "period": period,
+                "totals": self._total(total, start, end, None),
+                "startDate": iso(start),
+                "endDate": iso(end),
+            }
+        )
 
     def usage_totals(self, org_id: str, start: int, end: int) -> dict:
         totals = [
-            record(
-                merge_hours(self.project_hours.get(p.project_id, {}), start, end),
-                start,
-                "total",
-                p.project_id,
-                p.name,
-            )
+            self._total(merge_hours(self.project_hours.get(p.project_id, {}), start, end), start, end, p)
             for p in self.org_projects(org_id)
             if self._listed(p, start, end)
         ]
-        return {"totals": totals, "startDate": iso(start), "endDate": iso(end)}
+        return self._with_freshness({"totals": totals, "startDate": iso(start), "endDate": iso(end)})

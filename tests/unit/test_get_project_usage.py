@@ -58,9 +58,12 @@ def test_every_record_has_exactly_the_eleven_fields_of_the_reference(api, world)
         "projectName",
         "ramGbHours",
     }
-    assert set(answer.body) == {"items", "period", "totals", "startDate", "endDate"}
-    assert all(set(item) == fields for item in answer.body["items"])
-    assert set(answer.body["totals"]) == fields
+    assert set(answer.body) == {"items", "period", "totals", "startDate", "endDate", "dataThrough"}
+    # the records of days closed and rolled up have exactly the published fields; today's adds partial
+    *closed, today = answer.body["items"]
+    assert all(set(item) == fields for item in closed) and len(closed) == 30
+    assert set(today) == fields | {"partial"} and today["partial"] is True
+    assert set(answer.body["totals"]) == fields | {"partial"}  # the range ends after dataThrough
 
 
 def test_defaults_are_hourly_for_the_last_24_hours_with_zero_records(api, world):

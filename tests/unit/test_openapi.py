@@ -64,7 +64,7 @@ def test_every_error_code_has_an_example_request():
     spec_codes = {
         "invalid_period", "invalid_date", "invalid_range", "unknown_parameter", "range_too_large", "invalid_token",
         "invalid_limit", "project_not_found", "insufficient_scope", "validation_error", "sample_out_of_window",
-        "payload_too_large",
+        "payload_too_large", "invalid_timezone",
     }  # fmt: skip
     assert spec_codes | {"internal_error"} == listed == set(ERROR_EXAMPLES)
 
@@ -82,6 +82,13 @@ class Contract:
     def check(self, path: str, method: str, answer: Answer) -> None:
         responses = self.document["paths"][path][method]["responses"]
         assert str(answer.status) in responses, f"{method} {path}: {answer.status} is not documented"
+        documented_headers = {name.lower() for name in responses[str(answer.status)].get("headers", {})}
+        if answer.status < 400 and method == "get":
+            assert {"etag", "last-modified", "cache-control", "vary"} <= set(answer.headers), answer.headers
+        assert not (set(answer.headers) - documented_headers - {"content-type"}), answer.headers
+        if answer.status == 304:
+            assert "content" not in responses["304"] and not answer.text
+            return
         media = answer.content_type.split(";")[0]
         content = responses[str(answer.status)]["content"]
         assert media in content, f"{method} {path} {answer.status}: {media} is not documented"
@@ -148,6 +155,13 @@ READ_CASES = [
     ("project", {"fill": "sometimes"}, 400),
     ("usage", {"project_id": "proj_x"}, 404),
     ("project", {}, 404),
+    ("usage", {"period": "daily", "tz": "Europe/Berlin", **DATES}, 200),
+    ("project", {"period": "monthly", "tz": "Asia/Kolkata", "format": "csv", **DATES}, 200),
+    ("usage", {**DATES, "limit": "2", "format": "csv"}, 200),
+    ("totals", {**DATES, "format": "csv", "tz": "America/New_York"}, 200),
+    ("usage", {"period": "daily", "tz": "Mars/Olympus_Mons"}, 400),
+    ("totals", {"tz": "Europe/Berlin "}, 400),
+    ("project", {"format": "xml"}, 400),
 ]
 
 
@@ -172,6 +186,14 @@ def test_scope_and_fault_answers_match_the_document(deployed, contract, route):
         patch.setattr(reports, "reports", broken)
         answer = call(handler(route), api_event(route, {}))
     assert answer.status == 500
+    contract.check(PATHS[route], "get", answer)
+
+
+@pytest.mark.parametrize("route", ["project", "usage", "totals"])
+def test_a_not_modified_answer_matches_the_document(deployed, contract, route):
+    first = call(handler(route), api_event(route, DATES))
+    answer = call(handler(route), api_event(route, DATES, headers={"If-None-Match": first.headers["etag"]}))
+    assert answer.status == 304
     contract.check(PATHS[route], "get", answer)
 
 

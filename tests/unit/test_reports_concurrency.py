@@ -63,7 +63,7 @@ class GatedRollups(MemoryRollups):
 def _world(projects: MemoryProjects, rollups: MemoryRollups) -> ReadReference:
     import random
 
-    rng, reference = random.Random(7), ReadReference()
+    rng, reference = random.Random(7), ReadReference(data_through=instant("2026-11-20T00:00:00Z"))
     for project_id, org_id in (("proj_a", "org_a"), ("proj_x", "org_b")):
         projects.add(Project(project_id, org_id, project_id.upper()))
         reference.projects[project_id] = RefProject(project_id, org_id, project_id.upper())

@@ -201,4 +201,4 @@ def test_rotating_the_key_in_ssm_keeps_paging_in_progress(deployed):
 def _binding_parameters(query: dict[str, str]) -> dict[str, object]:
     from ocore_usage.queries import UsageQuery
 
-    return UsageQuery.model_validate(query).model_dump(exclude={"limit", "next_token"})
+    return UsageQuery.model_validate(query).model_dump(exclude={"limit", "next_token", "format", "tz"})

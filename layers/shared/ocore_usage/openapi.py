@@ -10,6 +10,11 @@ with, one example request per code. Regenerate with::
 A unit test fails when the committed file differs from what this module generates, validates
 it with openapi-spec-validator, and checks real handler answers against it.
 
+The read operations also describe what the API adds beyond the published reference (see
+:mod:`ocore_usage.representation`): ``tz`` and ``format``, ``If-None-Match`` and the ``304``
+answer, the ``text/csv`` body, and the response headers (``ETag``, ``Last-Modified``,
+``Cache-Control``, ``Vary``; for CSV pages ``X-Next-Token`` and ``Link``).
+
 Why not Powertools' ``get_openapi_json_schema``: it needs the resolvers built with
 ``enable_validation=True``, which makes every function import and set up the OpenAPI and
 validation machinery at cold start (reported at up to ~30% more init time; measured here for
@@ -30,7 +35,15 @@ from pydantic.json_schema import models_json_schema
 
 from ocore_usage.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
 from ocore_usage.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, TotalsQuery, UsageQuery
-from ocore_usage.responses import FieldProblem, GatewayMessage, ProblemDetails, UsageReport, UsageTotals
+from ocore_usage.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
+from ocore_usage.responses import (
+    CSV_COLUMNS,
+    FieldProblem,
+    GatewayMessage,
+    ProblemDetails,
+    UsageReport,
+    UsageTotals,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -43,6 +56,7 @@ ERROR_EXAMPLES: dict[str, str] = {
     "range_too_large": "GET /api/usage?period=hourly&start_date=2026-01-01&end_date=2026-06-01",
     "invalid_token": "GET /api/usage?next_token=not-a-token",
     "invalid_limit": "GET /api/usage?limit=0",
+    "invalid_timezone": "GET /api/usage?period=daily&tz=Mars/Olympus_Mons",
     "validation_error": "GET /api/usage?period=daily&period=hourly",
     "project_not_found": "GET /api/projects/proj_of_another_org/usage",
     "insufficient_scope": "GET /api/usage with a token without usage:read (POST /api/usage/samples: usage:write)",
@@ -63,9 +77,15 @@ _READ_400 = [
     "range_too_large",
     "invalid_token",
     "invalid_limit",
+    "invalid_timezone",
     "validation_error",
 ]
-_CODE_OF_PARAMETER = {"period": "invalid_period", "next_token": "invalid_token", "limit": "invalid_limit"}
+_CODE_OF_PARAMETER = {
+    "period": "invalid_period",
+    "next_token": "invalid_token",
+    "limit": "invalid_limit",
+    "tz": "invalid_timezone",
+}
 
 
 def _codes_400(query_model: type[BaseModel]) -> list[str]:
@@ -189,10 +209,38 @@ def _read_operation(
             }
         )
     parameters += _query_parameters(query_model)
+    parameters.append(
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": 'The ETag of an answer already held ("*", or a list of entity tags; W/ tags match '
+            "too): when it is still the answer, 304 without a body.",
+            "schema": {"type": "string"},
+        }
+    )
+    records = "items" if response_schema == "UsageReport" else "per-project totals"
     responses: dict[str, Any] = {
         "200": {
-            "description": "The usage asked for.",
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=response_schema)}}},
+            "description": f"The usage asked for: JSON, or with Accept: text/csv (or format=csv) the {records} as CSV.",
+            "headers": {**_VALIDATOR_HEADERS, **_CSV_PAGE_HEADERS},
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=response_schema)}},
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": f"RFC 4180 CSV (CRLF line ends): a header row, then one row per {records} "
+                        "record in the JSON order. Columns: " + ", ".join(CSV_COLUMNS) + ". Numbers as in JSON, "
+                        "null as an empty field, partial as true or false.",
+                    },
+                    "example": ",".join(CSV_COLUMNS) + "\r\n"
+                    "prj_web_frontend,web-frontend,daily,2026-03-29T00:00:00+01:00,1000,5000,46,460,2,23,92,false\r\n",
+                },
+            },
+        },
+        "304": {
+            "description": "If-None-Match names this answer's ETag (or is *): nothing changed, no body.",
+            "headers": _VALIDATOR_HEADERS,
         },
         "400": _problem_response("The request's parameters are not acceptable.", 400, codes_400),
         "401": _gateway_response("Unauthorized", "No bearer token (answered by API Gateway)."),
@@ -217,6 +265,34 @@ def _read_operation(
         "parameters": parameters,
         "responses": responses,
     }
+
+
+_VALIDATOR_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "Strong entity tag: the SHA-256 of the body (for CSV, with the next page's token), base64url.",
+        "schema": {"type": "string"},
+    },
+    "Last-Modified": {
+        "description": "dataThrough as an HTTP-date (whole seconds, rounded down).",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": f"private; max-age={CLOSED_MAX_AGE} when the whole range ends no later than dataThrough "
+        f"(every bucket closed and rolled up), else max-age={OPEN_MAX_AGE}.",
+        "schema": {"type": "string"},
+    },
+    "Vary": {"description": "Accept: the body's format follows it.", "schema": {"type": "string"}},
+}
+_CSV_PAGE_HEADERS: dict[str, Any] = {
+    "X-Next-Token": {
+        "description": "CSV only: the nextToken of the JSON answer, when more records follow.",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'CSV only: <this request with next_token set>; rel="next", when more records follow.',
+        "schema": {"type": "string"},
+    },
+}
 
 
 def _ingest_operation() -> dict[str, Any]:

@@ -18,6 +18,12 @@ greedy walk of :func:`decompose` (at each point, the largest bucket that starts 
 fits) produces exactly the maximal ones. Output buckets are disjoint, so the plan's item
 count is the sum of these minima: no plan can read fewer stored items.
 
+Time zones: a request's daily and monthly output buckets may follow a zone's calendar
+(:mod:`ocore_usage.zones`): each is still a run of whole UTC hours, so it is decomposed into the
+stored UTC buckets as any other stretch, and the same minimality holds. In Europe/Berlin a local
+day is 24 stored hours (no UTC day lies inside it) and a local month its whole UTC days plus the
+hours at each end; in UTC nothing changes.
+
 Reads: the planned keys of each series are grouped into maximal runs of consecutive buckets;
 a run is one DynamoDB ``Query`` (``sk BETWEEN first AND last``) that touches no key outside
 the plan. Two runs of one series are separated by a key the plan does not need, so fewer
@@ -34,6 +40,7 @@ from enum import StrEnum
 
 from ocore_usage.aggregation import ZERO, Usage, merge_all
 from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, bucket_end, bucket_start, buckets
+from ocore_usage.zones import UTC_CALENDAR, Calendar
 
 
 class Period(StrEnum):
@@ -131,16 +138,26 @@ def decompose(start: int, end: int) -> tuple[StoredBucket, ...]:
     return tuple(parts)
 
 
-def output_buckets(time_range: TimeRange, period: Period) -> tuple[OutputBucket, ...]:
-    """The records a range yields at ``period``, in time order (exactly one for ``total``)."""
+def output_buckets(
+    time_range: TimeRange, period: Period, calendar: Calendar = UTC_CALENDAR
+) -> tuple[OutputBucket, ...]:
+    """The records a range yields at ``period``, in time order (exactly one for ``total``); days and
+    months are ``calendar``'s (hours are UTC hours in every calendar)."""
     start, end = time_range.start, time_range.end
     granularity = period.granularity
     if granularity is None:
         return (OutputBucket(start, start, end, decompose(start, end)),)
     result = []
-    for own_start in buckets(start, end, granularity):
+    starts_and_ends: Iterable[tuple[int, int]]
+    if calendar.is_utc or granularity is Granularity.HOUR:
+        starts_and_ends = ((b, bucket_end(b, granularity)) for b in buckets(start, end, granularity))
+    else:
+        local = list(calendar.buckets(start, end, granularity))
+        following = calendar.bucket_end(local[-1], granularity) if local else end
+        starts_and_ends = zip(local, [*local[1:], following], strict=True)
+    for own_start, own_end in starts_and_ends:
         clipped_start = max(own_start, start)
-        clipped_end = min(bucket_end(own_start, granularity), end)
+        clipped_end = min(own_end, end)
         result.append(OutputBucket(own_start, clipped_start, clipped_end, decompose(clipped_start, clipped_end)))
     return tuple(result)
 
@@ -150,9 +167,9 @@ def plan_buckets(selected: Sequence[OutputBucket]) -> ReadPlan:
     return ReadPlan(tuple(selected), read_runs(part for bucket in selected for part in bucket.parts))
 
 
-def plan_reads(time_range: TimeRange, period: Period) -> ReadPlan:
+def plan_reads(time_range: TimeRange, period: Period, calendar: Calendar = UTC_CALENDAR) -> ReadPlan:
     """The whole plan of a range at a period."""
-    return plan_buckets(output_buckets(time_range, period))
+    return plan_buckets(output_buckets(time_range, period, calendar))
 
 
 def read_runs(parts: Iterable[StoredBucket]) -> tuple[SeriesRead, ...]:

@@ -20,6 +20,7 @@ STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
     "range_too_large": (400, "Range too large"),
     "invalid_token": (400, "Invalid pagination token"),
     "invalid_limit": (400, "Invalid limit"),
+    "invalid_timezone": (400, "Invalid time zone"),
     "validation_error": (422, "Validation error"),
     "sample_out_of_window": (422, "Sample out of the accepted time window"),
     "payload_too_large": (413, "Payload too large"),

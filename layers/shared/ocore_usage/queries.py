@@ -21,6 +21,11 @@ callers (and tests) choose the clock. The rules:
 - Longest ranges: hourly 93 days, daily 1,830 days; monthly and totals 120 calendar months
   (``end`` no later than the same day and time ten years after ``start``).
 - Dates must lie in 1970-01-01 ... 2999-12-31 (anything else cannot be usage).
+
+Beyond the published API (docs/read-api.md, "Beyond the published API"): ``tz`` (an IANA zone,
+default UTC) puts the defaults and the longest ranges that name days and months in that zone's
+calendar (:mod:`ocore_usage.zones`), and a date-only ``start_date``/``end_date`` at the start of
+that local day's bucket; ``format`` (``json``, ``csv``) picks the body's format.
 """
 
 from __future__ import annotations
@@ -28,12 +33,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ocore_usage.planner import Period, TimeRange
@@ -41,16 +46,15 @@ from ocore_usage.problems import FieldError, Problem
 from ocore_usage.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
-    add_months,
+    Granularity,
     ceil_hour,
-    floor_day,
     floor_hour,
-    floor_month,
     from_micros,
     parse_full_date,
     parse_rfc3339,
     to_micros,
 )
+from ocore_usage.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Calendar, UnknownZone, calendar
 
 DEFAULT_LIMIT: Final = 1000
 MAX_LIMIT: Final = 5000
@@ -62,7 +66,7 @@ MAX_TOKEN_LENGTH: Final = 2048
 _EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
 _LATEST = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
 _LIMIT_TEXT = re.compile(r"[0-9]{1,9}", re.ASCII)  # matched whole: no sign, space, newline or other digits
-_QUERY_CODES = frozenset({"invalid_period", "invalid_date", "invalid_limit", "invalid_token"})
+_QUERY_CODES = frozenset({"invalid_period", "invalid_date", "invalid_limit", "invalid_token", "invalid_timezone"})
 
 
 class Fill(StrEnum):
@@ -70,6 +74,23 @@ class Fill(StrEnum):
 
     ZERO = "zero"
     NONE = "none"
+
+
+class Format(StrEnum):
+    """The body of a successful answer: JSON (the published one) or CSV of its records."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+class FullDate(int):
+    """A date-only ``start_date``/``end_date``: its 00:00 UTC instant (as published), remembered as a
+    date so that a ``tz`` can put it at that local day's start instead. An ``int`` like any date
+    (page tokens bind it by its digits)."""
+
+    @property
+    def day(self) -> date:
+        return from_micros(self).date()
 
 
 # ---------------------------------------------------------------- field parsers
@@ -93,7 +114,7 @@ def _instant(value: object) -> int:
         except (ValueError, OverflowError):
             continue
         if _EARLIEST <= instant < _LATEST:
-            return instant
+            return FullDate(instant) if parse is parse_full_date else instant
         raise PydanticCustomError("invalid_date", "dates must lie between 1970-01-01 and 2999-12-31")
     raise PydanticCustomError(
         "invalid_date", "expected an RFC 3339 date-time with offset (2026-11-01T00:00:00Z) or a date (2026-11-01)"
@@ -104,6 +125,23 @@ def _fill(value: object) -> Fill:
     if value in ("zero", "none"):
         return Fill(str(value))
     raise PydanticCustomError("validation_error", "fill must be zero or none")
+
+
+def _format(value: object) -> Format:
+    if value in ("json", "csv"):
+        return Format(str(value))
+    raise PydanticCustomError("validation_error", "format must be json or csv")
+
+
+def _zone(value: object) -> str:
+    text = str(value)
+    try:
+        calendar(text)
+    except UnknownZone:
+        raise PydanticCustomError(
+            "invalid_timezone", "tz must be an IANA time zone name such as Europe/Berlin or America/New_York"
+        ) from None
+    return text
 
 
 def _limit(value: object) -> int:
@@ -131,17 +169,40 @@ PeriodParam = Annotated[
 ]
 DateParam = Annotated[
     int,
-    BeforeValidator(_instant),
+    PlainValidator(_instant),
     WithJsonSchema(
         {
             "type": "string",
-            "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC). "
-            "Widened to whole hours (start floored, end ceiled).",
+            "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC; with tz, "
+            "the start of that local day). Widened to whole hours (start floored, end ceiled).",
             "examples": ["2026-11-01T00:00:00Z", "2026-11-01"],
         }
     ),
 ]
 FillParam = Annotated[Fill, BeforeValidator(_fill), WithJsonSchema({"type": "string", "enum": ["zero", "none"]})]
+FormatParam = Annotated[
+    Format, BeforeValidator(_format), WithJsonSchema({"type": "string", "enum": ["json", "csv"], "default": "json"})
+]
+ZoneParam = Annotated[
+    str,
+    BeforeValidator(_zone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^[A-Z][A-Za-z0-9_+/-]{{0,{MAX_NAME_LENGTH - 1}}}$",
+            "default": UTC_NAME,
+            "examples": ["Europe/Berlin", "America/New_York", "Asia/Kolkata"],
+        }
+    ),
+]
+TZ_DESCRIPTION: Final = (
+    "IANA time zone of the daily and monthly buckets (hourly buckets stay UTC hours); their periodStart "
+    "carries the zone's offset. A local day or month holds the UTC hours that start within it. "
+    "Else 400 invalid_timezone."
+)
+FORMAT_DESCRIPTION: Final = (
+    "json (default) or csv: the records as RFC 4180 CSV, as with Accept: text/csv. This parameter wins over Accept."
+)
 LimitParam = Annotated[
     int,
     BeforeValidator(_limit),
@@ -185,6 +246,12 @@ class TotalsQuery(BaseModel):
     next_token: TokenParam | None = Field(
         None, description="The nextToken of the previous page, with the same other parameters."
     )
+    tz: ZoneParam | None = Field(None, description=TZ_DESCRIPTION)
+    format: FormatParam | None = Field(None, description=FORMAT_DESCRIPTION)
+
+    @property
+    def calendar(self) -> Calendar:
+        return calendar(self.tz)
 
 
 class ProjectUsageQuery(BaseModel):
@@ -204,6 +271,12 @@ class ProjectUsageQuery(BaseModel):
     next_token: TokenParam | None = Field(
         None, description="The nextToken of the previous page, with the same other parameters."
     )
+    tz: ZoneParam | None = Field(None, description=TZ_DESCRIPTION)
+    format: FormatParam | None = Field(None, description=FORMAT_DESCRIPTION)
+
+    @property
+    def calendar(self) -> Calendar:
+        return calendar(self.tz)
 
 
 class UsageQuery(ProjectUsageQuery):
@@ -269,29 +342,37 @@ def _problem_of(error: ValidationError) -> Problem:
 # ---------------------------------------------------------------- the effective range
 
 
-def resolve_range(start: int | None, end: int | None, period: Period, now: int) -> TimeRange:
-    """The effective range of a request at ``period`` (``Period.TOTAL`` for ``/usage/totals``)."""
+def resolve_range(
+    start: int | None, end: int | None, period: Period, now: int, zone: Calendar = UTC_CALENDAR
+) -> TimeRange:
+    """The effective range of a request at ``period`` (``Period.TOTAL`` for ``/usage/totals``), with
+    the days and months its rules name in ``zone``'s calendar."""
+    if not zone.is_utc:
+        # a date names a local day: its bucket's start (in UTC, the date's 00:00 UTC, as published)
+        start = zone.date_start(start.day) if isinstance(start, FullDate) else start
+        end = zone.date_start(end.day) if isinstance(end, FullDate) else end
     if start is not None and end is not None and end <= start:
         raise Problem("invalid_range", "end_date must be later than start_date")
     effective_end = ceil_hour(end if end is not None else now)
-    effective_start = floor_hour(start) if start is not None else default_start(effective_end, period)
+    effective_start = floor_hour(start) if start is not None else default_start(effective_end, period, zone)
     if effective_end <= effective_start:
         raise Problem("invalid_range", "the range is empty: end_date must be later than start_date")
-    if not within_longest_range(effective_start, effective_end, period):
+    if not within_longest_range(effective_start, effective_end, period, zone):
         raise Problem("range_too_large", f"a {period} range may span at most {_LONGEST[period]}")
     return TimeRange(effective_start, effective_end)
 
 
-def default_start(end: int, period: Period) -> int:
+def default_start(end: int, period: Period, zone: Calendar = UTC_CALENDAR) -> int:
+    """The start of a range without ``start_date``, in ``zone``'s days and months."""
     match period:
         case Period.HOURLY:
             return end - 24 * MICROS_PER_HOUR
         case Period.DAILY:
-            return floor_day(end - 30 * MICROS_PER_DAY)
+            return zone.unit_start(zone.unit_of(end, Granularity.DAY) - 30, Granularity.DAY)
         case Period.MONTHLY:
-            return add_months(floor_month(end), -11)
+            return zone.unit_start(zone.unit_of(end, Granularity.MONTH) - 11, Granularity.MONTH)
         case Period.TOTAL:
-            return floor_month(end - MICROS_PER_HOUR)
+            return zone.unit_start(zone.unit_of(end - MICROS_PER_HOUR, Granularity.MONTH), Granularity.MONTH)
 
 
 _LONGEST = {
@@ -302,19 +383,18 @@ _LONGEST = {
 }
 
 
-def within_longest_range(start: int, end: int, period: Period) -> bool:
+def within_longest_range(start: int, end: int, period: Period, zone: Calendar = UTC_CALENDAR) -> bool:
+    """Hourly: 93 days of 24 hours. Daily: 1,830 of ``zone``'s days. Monthly and totals: 120 of its
+    calendar months (``end`` no later than the same day and time ten years after ``start``)."""
     match period:
         case Period.HOURLY:
             return end - start <= MAX_HOURLY_DAYS * MICROS_PER_DAY
         case Period.DAILY:
-            return end - start <= MAX_DAILY_DAYS * MICROS_PER_DAY
+            return end <= zone.days_later(start, MAX_DAILY_DAYS)
         case Period.MONTHLY | Period.TOTAL:
-            return end <= months_later(start, MAX_MONTHS)
+            return end <= months_later(start, MAX_MONTHS, zone)
 
 
-def months_later(instant: int, months: int) -> int:
+def months_later(instant: int, months: int, zone: Calendar = UTC_CALENDAR) -> int:
     """The same day and time ``months`` calendar months later (the day clamped to the month's end)."""
-    moment = from_micros(instant)
-    first = from_micros(add_months(instant, months))
-    last_day = (from_micros(add_months(to_micros(first), 1)) - first).days
-    return to_micros(moment.replace(year=first.year, month=first.month, day=min(moment.day, last_day)))
+    return zone.months_later(instant, months)

@@ -29,6 +29,12 @@ a superset: each candidate's buckets are still read), the active ones from the r
 ``ActiveByOrg`` index (only where the rules list projects without usage: ``fill=zero`` and
 totals), and the registry entries of the other candidates by ``BatchGetItem``.
 
+Beyond the published API (docs/read-api.md, "Beyond the published API"): a request's ``tz``
+puts its daily and monthly buckets, defaults and date-only dates in that zone's calendar
+(:mod:`ocore_usage.zones`); every answer says up to when the samples received are counted
+(``dataThrough``, from the rollup's watermark, read before any bucket so that the buckets read
+are at least that fresh), and a record whose stretch ends after it is ``partial``.
+
 Independent requests run at once on a small thread pool shared by the reads: the project lookup
 of a one-project read runs beside its bucket queries (the answer waits for it and is a 404,
 without the buckets, when the project is not the caller's), every run of a plan is its own
@@ -56,6 +62,7 @@ from ocore_usage.responses import PeriodType, UsageRecord, UsageReport, UsageTot
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
 from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
+from ocore_usage.zones import UTC_NAME, Calendar
 
 Clock = Callable[[], int]
 
@@ -89,6 +96,12 @@ class SeriesSource(Protocol):
     def projects_with_usage(self, org_id: str, first_month: int, last_month: int) -> set[str]: ...
 
 
+class Watermark(Protocol):
+    def data_through(self) -> int:
+        """An instant before which every received sample is counted in every stored series."""
+        ...
+
+
 _Listing = Generator[tuple[Project, Usage | None]]
 """Listed projects in id order, each with its total when it was read (close it to stop reading ahead)."""
 
@@ -104,6 +117,30 @@ class _Entry:
 class _Page:
     entries: list[_Entry] = field(default_factory=list)
     next_position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What every record of one answer shares: the range, its calendar and how fresh the data is."""
+
+    time_range: TimeRange
+    calendar: Calendar
+    data_through: int
+
+    def record(self, usage: Usage, bucket: OutputBucket, period: Period, project: Project | None) -> UsageRecord:
+        granularity = period.granularity
+        label = self.calendar.label(bucket.period_start, granularity) if granularity else None
+        period_type: PeriodType = period.value
+        period_start = label or format_instant(bucket.period_start)
+        return _record(usage, period_start, period_type, project, self._partial(bucket.end))
+
+    def total(self, usage: Usage, project: Project | None) -> UsageRecord:
+        start, end = self.time_range.start, self.time_range.end
+        return _record(usage, format_instant(start), "total", project, self._partial(end))
+
+    def _partial(self, end: int) -> bool:
+        """The stretch ends after the watermark: samples received later may still change it."""
+        return end > self.data_through
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +177,9 @@ class Reports:
     clock: Clock = now_micros
     executor: Executor | None = None
     """Where independent requests run (default: the process's read pool)."""
+    watermark: Watermark | None = None
+    """Up to when the stored series count every received sample (default: the clock, as when every
+    sample is rolled the moment it arrives, e.g. in-memory series)."""
 
     @property
     def pool(self) -> Executor:
@@ -161,14 +201,15 @@ class Reports:
     # ------------------------------------------------------------ GET /usage/totals
 
     def usage_totals(self, org_id: str, query: TotalsQuery) -> UsageTotals:
-        time_range, position, binding = self._resume(org_id, "GET /usage/totals", query, Period.TOTAL)
+        answer, position, binding = self._resume(org_id, "GET /usage/totals", query, Period.TOTAL)
+        time_range = answer.time_range
         candidates = self.pool.submit(self._projects_with_usage, org_id, time_range)
         active = self.pool.submit(self.projects.list_active, org_id)
         records: list[UsageRecord] = []
         size, next_position = 0, None
         listed = self._listed(org_id, time_range, active.result(), candidates.result(), position, every_total=True)
         for project, total in listed:
-            record = _record(total if total is not None else ZERO, time_range.start, "total", project)
+            record = answer.total(total if total is not None else ZERO, project)
             record_size = _response_bytes(record)
             if len(records) == query.limit or (records and size + record_size > PAGE_BYTES):
                 next_position = Position(project.project_id, time_range.start)
@@ -183,6 +224,7 @@ class Reports:
             totals=records,
             startDate=format_instant(time_range.start),
             endDate=format_instant(time_range.end),
+            dataThrough=format_instant(answer.data_through),
             nextToken=next_token,
         )
 
@@ -215,7 +257,8 @@ class Reports:
     def _single_project(self, org_id: str, project_id: str, query: ProjectUsageQuery, endpoint: str) -> UsageReport:
         period, limit = query.period, query.limit
         fill = query.fill or Fill.ZERO
-        time_range, position, binding = self._resume(org_id, endpoint, query, period)
+        answer, position, binding = self._resume(org_id, endpoint, query, period)
+        time_range = answer.time_range
         if not _PROJECT_ID.match(project_id):
             raise _project_not_found(project_id)
         owner = self.pool.submit(self.projects.get, project_id)
@@ -224,7 +267,7 @@ class Reports:
             raise Problem("invalid_token", "next_token does not belong to this project")
 
         # Start every read this answer needs, then wait for the tenancy check before using any.
-        buckets = _remaining(output_buckets(time_range, period), project_id, position)
+        buckets = _remaining(output_buckets(time_range, period, answer.calendar), project_id, position)
         known_paged = position is not None or (fill is Fill.ZERO and len(buckets) > limit)
         total = self.submit_total(Scope.PROJECT, project_id, time_range) if known_paged else None
         if fill is Fill.ZERO:
@@ -245,15 +288,16 @@ class Reports:
             total_usage = merge_all(entry.usage for entry in page.entries)
         else:
             (total_usage,) = (total or self.submit_total(Scope.PROJECT, project_id, time_range)).values()
-        return self._report(page, period, time_range, _record(total_usage, time_range.start, "total", project), binding)
+        return self._report(page, period, answer, answer.total(total_usage, project), binding)
 
     def _organization(self, org_id: str, query: UsageQuery) -> UsageReport:
         period, limit = query.period, query.limit
         fill = query.fill or Fill.NONE
-        time_range, position, binding = self._resume(org_id, "GET /usage", query, period)
+        answer, position, binding = self._resume(org_id, "GET /usage", query, period)
+        time_range = answer.time_range
         org_total = self.submit_total(Scope.ORG, org_id, time_range)
         candidates = self.pool.submit(self._projects_with_usage, org_id, time_range)
-        all_buckets = output_buckets(time_range, period)
+        all_buckets = output_buckets(time_range, period, answer.calendar)
         if fill is Fill.NONE:
             ids = sorted(p for p in candidates.result() if position is None or p >= position.project_id)
             page = self._collect_sparse(org_id, ids, all_buckets, limit, position)
@@ -262,21 +306,22 @@ class Reports:
             listed = self._listed(org_id, time_range, active, candidates.result(), position, every_total=False)
             page = self._collect_dense(listed, all_buckets, limit, position)
         (total,) = org_total.values()
-        return self._report(page, period, time_range, _record(total, time_range.start, "total", None), binding)
+        return self._report(page, period, answer, answer.total(total, None), binding)
 
     def _report(
-        self, page: _Page, period: Period, time_range: TimeRange, totals: UsageRecord, binding: PageBinding
+        self, page: _Page, period: Period, answer: _Answer, totals: UsageRecord, binding: PageBinding
     ) -> UsageReport:
-        period_type: PeriodType = period.value
+        time_range = answer.time_range
         next_token = None
         if page.next_position is not None:
             next_token = self.tokens.issue(binding, PageState(time_range, page.next_position))
         return UsageReport(
-            items=[_record(e.usage, e.bucket.period_start, period_type, e.project) for e in page.entries],
+            items=[answer.record(e.usage, e.bucket, period, e.project) for e in page.entries],
             period=period.value,
             totals=totals,
             startDate=format_instant(time_range.start),
             endDate=format_instant(time_range.end),
+            dataThrough=format_instant(answer.data_through),
             nextToken=next_token,
         )
 
@@ -284,14 +329,19 @@ class Reports:
 
     def _resume(
         self, org_id: str, endpoint: str, query: ProjectUsageQuery | TotalsQuery, period: Period
-    ) -> tuple[TimeRange, Position | None, PageBinding]:
-        """The effective range, where this page starts, and what a token of this request is bound to."""
-        time_range = resolve_range(query.start_date, query.end_date, period, self.clock())
-        binding = PageBinding(org_id, endpoint, query.model_dump(exclude={"limit", "next_token"}))
-        if query.next_token is None:
-            return time_range, None, binding
-        state = self.tokens.open(binding, query.next_token)
-        return state.time_range, state.position, binding
+    ) -> tuple[_Answer, Position | None, PageBinding]:
+        """The effective range and freshness, where this page starts, and what a token of this request is bound to.
+
+        The watermark is read first, so every bucket read after it holds at least what it promises.
+        """
+        data_through = self.watermark.data_through() if self.watermark is not None else self.clock()
+        zone = query.calendar
+        time_range = resolve_range(query.start_date, query.end_date, period, self.clock(), zone)
+        binding = PageBinding(org_id, endpoint, _bound_parameters(query))
+        if query.next_token is not None:
+            state = self.tokens.open(binding, query.next_token)
+            return _Answer(state.time_range, zone, data_through), state.position, binding
+        return _Answer(time_range, zone, data_through), None, binding
 
     def _collect_sparse(
         self,
@@ -497,13 +547,26 @@ def _project_not_found(project_id: str) -> Problem:
     return Problem("project_not_found", f"no project {project_id!r} in your organization")
 
 
-def _record(usage: Usage, period_start: int, period_type: PeriodType, project: Project | None) -> UsageRecord:
+def _bound_parameters(query: ProjectUsageQuery | TotalsQuery) -> dict[str, object]:
+    """What a page token binds: every parameter but ``limit``, ``next_token`` and ``format`` (a page
+    holds the same records as JSON or CSV, so a token serves both); ``tz`` only when it names a zone
+    other than UTC, so tokens of the published parameters stay what they were."""
+    excluded = {"limit", "next_token", "format"}
+    if query.tz in (None, UTC_NAME):
+        excluded.add("tz")
+    return query.model_dump(exclude=excluded)
+
+
+def _record(
+    usage: Usage, period_start: str, period_type: PeriodType, project: Project | None, partial: bool
+) -> UsageRecord:
     return UsageRecord.of(
         usage,
         period_start=period_start,
         period_type=period_type,
         project_id=project.project_id if project else None,
         project_name=project.name if project else None,
+        partial=partial,
     )
 
 
@@ -517,7 +580,9 @@ def _response_bytes(record: UsageRecord) -> int:
 @cache
 def reports() -> Reports:
     """The process's use cases on the service's tables (built on first request, not at import)."""
+    from ocore_usage.freshness import RollupWatermark
     from ocore_usage.settings import get_settings
+    from ocore_usage.storage.work import WorkQueue
     from ocore_usage.wiring import tables
 
     built = tables()
@@ -525,4 +590,5 @@ def reports() -> Reports:
         projects=built.project_repository,
         rollups=built.rollup_repository,
         tokens=PageTokens(ssm_key_source(get_settings().pagination_key_parameter)),
+        watermark=RollupWatermark(WorkQueue(built.work)),
     )

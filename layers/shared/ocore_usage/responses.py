@@ -3,8 +3,12 @@
 The reports build these models; the OpenAPI document takes its schemas from them, so what the
 document promises is what the functions send. Field names and order follow the published
 API reference; ``startDate``, ``endDate`` and ``nextToken`` are additive fields (see
-docs/read-api.md). Hour-based metrics are exact ``Decimal`` values written
-as JSON numbers by :mod:`ocore_usage.jsonnum`.
+docs/read-api.md), and so are ``dataThrough`` and a record's ``partial`` (present only when true,
+so a record of a closed, rolled bucket has exactly the published fields). Hour-based metrics are
+exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.jsonnum`.
+
+The same records as CSV (:data:`CSV_COLUMNS`, :func:`csv_row`): one row per record, identity
+columns first, then the metrics in the published order, then ``partial``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ocore_usage.aggregation import Usage, render_metrics
-from ocore_usage.timeline import format_instant
+from ocore_usage.jsonnum import decimal_literal
 
 PeriodType = Literal["hourly", "daily", "monthly", "total"]
 
@@ -35,6 +39,30 @@ Instant = Annotated[
         }
     ),
 ]
+PeriodStart = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$",
+            "description": "RFC 3339: UTC with Z, except daily and monthly buckets of a tz other than UTC, "
+            "which carry that zone's offset (2026-03-29T00:00:00+01:00).",
+        }
+    ),
+]
+Partial = Annotated[
+    Literal[True] | None,
+    WithJsonSchema(
+        {
+            "type": "boolean",
+            "const": True,
+            "description": "Present, and true, when the record's stretch of time ends after dataThrough (its "
+            "bucket is still open, or not yet fully rolled up): samples received later may change it. "
+            "Absent otherwise.",
+        }
+    ),
+]
 
 
 class UsageRecord(BaseModel):
@@ -50,32 +78,78 @@ class UsageRecord(BaseModel):
         ge=0, description="Peak number of distinct instances running at one instant (never summed)."
     )
     instanceHours: HourMetric
-    periodStart: Instant = Field(
+    periodStart: PeriodStart = Field(
         description="The bucket's own start (a clipped bucket keeps it); for totals, the range start."
     )
     periodType: PeriodType
     projectId: str | None = Field(description="null for organization-wide totals.")
     projectName: str | None = Field(description="The project's current name; null for organization-wide totals.")
     ramGbHours: HourMetric
+    partial: Partial = None
 
     @classmethod
     def of(
         cls,
         usage: Usage,
         *,
-        period_start: int,
+        period_start: str,
         period_type: PeriodType,
         project_id: str | None,
         project_name: str | None,
+        partial: bool = False,
     ) -> UsageRecord:
         metrics: dict[str, Any] = render_metrics(usage)
         return cls(
             **metrics,
-            periodStart=format_instant(period_start),
+            periodStart=period_start,
             periodType=period_type,
             projectId=project_id,
             projectName=project_name,
+            partial=True if partial else None,
         )
+
+    def body(self) -> dict[str, Any]:
+        """The record as sent: ``partial`` only when true."""
+        return self.model_dump(exclude={"partial"} if self.partial is None else None)
+
+
+DATA_THROUGH = (
+    "Every sample received (answered 202) before this instant is counted in this answer; records whose "
+    "stretch ends later carry partial. The rollup's watermark, never later than the time of the request."
+)
+
+CSV_COLUMNS = (
+    "projectId",
+    "projectName",
+    "periodType",
+    "periodStart",
+    "bandwidthInBytes",
+    "bandwidthOutBytes",
+    "cpuCoreHours",
+    "diskGbHours",
+    "instanceCount",
+    "instanceHours",
+    "ramGbHours",
+    "partial",
+)
+"""The columns of the CSV form, in this order (its header row)."""
+
+
+def csv_row(record: UsageRecord) -> list[str]:
+    """One record as CSV fields: numbers as in JSON, null as an empty field, partial as true or false."""
+    values = record.model_dump()
+    row = []
+    for column in CSV_COLUMNS:
+        value = values[column]
+        if value is None:
+            row.append("false" if column == "partial" else "")
+        elif isinstance(value, bool):
+            row.append("true" if value else "false")
+        elif isinstance(value, Decimal):
+            row.append(decimal_literal(value))
+        else:
+            row.append(str(value))
+    return row
 
 
 class UsageReport(BaseModel):
@@ -88,12 +162,21 @@ class UsageReport(BaseModel):
     totals: UsageRecord = Field(description="The whole range (not just this page); periodType total.")
     startDate: Instant = Field(description="Effective start of the range (inclusive), widened to the hour.")
     endDate: Instant = Field(description="Effective end of the range (exclusive), widened to the hour.")
+    dataThrough: Instant = Field(description=DATA_THROUGH)
     nextToken: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
         None, description="Present when more items follow: pass it as next_token with the same other parameters."
     )
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
+        body = self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
+        body["items"] = [item.body() for item in self.items]
+        body["totals"] = self.totals.body()
+        return body
+
+    @property
+    def records(self) -> list[UsageRecord]:
+        """The rows of the CSV form: the items."""
+        return self.items
 
 
 class UsageTotals(BaseModel):
@@ -105,6 +188,7 @@ class UsageTotals(BaseModel):
     totals: list[UsageRecord]
     startDate: Instant = Field(description="Effective start of the range (inclusive), widened to the hour.")
     endDate: Instant = Field(description="Effective end of the range (exclusive), widened to the hour.")
+    dataThrough: Instant = Field(description=DATA_THROUGH)
     nextToken: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
         None,
         description="Present when more projects follow (more than limit, or more than fit 5 MB): pass it as "
@@ -112,7 +196,14 @@ class UsageTotals(BaseModel):
     )
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
+        body = self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
+        body["totals"] = [record.body() for record in self.totals]
+        return body
+
+    @property
+    def records(self) -> list[UsageRecord]:
+        """The rows of the CSV form: one per project."""
+        return self.totals
 
 
 class FieldProblem(BaseModel):

@@ -1,0 +1,183 @@
+"""A read answer on the wire: JSON or CSV, its validators, how long it may be cached, and ``304``.
+
+Beyond the published API (docs/read-api.md, "Beyond the published API"), all of it additive: a
+request that asks for none of it gets the published JSON body, with headers added.
+
+- **Format.** ``format=csv``/``format=json`` decides; without it, ``Accept``: CSV when it ranks
+  ``text/csv`` above ``application/json`` (by q-value, the most specific range of each deciding;
+  a tie, ``*/*`` or no ``Accept`` is JSON). CSV is RFC 4180: a header row (:data:`CSV_COLUMNS`),
+  one row per record (the items; for ``/usage/totals`` the per-project totals), CRLF line ends,
+  fields quoted where they hold a comma, quote or line break. The rest of a JSON answer goes in
+  headers: ``X-Next-Token`` (and ``Link: <...>; rel="next"``) when more records follow.
+- **Validators.** A strong ``ETag``: the SHA-256 of the body's bytes (for CSV, of the body and
+  the next page's token, which travels in headers), base64url. ``Last-Modified`` is
+  ``dataThrough`` as an HTTP-date (whole seconds, rounded down).
+- **If-None-Match** (``*`` or a list of entity tags): when one matches the answer's ETag, the
+  answer is ``304`` without a body, with the same ETag, Last-Modified and Cache-Control. Tags
+  are compared as RFC 9110 requires for this header, weakly (``W/"x"`` matches ``"x"``), so a
+  proxy that marks a compressed copy weak does not defeat revalidation.
+- **Cache-Control.** Always ``private`` (an answer is one tenant's). ``max-age=3600`` when the
+  whole range ends no later than ``dataThrough`` (every bucket closed and rolled up), else
+  ``max-age=60``. ``Vary: Accept``, since the format follows it.
+
+Errors stay ``application/problem+json`` whatever was asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import parse_qsl, quote, urlencode
+
+from aws_lambda_powertools.event_handler import Response
+
+from ocore_usage import jsonnum
+from ocore_usage.queries import Format
+from ocore_usage.responses import CSV_COLUMNS, UsageReport, UsageTotals, csv_row
+from ocore_usage.timeline import from_micros, parse_rfc3339
+
+JSON: Final = "application/json"
+CSV: Final = "text/csv; charset=utf-8; header=present"
+CLOSED_MAX_AGE: Final = 3600
+"""Seconds an answer may be reused when every bucket in it is closed and rolled up."""
+OPEN_MAX_AGE: Final = 60
+"""Seconds an answer may be reused while some bucket in it may still change."""
+
+_ENTITY_TAG = re.compile(r'(?:W/)?"([^"]*)"')
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+Answer = UsageReport | UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """What of the HTTP request shapes the answer's representation (payload 2.0: lowercased headers)."""
+
+    accept: str = ""
+    if_none_match: str = ""
+    path: str = ""
+    raw_query: str = ""
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> ReadRequest:
+        headers = event.get("headers") or {}
+        return cls(
+            accept=str(headers.get("accept") or ""),
+            if_none_match=str(headers.get("if-none-match") or ""),
+            path=str(event.get("rawPath") or ""),
+            raw_query=str(event.get("rawQueryString") or ""),
+        )
+
+
+def respond(answer: Answer, request: ReadRequest, asked: Format | None = None) -> Response[str]:
+    """The HTTP answer: the body in the format asked for, with validators, or ``304``."""
+    fmt = asked or (Format.CSV if prefers_csv(request.accept) else Format.JSON)
+    headers: dict[str, str] = {}
+    if fmt is Format.CSV:
+        body, content_type = to_csv(answer), CSV
+        if answer.nextToken is not None:
+            headers["X-Next-Token"] = answer.nextToken
+            headers["Link"] = f'<{next_page_link(request, answer.nextToken)}>; rel="next"'
+        tag = entity_tag(body.encode(), (answer.nextToken or "").encode())
+    else:
+        body, content_type = jsonnum.dumps(answer.body()), JSON
+        tag = entity_tag(body.encode())
+    data_through = parse_rfc3339(answer.dataThrough)
+    closed = parse_rfc3339(answer.endDate) <= data_through
+    validators = {
+        "ETag": tag,
+        "Last-Modified": http_date(data_through),
+        "Cache-Control": f"private, max-age={CLOSED_MAX_AGE if closed else OPEN_MAX_AGE}",
+        "Vary": "Accept",
+    }
+    if matches(request.if_none_match, tag):
+        return Response(status_code=304, content_type=None, body="", headers=validators)
+    return Response(status_code=200, content_type=content_type, body=body, headers={**validators, **headers})
+
+
+# ---------------------------------------------------------------- format
+
+
+def prefers_csv(accept: str) -> bool:
+    """``Accept`` ranks ``text/csv`` above ``application/json`` (ties and absence: JSON)."""
+    if not accept:
+        return False
+    return _quality(accept, "text", "csv") > _quality(accept, "application", "json")
+
+
+def _quality(accept: str, main: str, sub: str) -> float:
+    """The q-value ``accept`` gives ``main/sub``: that of its most specific matching range (0: none)."""
+    best: tuple[int, float] = (-1, 0.0)
+    for media_range in accept.split(","):
+        kind, *parameters = (part.strip() for part in media_range.split(";"))
+        range_main, _, range_sub = kind.lower().partition("/")
+        if (range_main, range_sub) == (main, sub):
+            specificity = 2
+        elif (range_main, range_sub) == (main, "*"):
+            specificity = 1
+        elif (range_main, range_sub) == ("*", "*"):
+            specificity = 0
+        else:
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        if (specificity, quality) > best:
+            best = (specificity, quality)
+    return best[1]
+
+
+def to_csv(answer: Answer) -> str:
+    """The answer's records as RFC 4180 CSV with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(record) for record in answer.records)
+    return out.getvalue()
+
+
+def next_page_link(request: ReadRequest, token: str) -> str:
+    """This request's path and query with ``next_token`` set to ``token`` (a relative reference)."""
+    pairs = [(k, v) for k, v in parse_qsl(request.raw_query, keep_blank_values=True) if k != "next_token"]
+    return f"{request.path}?{urlencode([*pairs, ('next_token', token)], quote_via=quote)}"
+
+
+# ---------------------------------------------------------------- validators
+
+
+def entity_tag(body: bytes, extra: bytes = b"") -> str:
+    """A strong tag: the SHA-256 of ``body`` (and of ``extra``, what travels beside it), base64url."""
+    digest = hashlib.sha256(body + b"\0" + extra if extra else body).digest()
+    return '"' + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii") + '"'
+
+
+def matches(if_none_match: str, tag: str) -> bool:
+    """``If-None-Match`` names this answer: ``*``, or a listed tag equal to ``tag`` (weak comparison)."""
+    value = if_none_match.strip()
+    if not value:
+        return False
+    if value == "*":
+        return True
+    opaque = tag.strip('"')
+    return any(found == opaque for found in _ENTITY_TAG.findall(value))
+
+
+def http_date(instant: int) -> str:
+    """RFC 9110 IMF-fixdate of an instant, rounded down to the second."""
+    moment = from_micros(instant)
+    return (
+        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
+    )
