@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ocore_usage.settings import get_settings
 from ocore_usage.storage.projects import ProjectRepository
@@ -19,7 +19,9 @@ from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
 
 if TYPE_CHECKING:
+    from botocore.session import Session as BotocoreSession
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_lambda.client import LambdaClient
 
     from ocore_usage.dispatch import RollupDispatcher
     from ocore_usage.ingest import IngestService
@@ -56,10 +58,17 @@ class Tables:
 
 
 @cache
-def dynamodb_client() -> DynamoDBClient:
-    import boto3  # imported on first use: keeps cold starts lean
+def _botocore_session() -> BotocoreSession:
+    # botocore's own session, not boto3's: the same clients, without importing boto3 (and its
+    # s3transfer) into the cold start. Imported on first use, when a request needs a client.
+    import botocore.session
 
-    return boto3.client("dynamodb")
+    return botocore.session.get_session()
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    return cast("DynamoDBClient", _botocore_session().create_client("dynamodb"))
 
 
 @cache
@@ -92,11 +101,9 @@ def rollup_service() -> RollupService:
 @cache
 def rollup_dispatcher(function: str) -> RollupDispatcher:
     """The dispatcher that starts workers as asynchronous invocations of ``function`` (itself)."""
-    import boto3
-
     from ocore_usage.dispatch import AsyncInvoker, RollupDispatcher
 
-    launcher = AsyncInvoker(boto3.client("lambda"), function)
+    launcher = AsyncInvoker(cast("LambdaClient", _botocore_session().create_client("lambda")), function)
     return RollupDispatcher(WorkQueue(tables().work), launcher, workers=get_settings().rollup_concurrency - 1)
 
 

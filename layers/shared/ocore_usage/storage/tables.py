@@ -1,6 +1,6 @@
 """Low-level access to one DynamoDB table through an injected boto3 client.
 
-Owns marshalling (boto3's own TypeSerializer/TypeDeserializer), batching to the service limits,
+Owns marshalling (through :mod:`ocore_usage.storage.marshalling`), batching to the service limits,
 retrying ``UnprocessedKeys``/``UnprocessedItems`` with backoff, and paging through queries.
 Batches of one call go out concurrently (``PARALLEL_REQUESTS`` at a time): a 1,000-item read or
 write waits for the slowest batch, not for the sum of them. Repositories build on this and never
@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from ocore_usage.storage.marshalling import marshal as marshal  # re-exported: repositories marshal through here
+from ocore_usage.storage.marshalling import unmarshal as unmarshal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -31,20 +32,9 @@ _MAX_ATTEMPTS = 8
 PARALLEL_REQUESTS = 8
 """Batch requests of one call in flight at once (botocore's connection pool holds 10)."""
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 class UnprocessedError(RuntimeError):
     """DynamoDB kept returning unprocessed keys or items after every retry."""
-
-
-def marshal(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
-
-
-def unmarshal(item: Mapping[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 def _backoff(attempt: int) -> None:
