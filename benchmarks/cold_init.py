@@ -158,7 +158,8 @@ class Bench:
         for logical_id, event in EVENTS.items():
             function = template.function(logical_id)
             layers = os.pathsep.join(str(layer) for layer in function.layers)
-            self.env[logical_id] = {**base, **function_environment(function, EnvOverrides()), **aws, "PYTHONPATH": layers}
+            own = function_environment(function, EnvOverrides())
+            self.env[logical_id] = {**base, **own, **aws, "PYTHONPATH": layers}
             self.code[logical_id] = _function_code(function, ROOT / "events" / event)
 
     def function(self, logical_id: str) -> Run:
