@@ -508,7 +508,7 @@ def dev_settings(**overrides: str) -> Settings:
         "JWKS_URL": "",
     }
     values.update(overrides)
-    return Settings.model_validate(values)
+    return Settings.from_environ(values)
 
 
 def test_dev_stage_reads_the_secret_from_ssm(ssm):
