@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document of the usage API, generated from the code: ``docs/openapi.json``.
 
 Schemas come from the pydantic models the functions use: the response bodies and problem
-details (:mod:`ocore_usage.responses`), the query parameters (:mod:`ocore_usage.queries`) and the
-ingest sample (:mod:`ocore_usage.samples`). Each operation lists the error codes it can answer
-with, one example request per code. Regenerate with::
+details (:mod:`ocore_usage.responses`) and the query parameters (:mod:`ocore_usage.queries`); the
+ingest sample's from the fields it is checked by (:data:`ocore_usage.samples.SAMPLE_SCHEMA`).
+Each operation lists the error codes it can answer with, one example request per code.
+Regenerate with::
 
     PYTHONPATH=layers/shared .venv/bin/python -m ocore_usage.openapi > docs/openapi.json
 
@@ -102,11 +103,10 @@ def build_document() -> dict[str, Any]:
             (ProblemDetails, "serialization"),
             (FieldProblem, "serialization"),
             (GatewayMessage, "serialization"),
-            *_sample_models(),
         ],
         ref_template=REF,
     )
-    schemas = {name: _tidy(schema) for name, schema in sorted(top["$defs"].items())}
+    schemas = {name: _tidy(schema) for name, schema in sorted({**top["$defs"], **_sample_schemas()}.items())}
     schemas.update(_sample_batch_schema())
     return {
         "openapi": "3.1.0",
@@ -407,10 +407,10 @@ def _forbidden_response() -> dict[str, Any]:
 # ---------------------------------------------------------------- the ingest sample
 
 
-def _sample_models() -> list[tuple[type[BaseModel], Any]]:
-    from ocore_usage.samples import SampleIn
+def _sample_schemas() -> dict[str, Any]:
+    from ocore_usage.samples import SAMPLE_SCHEMA
 
-    return [(SampleIn, "validation")]
+    return {"SampleIn": SAMPLE_SCHEMA}
 
 
 def _sample_batch_schema() -> dict[str, Any]:

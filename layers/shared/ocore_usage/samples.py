@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, WithJsonSchema
+from typing import Any
 
 from ocore_usage.attribution import MeteredInterval
 from ocore_usage.problems import FieldError, Problem
@@ -29,61 +29,103 @@ WINDOW_FUTURE = 5 * 60 * MICROS_PER_SECOND
 _MICRO = Decimal("0.000001")
 
 
+# ---------------------------------------------------------------- the fields of a sample
+#
+# Checked by hand rather than by a pydantic model: the ingest function would import pydantic and
+# build the model on every cold start. Messages are worded as pydantic words them.
+
+
+@dataclass(frozen=True, slots=True)
+class SampleField:
+    """One field of a sample: how its JSON value is read (``ValueError`` with the message when
+    it is not acceptable) and its JSON Schema in the published document."""
+
+    name: str
+    read: Callable[[Any], Any]
+    schema: dict[str, Any]
+
+
+def _text(name: str, allowed: str) -> SampleField:
+    """A string made wholly of ``allowed`` (a regular expression); no trailing newline slips through."""
+    compiled = re.compile(allowed)
+    pattern = f"^{allowed}$"
+
+    def read(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("Input should be a valid string")
+        if not compiled.fullmatch(value):
+            raise ValueError(f"String should match pattern '{pattern}'")
+        return value
+
+    return SampleField(name, read, {"pattern": pattern, "type": "string"})
+
+
+def _whole(name: str, least: int, most: int) -> SampleField:
+    """A JSON integer (not a fraction, not a boolean) from ``least`` to ``most``."""
+
+    def read(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("Input should be a valid integer")
+        if value < least:
+            raise ValueError(f"Input should be greater than or equal to {least}")
+        if value > most:
+            raise ValueError(f"Input should be less than or equal to {most}")
+        return value
+
+    return SampleField(name, read, {"maximum": most, "minimum": least, "type": "integer"})
+
+
 def _allocation(value: Any) -> int:
     """A JSON number in [0, 1e6], rounded half-even to 6 decimals, as integer micro-units."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("must be a number")
+        raise ValueError("Value error, must be a number")
     number = Decimal(value)
     if not number.is_finite() or number < 0 or number > MAX_ALLOCATION:
-        raise ValueError("must be a number from 0 to 1000000")
+        raise ValueError("Value error, must be a number from 0 to 1000000")
     try:
         return int(number.quantize(_MICRO, rounding=ROUND_HALF_EVEN) * 1_000_000)
     except InvalidOperation as error:  # pragma: no cover - bounded above, kept for safety
-        raise ValueError("must be a number from 0 to 1000000") from error
+        raise ValueError("Value error, must be a number from 0 to 1000000") from error
 
 
 def _instant(value: Any) -> int:
+    """An RFC 3339 date-time string with offset, as microseconds."""
     if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 date-time string with offset")
-    return parse_rfc3339(value)
+        raise ValueError("Value error, must be an RFC 3339 date-time string with offset")
+    try:
+        return parse_rfc3339(value)
+    except ValueError as error:
+        raise ValueError(f"Value error, {error}") from None
 
 
-# On the wire an allocation is a JSON number and an instant an RFC 3339 string; the model holds both as
-# integers (micro-units, microseconds), so the published schema states the wire types.
-Allocation = Annotated[
-    int,
-    BeforeValidator(_allocation),
-    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1000000, "description": "Average allocation."}),
-]
-Instant = Annotated[
-    int,
-    BeforeValidator(_instant),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339 with offset."}),
-]
-ByteCount = Annotated[StrictInt, Field(ge=0, le=MAX_BYTES)]
+# On the wire an allocation is a JSON number and an instant an RFC 3339 string; a sample holds both
+# as integers (micro-units, microseconds).
+_ALLOCATION_SCHEMA = {"description": "Average allocation.", "maximum": 1000000, "minimum": 0, "type": "number"}
+SAMPLE_FIELDS = (
+    _text("sampleId", "[A-Za-z0-9._:-]{1,128}"),
+    _text("projectId", "[A-Za-z0-9._-]{1,64}"),
+    _text("instanceId", "[A-Za-z0-9._:-]{1,128}"),
+    SampleField(
+        "intervalStart", _instant, {"description": "RFC 3339 with offset.", "format": "date-time", "type": "string"}
+    ),
+    _whole("intervalSeconds", 1, 3600),
+    SampleField("cpuCores", _allocation, _ALLOCATION_SCHEMA),
+    SampleField("ramGb", _allocation, _ALLOCATION_SCHEMA),
+    SampleField("diskGb", _allocation, _ALLOCATION_SCHEMA),
+    _whole("bandwidthInBytes", 0, MAX_BYTES),
+    _whole("bandwidthOutBytes", 0, MAX_BYTES),
+)
+"""Every field of a sample, each required, in the order errors are listed; no other field is accepted."""
+_FIELD_NAMES = frozenset(field.name for field in SAMPLE_FIELDS)
 
-
-class SampleIn(BaseModel):
-    """One sample as an agent sends it; numbers already in the integer units of attribution."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sampleId: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
-    projectId: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    instanceId: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
-    intervalStart: Instant
-    intervalSeconds: Annotated[StrictInt, Field(ge=1, le=3600)]
-    cpuCores: Allocation
-    ramGb: Allocation
-    diskGb: Allocation
-    bandwidthInBytes: ByteCount
-    bandwidthOutBytes: ByteCount
-
-
-class _Batch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    samples: list[dict[str, Any]] = Field(min_length=1)
+SAMPLE_SCHEMA: dict[str, Any] = {
+    "additionalProperties": False,
+    "description": "One sample as an agent sends it; numbers already in the integer units of attribution.",
+    "properties": {field.name: field.schema for field in SAMPLE_FIELDS},
+    "required": [field.name for field in SAMPLE_FIELDS],
+    "type": "object",
+}
+"""The JSON Schema of one sample (``SampleIn`` in the published document), from the same fields."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,21 +141,57 @@ class Sample:
         return (self.project_id, self.sample_id)
 
     @classmethod
-    def of(cls, raw: SampleIn) -> Sample:
+    def of(cls, raw: dict[str, Any]) -> Sample:
+        """The sample of a JSON object whose every field :data:`SAMPLE_FIELDS` has read."""
         return cls(
-            project_id=raw.projectId,
-            sample_id=raw.sampleId,
+            project_id=raw["projectId"],
+            sample_id=raw["sampleId"],
             interval=MeteredInterval(
-                instance_id=raw.instanceId,
-                start=raw.intervalStart,
-                duration=raw.intervalSeconds * MICROS_PER_SECOND,
-                cpu=raw.cpuCores,
-                ram=raw.ramGb,
-                disk=raw.diskGb,
-                bytes_in=raw.bandwidthInBytes,
-                bytes_out=raw.bandwidthOutBytes,
+                instance_id=raw["instanceId"],
+                start=raw["intervalStart"],
+                duration=raw["intervalSeconds"] * MICROS_PER_SECOND,
+                cpu=raw["cpuCores"],
+                ram=raw["ramGb"],
+                disk=raw["diskGb"],
+                bytes_in=raw["bandwidthInBytes"],
+                bytes_out=raw["bandwidthOutBytes"],
             ),
         )
+
+
+def read_sample(raw: dict[str, Any], at: str) -> Sample | list[FieldError]:
+    """The sample of the JSON object ``raw`` found at ``at`` (``samples[3]``), or each of its errors."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for field in SAMPLE_FIELDS:
+        if field.name not in raw:
+            errors.append(FieldError(f"{at}.{field.name}", "required"))
+            continue
+        try:
+            values[field.name] = field.read(raw[field.name])
+        except ValueError as error:
+            errors.append(FieldError(f"{at}.{field.name}", str(error)))
+    errors += [FieldError(f"{at}.{name}", "unknown field") for name in raw if name not in _FIELD_NAMES]
+    return errors or Sample.of(values)
+
+
+def _batch_errors(payload: dict[str, Any]) -> list[FieldError]:
+    """What makes ``payload`` something other than ``{"samples": [<object>, ...]}``."""
+    errors: list[FieldError] = []
+    samples = payload.get("samples")
+    if "samples" not in payload:
+        errors.append(FieldError("samples", "required"))
+    elif not isinstance(samples, list):
+        errors.append(FieldError("samples", "Input should be a valid list"))
+    elif not samples:
+        errors.append(FieldError("samples", "List should have at least 1 item after validation, not 0"))
+    else:
+        errors += [
+            FieldError(f"samples[{index}]", "Input should be a valid dictionary")
+            for index, raw in enumerate(samples)
+            if not isinstance(raw, dict)
+        ]
+    return errors + [FieldError(name, "unknown field") for name in payload if name != "samples"]
 
 
 def _reject_constant(name: str) -> None:
@@ -173,10 +251,6 @@ def _decode(body: str | bytes | None) -> Any:
         raise Problem("validation_error", f"the request body is not valid JSON: {error}", status=400) from error
 
 
-def _field_path(prefix: str, location: tuple[int | str, ...]) -> str:
-    return prefix + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
-
-
 def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
     """Every sample of ``body``, or a Problem naming each bad one. Later duplicates replace earlier ones."""
     payload = _decode(body)
@@ -185,19 +259,17 @@ def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
     raw_samples = payload.get("samples")
     if isinstance(raw_samples, list) and len(raw_samples) > MAX_SAMPLES:
         raise Problem("payload_too_large", f"at most {MAX_SAMPLES} samples per request, got {len(raw_samples)}")
-    try:
-        batch = _Batch.model_validate(payload)
-    except ValidationError as error:
-        raise Problem("validation_error", "the body is not a sample batch", _errors("", error)) from error
+    problems = _batch_errors(payload)
+    if problems:
+        raise Problem("validation_error", "the body is not a sample batch", problems)
 
     errors: list[FieldError] = []
     window: list[FieldError] = []
     accepted: dict[tuple[str, str], Sample] = {}
-    for index, raw in enumerate(batch.samples):
-        try:
-            sample = Sample.of(SampleIn.model_validate(raw))
-        except ValidationError as error:
-            errors += _errors(f"samples[{index}]", error)
+    for index, raw in enumerate(payload["samples"]):
+        sample = read_sample(raw, f"samples[{index}]")
+        if isinstance(sample, list):
+            errors += sample
             continue
         if sample.interval.start < now - WINDOW_PAST or sample.interval.end > now + WINDOW_FUTURE:
             window.append(
@@ -214,15 +286,3 @@ def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
     if window:
         raise Problem("sample_out_of_window", f"{len(window)} sample(s) outside the accepted time window", window)
     return list(accepted.values())
-
-
-def _errors(prefix: str, error: ValidationError) -> list[FieldError]:
-    found = []
-    for detail in error.errors(include_url=False, include_input=False):
-        message = detail["msg"]
-        if detail["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif detail["type"] == "missing":
-            message = "required"
-        found.append(FieldError(_field_path(prefix, tuple(detail["loc"])).lstrip("."), message))
-    return found
