@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from ocore_usage.aggregation import Usage
 from ocore_usage.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
 from ocore_usage.timeline import Granularity
+from ocore_usage.zones import calendar
 from tests.support.read_api import derived_series
 from tests.support.read_reference import (
     HOUR_US,
@@ -147,4 +149,48 @@ def test_assembled_values_equal_the_sum_of_their_hours(data, period):
         for start, usage in buckets.items()
     }
     plan = plan_reads(time_range, period)
+    assert plan.assemble(stored) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
+
+
+# ---------------------------------------------------------------- local calendars (tz)
+
+ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), period=st.sampled_from([Period.DAILY, Period.MONTHLY]), zone=st.sampled_from(ZONES))
+def test_local_records_are_the_hours_of_their_local_date_read_exactly_from_utc_buckets(data, period, zone):
+    # GIVEN a range and a zone's daily or monthly records
+    time_range = data.draw(ranges(period))
+    plan = plan_reads(time_range, period, calendar(zone))
+    tz = ZoneInfo(zone)
+
+    def local_key(hour: int) -> object:
+        moment = to_dt(hour).astimezone(tz)
+        return moment.date() if period is Period.DAILY else (moment.year, moment.month)
+
+    # THEN every hour of the range is in the record of its local date (month), by zoneinfo
+    expected: dict[object, list[int]] = defaultdict(list)
+    for hour in range(time_range.start, time_range.end, HOUR_US):
+        expected[local_key(hour)].append(hour)
+    assert [(b.start, b.end) for b in plan.buckets] == [(hs[0], hs[-1] + HOUR_US) for hs in expected.values()]
+    # AND each is tiled by the fewest stored UTC buckets, read in runs that touch nothing else
+    planned = {part for bucket in plan.buckets for part in bucket.parts}
+    for bucket in plan.buckets:
+        assert len(bucket.parts) == fewest_buckets(bucket.start, bucket.end)
+    read = set()
+    for run in plan.reads:
+        cursor = run.first
+        while cursor <= run.last:
+            read.add(StoredBucket(run.granularity, cursor))
+            cursor = next_bucket(cursor, run.granularity)
+    assert read == planned and plan.item_count == len(planned)
+    # AND the value assembled from stored buckets is the sum of the record's hours
+    offsets = data.draw(st.lists(st.integers(-48, (time_range.end - time_range.start) // HOUR_US + 48), max_size=30))
+    hours = {time_range.start + o * HOUR_US: data.draw(usages) for o in offsets}
+    stored = {
+        StoredBucket(granularity, start): usage
+        for granularity, buckets in derived_series(hours).items()
+        for start, usage in buckets.items()
+    }
     assert plan.assemble(stored) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
