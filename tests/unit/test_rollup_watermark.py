@@ -1,4 +1,4 @@
-"""The rollup's watermark (WorkQueue.oldest_unrolled), on moto: every sample answered 202 before it is
+"""The rollup's watermark (WorkQueue.progress), on moto: every sample answered 202 before it is
 counted in its project's series and in its org's, whatever stage the rollup is in.
 
 The org series lag the project series by a stage: the project stage marks the org hours after it
@@ -20,7 +20,7 @@ from moto import mock_aws
 from ocore_usage.freshness import RollupWatermark
 from ocore_usage.rollup import NO_DEADLINE, RollupResult
 from ocore_usage.storage.keys import Scope, shard_of
-from ocore_usage.storage.work import WorkQueue
+from ocore_usage.storage.work import Progress, WorkQueue
 from ocore_usage.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339, to_micros
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.template import create_tables
@@ -76,36 +76,43 @@ def test_a_clean_project_stage_leaves_the_watermark_at_the_samples_the_org_stage
     org_head = heads[(Scope.ORG, shard_of("org_a"))]
     assert org_head.pending_since >= received + 5 * MINUTE  # the lag metric: when the org work was marked
     assert received <= org_head.pending_origin <= received + MICROS_PER_SECOND  # the watermark: the sample
-    assert received <= (work.oldest_unrolled() or 0) <= received + MICROS_PER_SECOND
+    assert received <= (work.progress().oldest_unrolled or 0) <= received + MICROS_PER_SECOND
     # WHEN the org stage runs THEN nothing is pending
     roll_stage(pipeline, Scope.ORG)
-    assert work.oldest_unrolled() is None
+    progress = work.progress()
+    assert progress.oldest_unrolled is None
+    # AND the last shard left clean says since when: the org stage's last lap
+    assert received + 5 * MINUTE < progress.last_rolled <= pipeline.clock.now
 
 
-def test_the_reads_watermark_is_the_time_of_the_check_when_nothing_is_pending(dynamodb):
+def test_the_reads_watermark_moves_only_when_the_rollup_does(dynamodb):
     pipeline = Pipeline(dynamodb, Clock(parse_rfc3339("2026-11-26T02:30:41Z")))
     watermark = RollupWatermark(WorkQueue(pipeline.table("work")), pipeline.clock, max_age=0)
-    # nothing pending: the time the heads were read, to the minute
+    # nothing ever rolled, nothing pending: the time the heads were read, to the minute
     assert watermark.data_through() == parse_rfc3339("2026-11-26T02:30:00Z")
-    # a sample pending: its time, until rolled; the value never moves back
+    # a sample pending: its time, until rolled
     pipeline.register("prj_a", "org_a")
     pipeline.clock.advance(2 * MINUTE)
     sent = pipeline.clock.now
     pipeline.send([sample("prj_a", 1, 5)])
     assert sent <= watermark.data_through() <= sent + MICROS_PER_SECOND
+    # rolled: when the rollup last left a shard clean, and it stays there while nothing happens
+    pipeline.clock.advance(MINUTE)
+    rolled = pipeline.clock.now
     pipeline.roll_until_done()
-    assert watermark.data_through() >= sent  # not back to 02:32:00, the minute of this check
-    pipeline.clock.advance(2 * MINUTE)
-    assert watermark.data_through() == parse_rfc3339("2026-11-26T02:34:00Z")
+    through = watermark.data_through()
+    assert rolled < through <= pipeline.clock.now
+    pipeline.clock.advance(30 * MINUTE)
+    assert watermark.data_through() == through
 
 
 def test_the_reads_keep_the_heads_they_read_for_a_while():
     class Counting:
         reads = 0
 
-        def oldest_unrolled(self) -> int | None:
+        def progress(self) -> Progress:
             self.reads += 1
-            return None
+            return Progress(None, 0)
 
     clock, work = Clock(parse_rfc3339(NOW)), Counting()
     watermark = RollupWatermark(work, clock, max_age=10 * MICROS_PER_SECOND)
@@ -159,8 +166,12 @@ def test_every_sample_received_before_the_watermark_is_in_every_series(steps):
                     pipeline.clock.advance(seconds * MICROS_PER_SECOND)
             # WHEN the watermark is read
             checked = pipeline.clock.now
-            oldest = work.oldest_unrolled()
-            watermark = checked if oldest is None else oldest
+            progress = work.progress()
+            if progress.oldest_unrolled is not None:
+                watermark = progress.oldest_unrolled
+            else:  # nothing pending: everything received before this check, or the last shard rolled
+                assert progress.last_rolled <= checked
+                watermark = checked
             # THEN each sample answered before it is in its project's hours and in its org's
             projects = {p: counted(pipeline, Scope.PROJECT, p) for p in PROJECTS}
             orgs = {o: counted(pipeline, Scope.ORG, o) for o in set(PROJECTS.values())}
@@ -171,4 +182,4 @@ def test_every_sample_received_before_the_watermark_is_in_every_series(steps):
                 assert any(bits >> n & 1 for bits in orgs[PROJECTS[project_id]].values()), (step, n, "org")
         # AND once everything is rolled, nothing is pending
         pipeline.roll_until_done()
-        assert work.oldest_unrolled() is None
+        assert work.progress().oldest_unrolled is None

@@ -4,13 +4,15 @@ The rollup's work queue keeps on each shard head, project and org alike, the ori
 oldest work not yet rolled (``pendingOrigin``, see docs/pipeline.md "The watermark"): no sample
 received (answered ``202``) before the earliest of them can be missing from any series, project
 or org. With nothing pending anywhere, everything received before the heads were read is
-rolled. :class:`RollupWatermark` turns that into the instant the reads report:
+rolled; so is everything received before the last time the rollup left a shard with nothing
+pending (``rolledAt``). :class:`RollupWatermark` turns that into the instant the reads report:
 
 - the heads are read in one strongly consistent ``BatchGetItem`` (as the rollup reads them), at
   most once per ``max_age`` per process; a request that finds the value older reads them again
   *before* its buckets, so the buckets it reads are at least as fresh as what it reports;
-- with work pending: its earliest origin; with none: the time the heads were read, rounded down
-  to the minute, so an idle service's answers (and their ETags) change at most once a minute;
+- with work pending: its earliest origin; with none: when the rollup last finished a shard (or,
+  before it ever has, the time the heads were read, to the minute). Either moves only when the
+  rollup makes progress, so an answer (and its ETag) stays the same while nothing happens;
 - it never moves back within a process (an earlier value stays true: counted samples stay counted).
 """
 
@@ -20,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Final, Protocol
 
+from ocore_usage.storage.work import Progress
 from ocore_usage.timeline import MICROS_PER_SECOND, now_micros
 
 MAX_AGE: Final = 10 * MICROS_PER_SECOND
@@ -27,16 +30,16 @@ MAX_AGE: Final = 10 * MICROS_PER_SECOND
 _MINUTE = 60 * MICROS_PER_SECOND
 
 
-class PendingWork(Protocol):
-    def oldest_unrolled(self) -> int | None:
-        """When the oldest sample not yet rolled was received; ``None`` when nothing is pending."""
+class RollupProgress(Protocol):
+    def progress(self) -> Progress:
+        """The shard heads' watermark (one request)."""
         ...
 
 
 class RollupWatermark:
     """The reads' ``dataThrough``, from the rollup's shard heads (cached per process)."""
 
-    def __init__(self, work: PendingWork, clock: Callable[[], int] = now_micros, max_age: int = MAX_AGE) -> None:
+    def __init__(self, work: RollupProgress, clock: Callable[[], int] = now_micros, max_age: int = MAX_AGE) -> None:
         self._work = work
         self._clock = clock
         self._max_age = max_age
@@ -49,8 +52,12 @@ class RollupWatermark:
             now = self._clock()
             if self._value is not None and 0 <= now - self._read_at < self._max_age:
                 return self._value
-            oldest = self._work.oldest_unrolled()
-            value = min(oldest, now) if oldest is not None else now - now % _MINUTE
+            progress = self._work.progress()
+            if progress.oldest_unrolled is not None:
+                value = progress.oldest_unrolled
+            else:
+                value = progress.last_rolled or now - now % _MINUTE
+            value = min(value, now)
             self._value = value if self._value is None else max(self._value, value)
             self._read_at = now
             return self._value

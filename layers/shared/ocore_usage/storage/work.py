@@ -14,7 +14,7 @@ Each mark also carries its ``origin``: when the oldest sample behind it was rece
 own time; for the org hours a project's rollup marks, the origin of the project marks it rolled).
 The heads keep ``pendingOrigin``, never later than the origin of any mark of the shard not yet
 rolled, so the reads can say up to when every received sample is counted
-(:meth:`WorkQueue.oldest_unrolled`, docs/pipeline.md "The watermark").
+(:meth:`WorkQueue.progress`, docs/pipeline.md "The watermark").
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ class ShardHead:
     """The shard count this head says is in force."""
     pending_origin: int = 0
     """Never later than the origin of any mark of the shard not yet rolled, parked ones included (0: none)."""
+    rolled_at: int = 0
+    """When the shard was last left with nothing pending, as of the start of its last lap (0: never)."""
 
     @property
     def has_work(self) -> bool:
@@ -112,6 +114,19 @@ class ShardHead:
 
     def leased(self, now: int) -> bool:
         return bool(self.lease_owner) and self.lease_expires >= now
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The rollup's watermark, from every shard head, project and org."""
+
+    oldest_unrolled: int | None
+    """When the oldest sample not yet rolled into every series was received: the earliest
+    ``pendingOrigin`` (or ``pendingSince``) of any shard; everything received earlier is rolled.
+    ``None`` when no shard has work pending or parked."""
+    last_rolled: int
+    """The latest ``rolledAt`` of any shard (0: none yet). With nothing pending anywhere, everything
+    received before it is rolled, and it only moves when the rollup finishes a shard."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +166,7 @@ def _head_of(kind: Scope, shard: int, item: dict[str, Any]) -> ShardHead:
         parked=bool(item.get("parked", False)),
         shards=int(item.get("shards", SHARDS)),
         pending_origin=int(item.get("pendingOrigin", 0)),
+        rolled_at=int(item.get("rolledAt", 0)),
     )
 
 
@@ -265,12 +281,11 @@ class WorkQueue:
             heads += self._read_heads(range(known, self._shards))
         return heads
 
-    def oldest_unrolled(self) -> int | None:
-        """When the oldest sample not yet rolled into every series was received, as the heads say (one
-        request): the earliest ``pendingOrigin`` (or ``pendingSince``) of any shard, project or org;
-        ``None`` when no shard has work pending or parked. Everything received earlier is rolled."""
-        pending = [when for head in self.heads() for when in (head.pending_origin, head.pending_since) if when]
-        return min(pending, default=None)
+    def progress(self) -> Progress:
+        """How far the rollup is, as the heads say (one request; see :class:`Progress`)."""
+        heads = self.heads()
+        pending = [when for head in heads for when in (head.pending_origin, head.pending_since) if when]
+        return Progress(min(pending, default=None), max((head.rolled_at for head in heads), default=0))
 
     def _read_heads(self, shards: range) -> list[ShardHead]:
         keys = [_head_key(kind, shard) for kind in Scope for shard in shards]
@@ -311,6 +326,8 @@ class WorkQueue:
         at ``since`` (when the worker's last lap began). ``pendingOrigin`` follows: cleared with
         the lag, else the origins of the marks written since the lease was taken (``lapOrigin``:
         a mark written before the last lap began was rolled by it); with parked ids it stays.
+        A shard left with nothing pending records ``rolledAt``: every mark written before
+        ``since`` was rolled when it was released.
         """
         values: dict[str, Any] = {":owner": lease.owner, ":cursor": cursor}
         sets = ["#cursor = :cursor"]
@@ -330,10 +347,11 @@ class WorkQueue:
         condition = "leaseOwner = :owner"
         if done is not None and retry_at is None:
             # Nothing pending or parked, unless a writer bumped seq since: then the lag restarts at ``since``.
+            values[":since"] = since
             cleared = self._update_head(
                 lease.kind,
                 lease.shard,
-                expression + ", pendingSince, pendingOrigin, lapOrigin",
+                expression.replace("SET ", "SET rolledAt = :since, ", 1) + ", pendingSince, pendingOrigin, lapOrigin",
                 values,
                 condition=condition + " AND seq = :done",
                 names=names,
@@ -343,7 +361,6 @@ class WorkQueue:
             expression = expression.replace(
                 "SET ", "SET pendingSince = :since, pendingOrigin = if_not_exists(lapOrigin, :since), ", 1
             )
-            values[":since"] = since
         released = self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
         return released is not None
 
