@@ -573,7 +573,7 @@ def _record(
 def _response_bytes(record: UsageRecord) -> int:
     """What ``record`` adds to the function's response: its JSON (ASCII), a comma, and one more
     byte per quote and backslash, which the response escapes once more around the body."""
-    text = jsonnum.dumps(record.model_dump())
+    text = jsonnum.dumps(record.body())
     return len(text) + 1 + text.count('"') + text.count("\\")
 
 
