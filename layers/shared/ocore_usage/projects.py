@@ -13,37 +13,61 @@ parked while it was unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from ocore_usage.storage.projects import ProjectChange, ProjectRepository
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.timeline import now_micros, parse_rfc3339
 
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # matched whole: no trailing newline
+MAX_NAME_LENGTH = 256
+DETAIL_TYPES = ("ProjectUpserted", "ProjectDeleted")
 
 
-class ProjectDetail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(frozen=True, slots=True)
+class ProjectEvent:
+    """The EventBridge envelope fields project sync relies on (others are ignored).
 
-    projectId: str = Field(pattern=ID_PATTERN)
-    orgId: str = Field(pattern=ID_PATTERN)
-    name: str | None = Field(default=None, max_length=256)
+    Checked by hand rather than by a pydantic model, which would add pydantic's import to the
+    function's cold start for five fields.
+    """
 
-
-class ProjectEvent(BaseModel):
-    """The EventBridge envelope fields project sync relies on."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    source: Literal["ocore.projects"]
-    detail_type: Literal["ProjectUpserted", "ProjectDeleted"] = Field(alias="detail-type")
+    detail_type: str
     time: str
-    detail: ProjectDetail
+    project_id: str
+    org_id: str
+    name: str | None
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> ProjectEvent:
+        """The event's fields; ValueError naming each one that is absent or not acceptable."""
+        detail = raw.get("detail")
+        detail = detail if isinstance(detail, Mapping) else {}
+        name = detail.get("name")
+        problems = [
+            label
+            for label, good in (
+                ("source", raw.get("source") == "ocore.projects"),
+                ("detail-type", raw.get("detail-type") in DETAIL_TYPES),
+                ("time", isinstance(raw.get("time"), str)),
+                ("detail.projectId", _is_id(detail.get("projectId"))),
+                ("detail.orgId", _is_id(detail.get("orgId"))),
+                ("detail.name", name is None or (isinstance(name, str) and len(name) <= MAX_NAME_LENGTH)),
+            )
+            if not good
+        ]
+        if problems:
+            raise ValueError(f"not an ocore.projects event: bad or missing {', '.join(problems)}")
+        return cls(raw["detail-type"], raw["time"], detail["projectId"], detail["orgId"], name)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 class Outcome(StrEnum):
@@ -66,16 +90,15 @@ class ProjectSync:
         self.clock = clock
 
     def apply(self, raw_event: dict[str, Any]) -> SyncResult:
-        event = ProjectEvent.model_validate(raw_event)
-        detail = event.detail
+        event = ProjectEvent.of(raw_event)
         deleted = event.detail_type == "ProjectDeleted"
         change = ProjectChange(
-            project_id=detail.projectId,
-            org_id=detail.orgId,
+            project_id=event.project_id,
+            org_id=event.org_id,
             time=parse_rfc3339(event.time),
             deleted=deleted,
-            name=None if deleted else detail.name,
-            first_name=detail.name or detail.projectId,
+            name=None if deleted else event.name,
+            first_name=event.name or event.project_id,
         )
         if not self.projects.apply(change):
             current = self.projects.get(change.project_id, consistent=True)
