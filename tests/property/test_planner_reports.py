@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ocore_usage.pagination import PageTokens
 from ocore_usage.planner import Period, TimeRange, plan_reads
 from ocore_usage.problems import Problem
-from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery
+from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
 from ocore_usage.reports import Reports
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
@@ -107,7 +107,7 @@ fills = st.sampled_from([None, "zero", "none"])
 
 
 def query(model: Any, **values: str | None) -> Any:
-    return model.model_validate({k: v for k, v in values.items() if v is not None})
+    return read_parameters(model, {k: v for k, v in values.items() if v is not None})
 
 
 def all_pages(fetch: Any) -> list[dict]:

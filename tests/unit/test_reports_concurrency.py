@@ -16,7 +16,7 @@ from ocore_usage.aggregation import Usage
 from ocore_usage.pagination import PageTokens
 from ocore_usage.planner import Period, TimeRange, plan_reads
 from ocore_usage.problems import Problem
-from ocore_usage.queries import ProjectUsageQuery, UsageQuery
+from ocore_usage.queries import ProjectUsageQuery, UsageQuery, read_parameters
 from ocore_usage.reports import Reports
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
@@ -78,7 +78,7 @@ def _reports(projects: MemoryProjects, rollups: MemoryRollups) -> Reports:
 
 
 def _daily() -> ProjectUsageQuery:
-    return ProjectUsageQuery.model_validate({"period": "daily", "start_date": RAGGED[0], "end_date": RAGGED[1]})
+    return read_parameters(ProjectUsageQuery, {"period": "daily", "start_date": RAGGED[0], "end_date": RAGGED[1]})
 
 
 def test_the_project_lookup_runs_beside_the_bucket_queries():
@@ -126,7 +126,7 @@ def test_another_orgs_project_is_not_found_even_when_its_buckets_arrive_first(ro
         if route == "project":
             reports.project_usage("org_a", "proj_x", _daily())
         else:
-            reports.usage("org_a", UsageQuery.model_validate({**_daily().model_dump(), "project_id": "proj_x"}))
+            reports.usage("org_a", read_parameters(UsageQuery, {**_daily().values(), "project_id": "proj_x"}))
     # THEN the answer is the unknown project's, with nothing of its usage
     assert raised.value.code == "project_not_found"
     assert "proj_x" in raised.value.detail and "PROJ_X" not in str(raised.value.to_body(None))

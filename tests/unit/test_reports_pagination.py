@@ -199,6 +199,7 @@ def test_rotating_the_key_in_ssm_keeps_paging_in_progress(deployed):
 
 
 def _binding_parameters(query: dict[str, str]) -> dict[str, object]:
-    from ocore_usage.queries import UsageQuery
+    from ocore_usage.queries import UsageQuery, read_parameters
 
-    return UsageQuery.model_validate(query).model_dump(exclude={"limit", "next_token", "format", "tz"})
+    values = read_parameters(UsageQuery, query).values()
+    return {name: value for name, value in values.items() if name not in {"limit", "next_token", "format", "tz"}}

@@ -1,8 +1,11 @@
 """The OpenAPI 3.1 document of the usage API, generated from the code: ``docs/openapi.json``.
 
-Schemas come from the pydantic models the functions use: the response bodies and problem
-details (:mod:`ocore_usage.responses`) and the query parameters (:mod:`ocore_usage.queries`); the
-ingest sample's from the fields it is checked by (:data:`ocore_usage.samples.SAMPLE_SCHEMA`).
+Schemas come from what the functions use: the response bodies from the fields of their
+dataclasses (:mod:`ocore_usage.responses`), the query parameters from those of the query
+dataclasses (:mod:`ocore_usage.queries`), the ingest sample's from the fields it is checked by
+(:data:`ocore_usage.samples.SAMPLE_SCHEMA`); the problem details (rendered by
+:meth:`ocore_usage.problems.Problem.to_body`) from pydantic models here, which only the document
+needs.
 Each operation lists the error codes it can answer with, one example request per code.
 Regenerate with::
 
@@ -27,24 +30,19 @@ the runtime path, from the same models; nothing in the functions imports this mo
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
-from typing import Any
+from dataclasses import MISSING, fields
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
 from ocore_usage.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
-from ocore_usage.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, TotalsQuery, UsageQuery
+from ocore_usage.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
 from ocore_usage.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
-from ocore_usage.responses import (
-    CSV_COLUMNS,
-    FieldProblem,
-    GatewayMessage,
-    ProblemDetails,
-    UsageReport,
-    UsageTotals,
-)
+from ocore_usage.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals
 
 REF = "#/components/schemas/{model}"
 
@@ -89,8 +87,42 @@ _CODE_OF_PARAMETER = {
 }
 
 
-def _codes_400(query_model: type[BaseModel]) -> list[str]:
-    absent = {code for name, code in _CODE_OF_PARAMETER.items() if name not in query_model.model_fields}
+# ---------------------------------------------------------------- the error bodies
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="URI of the problem type.")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Machine-readable error code.")
+    errors: Annotated[
+        list[FieldProblem] | None,
+        WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}}),
+    ] = Field(None, description="The parameters or fields at fault.")
+    requestId: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None, description="API Gateway request id (internal errors only)."
+    )
+
+
+class GatewayMessage(BaseModel):
+    """What API Gateway itself answers when the authorizer refuses a request."""
+
+    message: Literal["Unauthorized", "Forbidden"]
+
+
+def _codes_400(query_model: type[QueryParameters]) -> list[str]:
+    names = {parameter.name for parameter in fields(query_model)}
+    absent = {code for name, code in _CODE_OF_PARAMETER.items() if name not in names}
     return [code for code in _READ_400 if code not in absent]
 
 
@@ -98,15 +130,14 @@ def build_document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, as a JSON-ready dict with a stable order."""
     _, top = models_json_schema(
         [
-            (UsageReport, "serialization"),
-            (UsageTotals, "serialization"),
             (ProblemDetails, "serialization"),
             (FieldProblem, "serialization"),
             (GatewayMessage, "serialization"),
         ],
         ref_template=REF,
     )
-    schemas = {name: _tidy(schema) for name, schema in sorted({**top["$defs"], **_sample_schemas()}.items())}
+    found = {**top["$defs"], **_response_schemas(), **_sample_schemas()}
+    schemas = {name: _tidy(schema) for name, schema in sorted(found.items())}
     schemas.update(_sample_batch_schema())
     return {
         "openapi": "3.1.0",
@@ -189,7 +220,7 @@ def _read_operation(
     operation_id: str,
     summary: str,
     description: str,
-    query_model: type[BaseModel],
+    query_model: type[QueryParameters],
     response_schema: str,
     codes_400: list[str],
     *,
@@ -339,20 +370,36 @@ def _ingest_operation() -> dict[str, Any]:
     }
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    properties = model.model_json_schema()["properties"]
+def _query_parameters(model: type[QueryParameters]) -> list[dict[str, Any]]:
+    """Each field of the query dataclass ``model``: an optional parameter (its absence is its default)."""
     parameters = []
-    for name, field in model.model_fields.items():
-        schema = _tidy(properties[name])
-        # an optional parameter is "T or absent", not "T or null": keep T
-        schema = next((s for s in schema.pop("anyOf", []) if s.get("type") != "null"), schema)
-        parameter = {"name": name, "in": "query", "required": False, "schema": schema}
-        if field.description:
-            parameter["description"] = field.description
-            if schema.get("description") == field.description:
-                del schema["description"]
-        parameters.append(parameter)
+    for found in fields(model):
+        described = found.metadata["parameter"]
+        parameters.append(
+            {
+                "name": found.name,
+                "in": "query",
+                "required": False,
+                "schema": dict(sorted(described.schema.items())),
+                "description": described.description,
+            }
+        )
     return parameters
+
+
+def _response_schemas() -> dict[str, Any]:
+    """The response dataclasses as closed JSON objects: each field's schema; required unless it has a default."""
+    schemas = {}
+    for body in (UsageRecord, UsageReport, UsageTotals):
+        declared = fields(body)
+        schemas[body.__name__] = {
+            "additionalProperties": False,
+            "description": inspect.cleandoc(body.__doc__ or ""),
+            "properties": {f.name: dict(sorted(f.metadata["schema"].items())) for f in declared},
+            "required": [f.name for f in declared if f.default is MISSING],
+            "type": "object",
+        }
+    return schemas
 
 
 def _problem_response(

@@ -1,10 +1,13 @@
 """Query parameters of the three read endpoints: parsing, validation, defaults (docs/read-api.md).
 
-One pydantic model per endpoint says which parameters exist; their validators raise the
-API's error codes (``invalid_period``, ``invalid_date``, ``invalid_limit``), which
-:func:`parse_query` turns into a :class:`Problem`. Unknown names and repeated names are
-found first, from the raw query string: API Gateway joins repeated values with commas in
-``queryStringParameters``, so only ``rawQueryString`` shows that a name came twice.
+One dataclass per endpoint says which parameters exist; each field carries its parameter's
+reader, which raises the API's error code (``invalid_period``, ``invalid_date``,
+``invalid_limit``, ...), and its schema and description in the published document;
+:func:`parse_query` turns those errors into a :class:`Problem`. Dataclasses rather than pydantic
+models: the reads would otherwise import pydantic and build the models on every cold start.
+Unknown names and repeated names are found first, from the raw query string: API Gateway joins
+repeated values with commas in ``queryStringParameters``, so only ``rawQueryString`` shows that a
+name came twice.
 
 :func:`resolve_range` turns the dates into the effective range: widened to whole hours,
 defaults filled in, bounded by the longest range of each period. ``now`` is passed in, so
@@ -32,14 +35,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import parse_qsl
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
-from pydantic_core import PydanticCustomError
 
 from ocore_usage.planner import Period, TimeRange
 from ocore_usage.problems import FieldError, Problem
@@ -96,12 +97,21 @@ class FullDate(int):
 # ---------------------------------------------------------------- field parsers
 
 
+class ParameterError(ValueError):
+    """A parameter's value is not acceptable; ``code`` is the API's error code for it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def _period(value: object) -> Period:
     if isinstance(value, Period) and value is not Period.TOTAL:
         return value
     if value in ("hourly", "daily", "monthly"):
         return Period(str(value))
-    raise PydanticCustomError("invalid_period", "period must be one of hourly, daily, monthly")
+    raise ParameterError("invalid_period", "period must be one of hourly, daily, monthly")
 
 
 def _instant(value: object) -> int:
@@ -115,8 +125,8 @@ def _instant(value: object) -> int:
             continue
         if _EARLIEST <= instant < _LATEST:
             return FullDate(instant) if parse is parse_full_date else instant
-        raise PydanticCustomError("invalid_date", "dates must lie between 1970-01-01 and 2999-12-31")
-    raise PydanticCustomError(
+        raise ParameterError("invalid_date", "dates must lie between 1970-01-01 and 2999-12-31")
+    raise ParameterError(
         "invalid_date", "expected an RFC 3339 date-time with offset (2026-11-01T00:00:00Z) or a date (2026-11-01)"
     )
 
@@ -124,13 +134,13 @@ def _instant(value: object) -> int:
 def _fill(value: object) -> Fill:
     if value in ("zero", "none"):
         return Fill(str(value))
-    raise PydanticCustomError("validation_error", "fill must be zero or none")
+    raise ParameterError("validation_error", "fill must be zero or none")
 
 
 def _format(value: object) -> Format:
     if value in ("json", "csv"):
         return Format(str(value))
-    raise PydanticCustomError("validation_error", "format must be json or csv")
+    raise ParameterError("validation_error", "format must be json or csv")
 
 
 def _zone(value: object) -> str:
@@ -138,7 +148,7 @@ def _zone(value: object) -> str:
     try:
         calendar(text)
     except UnknownZone:
-        raise PydanticCustomError(
+        raise ParameterError(
             "invalid_timezone", "tz must be an IANA time zone name such as Europe/Berlin or America/New_York"
         ) from None
     return text
@@ -148,53 +158,35 @@ def _limit(value: object) -> int:
     text = str(value)
     if _LIMIT_TEXT.fullmatch(text) and 1 <= int(text) <= MAX_LIMIT:
         return int(text)
-    raise PydanticCustomError("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    raise ParameterError("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
 
 
 def _token(value: object) -> str:
     text = str(value)
     if 0 < len(text) <= MAX_TOKEN_LENGTH:
         return text
-    raise PydanticCustomError("invalid_token", "next_token is not a token this API issued")
+    raise ParameterError("invalid_token", "next_token is not a token this API issued")
 
 
 def _text(value: object) -> str:
     return str(value)
 
 
-PeriodParam = Annotated[
-    Period,
-    BeforeValidator(_period),
-    WithJsonSchema({"type": "string", "enum": ["hourly", "daily", "monthly"], "default": "hourly"}),
-]
-DateParam = Annotated[
-    int,
-    PlainValidator(_instant),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC; with tz, "
-            "the start of that local day). Widened to whole hours (start floored, end ceiled).",
-            "examples": ["2026-11-01T00:00:00Z", "2026-11-01"],
-        }
-    ),
-]
-FillParam = Annotated[Fill, BeforeValidator(_fill), WithJsonSchema({"type": "string", "enum": ["zero", "none"]})]
-FormatParam = Annotated[
-    Format, BeforeValidator(_format), WithJsonSchema({"type": "string", "enum": ["json", "csv"], "default": "json"})
-]
-ZoneParam = Annotated[
-    str,
-    BeforeValidator(_zone),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": f"^[A-Z][A-Za-z0-9_+/-]{{0,{MAX_NAME_LENGTH - 1}}}$",
-            "default": UTC_NAME,
-            "examples": ["Europe/Berlin", "America/New_York", "Asia/Kolkata"],
-        }
-    ),
-]
+PERIOD_SCHEMA: Final = {"type": "string", "enum": ["hourly", "daily", "monthly"], "default": "hourly"}
+DATE_SCHEMA: Final = {
+    "type": "string",
+    "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC; with tz, "
+    "the start of that local day). Widened to whole hours (start floored, end ceiled).",
+    "examples": ["2026-11-01T00:00:00Z", "2026-11-01"],
+}
+FILL_SCHEMA: Final = {"type": "string", "enum": ["zero", "none"]}
+FORMAT_SCHEMA: Final = {"type": "string", "enum": ["json", "csv"], "default": "json"}
+ZONE_SCHEMA: Final = {
+    "type": "string",
+    "pattern": f"^[A-Z][A-Za-z0-9_+/-]{{0,{MAX_NAME_LENGTH - 1}}}$",
+    "default": UTC_NAME,
+    "examples": ["Europe/Berlin", "America/New_York", "Asia/Kolkata"],
+}
 TZ_DESCRIPTION: Final = (
     "IANA time zone of the daily and monthly buckets (hourly buckets stay UTC hours); their periodStart "
     "carries the zone's offset. A local day or month holds the UTC hours that start within it. "
@@ -203,21 +195,32 @@ TZ_DESCRIPTION: Final = (
 FORMAT_DESCRIPTION: Final = (
     "json (default) or csv: the records as RFC 4180 CSV, as with Accept: text/csv. This parameter wins over Accept."
 )
-LimitParam = Annotated[
-    int,
-    BeforeValidator(_limit),
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-]
-TokenParam = Annotated[
-    str, BeforeValidator(_token), WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH})
-]
+TOKEN_SCHEMA: Final = {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH}
 PROJECT_ID_SCHEMA: Final = {
     "type": "string",
     "pattern": "^[A-Za-z0-9._-]{1,64}$",
     "examples": ["prj_web_frontend"],
     "description": "Project id, percent-decoded once (path and query alike); any other text is 404 project_not_found.",
 }
-ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema(PROJECT_ID_SCHEMA)]
+
+
+def _limit_schema(default: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default}
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """How a query parameter is read (raising :class:`ParameterError`), and how the published
+    document describes it: its JSON Schema and description."""
+
+    read: Callable[[object], Any]
+    schema: Mapping[str, Any]
+    description: str
+
+
+def parameter(read: Callable[[object], Any], schema: Mapping[str, Any], description: str) -> dict[str, Parameter]:
+    """The metadata of a query dataclass's field: its :class:`Parameter`."""
+    return {"parameter": Parameter(read, schema, description)}
 
 
 # ---------------------------------------------------------------- the endpoints' parameters
@@ -225,73 +228,96 @@ ProjectIdParam = Annotated[str, BeforeValidator(_text), WithJsonSchema(PROJECT_I
 
 TOTALS_DEFAULT_LIMIT: Final = MAX_LIMIT
 """``/usage/totals`` answers in one page unless asked otherwise: paging there is an additive extension."""
-TotalsLimitParam = Annotated[
-    int,
-    BeforeValidator(_limit),
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": TOTALS_DEFAULT_LIMIT}),
-]
+_NEXT_TOKEN = "The nextToken of the previous page, with the same other parameters."
 
 
-class TotalsQuery(BaseModel):
+class QueryParameters(Protocol):
+    """A query dataclass: its fields are the endpoint's parameters."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsQuery:
     """Query parameters of ``GET /usage/totals``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start_date: DateParam | None = Field(None, description="Start of the range (inclusive).")
-    end_date: DateParam | None = Field(None, description="End of the range (exclusive).")
-    limit: TotalsLimitParam = Field(
-        TOTALS_DEFAULT_LIMIT,
-        description="Most projects per page; a page also ends before its records pass 5 MB of JSON.",
+    start_date: int | None = field(
+        default=None, metadata=parameter(_instant, DATE_SCHEMA, "Start of the range (inclusive).")
     )
-    next_token: TokenParam | None = Field(
-        None, description="The nextToken of the previous page, with the same other parameters."
+    end_date: int | None = field(
+        default=None, metadata=parameter(_instant, DATE_SCHEMA, "End of the range (exclusive).")
     )
-    tz: ZoneParam | None = Field(None, description=TZ_DESCRIPTION)
-    format: FormatParam | None = Field(None, description=FORMAT_DESCRIPTION)
+    limit: int = field(
+        default=TOTALS_DEFAULT_LIMIT,
+        metadata=parameter(
+            _limit,
+            _limit_schema(TOTALS_DEFAULT_LIMIT),
+            "Most projects per page; a page also ends before its records pass 5 MB of JSON.",
+        ),
+    )
+    next_token: str | None = field(default=None, metadata=parameter(_token, TOKEN_SCHEMA, _NEXT_TOKEN))
+    tz: str | None = field(default=None, metadata=parameter(_zone, ZONE_SCHEMA, TZ_DESCRIPTION))
+    format: Format | None = field(default=None, metadata=parameter(_format, FORMAT_SCHEMA, FORMAT_DESCRIPTION))
 
     @property
     def calendar(self) -> Calendar:
         return calendar(self.tz)
 
+    def values(self) -> dict[str, Any]:
+        """Every parameter by name, as read (defaults included)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-class ProjectUsageQuery(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class ProjectUsageQuery:
     """Query parameters of ``GET /projects/{id}/usage``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    period: PeriodParam = Field(Period.HOURLY, description="Aggregation period.")
-    start_date: DateParam | None = Field(None, description="Start of the range (inclusive).")
-    end_date: DateParam | None = Field(None, description="End of the range (exclusive).")
-    fill: FillParam | None = Field(
-        None,
-        description="zero: a zero record for each bucket without usage; none: leave such buckets out. "
-        "Default zero for one project, none org-wide.",
+    period: Period = field(default=Period.HOURLY, metadata=parameter(_period, PERIOD_SCHEMA, "Aggregation period."))
+    start_date: int | None = field(
+        default=None, metadata=parameter(_instant, DATE_SCHEMA, "Start of the range (inclusive).")
     )
-    limit: LimitParam = Field(DEFAULT_LIMIT, description="Most items per page.")
-    next_token: TokenParam | None = Field(
-        None, description="The nextToken of the previous page, with the same other parameters."
+    end_date: int | None = field(
+        default=None, metadata=parameter(_instant, DATE_SCHEMA, "End of the range (exclusive).")
     )
-    tz: ZoneParam | None = Field(None, description=TZ_DESCRIPTION)
-    format: FormatParam | None = Field(None, description=FORMAT_DESCRIPTION)
+    fill: Fill | None = field(
+        default=None,
+        metadata=parameter(
+            _fill,
+            FILL_SCHEMA,
+            "zero: a zero record for each bucket without usage; none: leave such buckets out. "
+            "Default zero for one project, none org-wide.",
+        ),
+    )
+    limit: int = field(
+        default=DEFAULT_LIMIT, metadata=parameter(_limit, _limit_schema(DEFAULT_LIMIT), "Most items per page.")
+    )
+    next_token: str | None = field(default=None, metadata=parameter(_token, TOKEN_SCHEMA, _NEXT_TOKEN))
+    tz: str | None = field(default=None, metadata=parameter(_zone, ZONE_SCHEMA, TZ_DESCRIPTION))
+    format: Format | None = field(default=None, metadata=parameter(_format, FORMAT_SCHEMA, FORMAT_DESCRIPTION))
 
     @property
     def calendar(self) -> Calendar:
         return calendar(self.tz)
 
+    def values(self) -> dict[str, Any]:
+        """Every parameter by name, as read (defaults included)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
+
+@dataclass(frozen=True, slots=True)
 class UsageQuery(ProjectUsageQuery):
     """Query parameters of ``GET /usage``: those of one project's usage plus ``project_id``."""
 
-    project_id: ProjectIdParam | None = Field(
-        None, description="Only this project; absent: every project of the caller's organization."
+    project_id: str | None = field(
+        default=None,
+        metadata=parameter(
+            _text, PROJECT_ID_SCHEMA, "Only this project; absent: every project of the caller's organization."
+        ),
     )
 
 
-QueryModel = TotalsQuery | ProjectUsageQuery | UsageQuery
-
-
-def parse_query[Q: BaseModel](model: type[Q], event: Mapping[str, Any]) -> Q:
-    """The query parameters of an API Gateway HTTP API (payload 2.0) event, validated by ``model``.
+def parse_query[Q: QueryParameters](model: type[Q], event: Mapping[str, Any]) -> Q:
+    """The query parameters of an API Gateway HTTP API (payload 2.0) event, read into ``model``.
 
     Raises ``400`` problems: ``unknown_parameter`` naming every unknown name, then
     ``validation_error`` for a name given twice, then the first bad value's own code.
@@ -300,11 +326,12 @@ def parse_query[Q: BaseModel](model: type[Q], event: Mapping[str, Any]) -> Q:
     raw = event.get("rawQueryString")
     names = [name for name, _ in parse_qsl(raw, keep_blank_values=True)] if raw else list(values)
 
-    unknown = sorted({name for name in names if name not in model.model_fields})
+    accepted = [f.name for f in fields(model)]
+    unknown = sorted({name for name in names if name not in accepted})
     if unknown:
         raise Problem(
             "unknown_parameter",
-            f"unknown query parameter(s): {', '.join(unknown)}; accepted: {', '.join(model.model_fields)}",
+            f"unknown query parameter(s): {', '.join(unknown)}; accepted: {', '.join(accepted)}",
             [FieldError(name, "unknown parameter") for name in unknown],
         )
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
@@ -315,10 +342,33 @@ def parse_query[Q: BaseModel](model: type[Q], event: Mapping[str, Any]) -> Q:
             [FieldError(name, "given more than once") for name in repeated],
             status=400,
         )
-    try:
-        return model.model_validate(values)
-    except ValidationError as error:
-        raise _problem_of(error) from None
+    return read_parameters(model, values)
+
+
+def read_parameters[Q: QueryParameters](model: type[Q], values: Mapping[str, object]) -> Q:
+    """``model`` with each of ``values`` read by its parameter (absent ones keep their defaults; None
+    is absent for a parameter whose default is None); a ``400`` problem listing every bad value,
+    with the first one's own code, otherwise."""
+    read: dict[str, Any] = {}
+    errors: list[tuple[str, FieldError]] = []
+    for found in fields(model):
+        if found.name not in values:
+            continue
+        value = values[found.name]
+        if value is None and found.default is None:
+            read[found.name] = None
+            continue
+        try:
+            read[found.name] = found.metadata["parameter"].read(value)
+        except ParameterError as error:
+            errors.append((error.code, FieldError(found.name, error.message)))
+        except ValueError as error:
+            errors.append(("value_error", FieldError(found.name, f"Value error, {error}")))
+    unknown = sorted(set(values) - {f.name for f in fields(model)})
+    errors += [("unknown_parameter", FieldError(name, "Extra inputs are not permitted")) for name in unknown]
+    if errors:
+        raise _problem_of(errors)
+    return model(**read)
 
 
 def path_project_id(event: Mapping[str, Any]) -> str:
@@ -328,15 +378,13 @@ def path_project_id(event: Mapping[str, Any]) -> str:
     return str((event.get("pathParameters") or {}).get("id") or "")
 
 
-def _problem_of(error: ValidationError) -> Problem:
-    details = error.errors(include_url=False)
-    fields = [FieldError(".".join(str(p) for p in d["loc"]) or "query", d["msg"]) for d in details]
-    codes = [d["type"] for d in details]
+def _problem_of(errors: list[tuple[str, FieldError]]) -> Problem:
+    codes = [code for code, _ in errors]
     code = next((c for c in codes if c in _QUERY_CODES), "validation_error")
-    if "extra_forbidden" in codes:
+    if "unknown_parameter" in codes:
         code = "unknown_parameter"
-    first = fields[0]
-    return Problem(code, f"{first.field}: {first.message}", fields, status=400)
+    first = errors[0][1]
+    return Problem(code, f"{first.field}: {first.message}", [error for _, error in errors], status=400)
 
 
 # ---------------------------------------------------------------- the effective range

@@ -554,7 +554,7 @@ def _bound_parameters(query: ProjectUsageQuery | TotalsQuery) -> dict[str, objec
     excluded = {"limit", "next_token", "format"}
     if query.tz in (None, UTC_NAME):
         excluded.add("tz")
-    return query.model_dump(exclude=excluded)
+    return {name: value for name, value in query.values().items() if name not in excluded}
 
 
 def _record(

@@ -1,11 +1,15 @@
-"""Response bodies of the read endpoints, and the error bodies every route may answer (pydantic).
+"""Response bodies of the read endpoints: plain dataclasses, each field with its JSON Schema.
 
-The reports build these models; the OpenAPI document takes its schemas from them, so what the
-document promises is what the functions send. Field names and order follow the published
-API reference; ``startDate``, ``endDate`` and ``nextToken`` are additive fields (see
-docs/read-api.md), and so are ``dataThrough`` and a record's ``partial`` (present only when true,
-so a record of a closed, rolled bucket has exactly the published fields). Hour-based metrics are
-exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.jsonnum`.
+The reports build these; the OpenAPI document takes its schemas from their fields (each one's
+:func:`json_schema`), so what the document promises is what the functions send. Field names and
+order follow the published API reference; ``startDate``, ``endDate`` and ``nextToken`` are
+additive fields (see docs/read-api.md), and so are ``dataThrough`` and a record's ``partial``
+(present only when true, so a record of a closed, rolled bucket has exactly the published fields).
+Hour-based metrics are exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.jsonnum`.
+
+Dataclasses rather than pydantic models: the reads build their answers from values they computed
+themselves, so there is nothing to validate, and pydantic's import and model building would be
+most of the read functions' cold start.
 
 The same records as CSV (:data:`CSV_COLUMNS`, :func:`csv_row`): one row per record, identity
 columns first, then the metrics in the published order, then ``partial``.
@@ -13,79 +17,90 @@ columns first, then the metrics in the published order, then ``partial``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from typing import Any, Literal
 
 from ocore_usage.aggregation import Usage, render_metrics
 from ocore_usage.jsonnum import decimal_literal
 
 PeriodType = Literal["hourly", "daily", "monthly", "total"]
-
-HourMetric = Annotated[
-    Decimal,
-    WithJsonSchema({"type": "number", "minimum": 0, "description": "Exact value rounded half-even to 6 decimals."}),
-]
-Bytes = Annotated[int, Field(ge=0, description="Exact number of bytes.")]
-Instant = Annotated[
-    str,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$",
-            "description": "RFC 3339, UTC, with Z.",
-        }
-    ),
-]
-PeriodStart = Annotated[
-    str,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$",
-            "description": "RFC 3339: UTC with Z, except daily and monthly buckets of a tz other than UTC, "
-            "which carry that zone's offset (2026-03-29T00:00:00+01:00).",
-        }
-    ),
-]
-Partial = Annotated[
-    Literal[True] | None,
-    WithJsonSchema(
-        {
-            "type": "boolean",
-            "const": True,
-            "description": "Present, and true, when the record's stretch of time ends after dataThrough (its "
-            "bucket is still open, or not yet fully rolled up): samples received later may change it. "
-            "Absent otherwise.",
-        }
-    ),
-]
+SCHEMA_REF = "#/components/schemas/{model}"
+"""Where the published document keeps a schema (``UsageRecord``), for the ``$ref`` of a field."""
 
 
-class UsageRecord(BaseModel):
+def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a dataclass field sent on the wire: its JSON Schema in the published document."""
+    return {"schema": schema}
+
+
+_HOUR_METRIC = {"description": "Exact value rounded half-even to 6 decimals.", "minimum": 0, "type": "number"}
+_BYTES = {"description": "Exact number of bytes.", "minimum": 0, "type": "integer"}
+_UTC_INSTANT = {
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$",
+    "type": "string",
+}
+"""RFC 3339, UTC, with Z."""
+_PERIOD_START = {
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$",
+    "type": "string",
+}
+"""RFC 3339: UTC with Z, except daily and monthly buckets of a tz other than UTC, which carry that
+zone's offset (2026-03-29T00:00:00+01:00)."""
+
+
+def _nullable_text(description: str) -> dict[str, Any]:
+    return {"anyOf": [{"type": "string"}, {"type": "null"}], "description": description}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
     """Usage of one project (or of the organization) over one bucket or the whole range."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bandwidthInBytes: Bytes
-    bandwidthOutBytes: Bytes
-    cpuCoreHours: HourMetric
-    diskGbHours: HourMetric
-    instanceCount: int = Field(
-        ge=0, description="Peak number of distinct instances running at one instant (never summed)."
+    bandwidthInBytes: int = field(metadata=json_schema(_BYTES))
+    bandwidthOutBytes: int = field(metadata=json_schema(_BYTES))
+    cpuCoreHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
+    diskGbHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
+    instanceCount: int = field(
+        metadata=json_schema(
+            {
+                "description": "Peak number of distinct instances running at one instant (never summed).",
+                "minimum": 0,
+                "type": "integer",
+            }
+        )
     )
-    instanceHours: HourMetric
-    periodStart: PeriodStart = Field(
-        description="The bucket's own start (a clipped bucket keeps it); for totals, the range start."
+    instanceHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
+    periodStart: str = field(
+        metadata=json_schema(
+            {
+                **_PERIOD_START,
+                "description": "The bucket's own start (a clipped bucket keeps it); for totals, the range start.",
+            }
+        )
     )
-    periodType: PeriodType
-    projectId: str | None = Field(description="null for organization-wide totals.")
-    projectName: str | None = Field(description="The project's current name; null for organization-wide totals.")
-    ramGbHours: HourMetric
-    partial: Partial = None
+    periodType: PeriodType = field(
+        metadata=json_schema({"enum": ["hourly", "daily", "monthly", "total"], "type": "string"})
+    )
+    projectId: str | None = field(metadata=json_schema(_nullable_text("null for organization-wide totals.")))
+    projectName: str | None = field(
+        metadata=json_schema(_nullable_text("The project's current name; null for organization-wide totals."))
+    )
+    ramGbHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
+    partial: Literal[True] | None = field(
+        default=None,
+        metadata=json_schema(
+            {
+                "const": True,
+                "description": "Present, and true, when the record's stretch of time ends after dataThrough (its "
+                "bucket is still open, or not yet fully rolled up): samples received later may change it. "
+                "Absent otherwise.",
+                "type": "boolean",
+            }
+        ),
+    )
 
     @classmethod
     def of(
@@ -108,10 +123,19 @@ class UsageRecord(BaseModel):
             partial=True if partial else None,
         )
 
+    def values(self) -> dict[str, Any]:
+        """Every field by name, ``partial`` included (None when not partial)."""
+        return {name: getattr(self, name) for name in _RECORD_FIELDS}
+
     def body(self) -> dict[str, Any]:
         """The record as sent: ``partial`` only when true."""
-        return self.model_dump(exclude={"partial"} if self.partial is None else None)
+        body = self.values()
+        if self.partial is None:
+            del body["partial"]
+        return body
 
+
+_RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
 
 DATA_THROUGH = (
     "Every sample received (answered 202) before this instant is counted in this answer; records whose "
@@ -137,7 +161,7 @@ CSV_COLUMNS = (
 
 def csv_row(record: UsageRecord) -> list[str]:
     """One record as CSV fields: numbers as in JSON, null as an empty field, partial as true or false."""
-    values = record.model_dump()
+    values = record.values()
     row = []
     for column in CSV_COLUMNS:
         value = values[column]
@@ -152,25 +176,60 @@ def csv_row(record: UsageRecord) -> list[str]:
     return row
 
 
-class UsageReport(BaseModel):
+@dataclass(frozen=True, slots=True)
+class UsageReport:
     """``GET /projects/{id}/usage`` and ``GET /usage``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    items: list[UsageRecord] = Field(description="Ordered by projectId, then periodStart.")
-    period: Literal["hourly", "daily", "monthly"]
-    totals: UsageRecord = Field(description="The whole range (not just this page); periodType total.")
-    startDate: Instant = Field(description="Effective start of the range (inclusive), widened to the hour.")
-    endDate: Instant = Field(description="Effective end of the range (exclusive), widened to the hour.")
-    dataThrough: Instant = Field(description=DATA_THROUGH)
-    nextToken: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
-        None, description="Present when more items follow: pass it as next_token with the same other parameters."
+    items: list[UsageRecord] = field(
+        metadata=json_schema(
+            {
+                "description": "Ordered by projectId, then periodStart.",
+                "items": {"$ref": SCHEMA_REF.format(model="UsageRecord")},
+                "type": "array",
+            }
+        )
+    )
+    period: str = field(metadata=json_schema({"enum": ["hourly", "daily", "monthly"], "type": "string"}))
+    totals: UsageRecord = field(
+        metadata=json_schema(
+            {
+                "$ref": SCHEMA_REF.format(model="UsageRecord"),
+                "description": "The whole range (not just this page); periodType total.",
+            }
+        )
+    )
+    startDate: str = field(
+        metadata=json_schema(
+            {**_UTC_INSTANT, "description": "Effective start of the range (inclusive), widened to the hour."}
+        )
+    )
+    endDate: str = field(
+        metadata=json_schema(
+            {**_UTC_INSTANT, "description": "Effective end of the range (exclusive), widened to the hour."}
+        )
+    )
+    dataThrough: str = field(metadata=json_schema({**_UTC_INSTANT, "description": DATA_THROUGH}))
+    nextToken: str | None = field(
+        default=None,
+        metadata=json_schema(
+            {
+                "description": "Present when more items follow: pass it as next_token with the same other parameters.",
+                "type": "string",
+            }
+        ),
     )
 
     def body(self) -> dict[str, Any]:
-        body = self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
-        body["items"] = [item.body() for item in self.items]
-        body["totals"] = self.totals.body()
+        body: dict[str, Any] = {
+            "items": [item.body() for item in self.items],
+            "period": self.period,
+            "totals": self.totals.body(),
+            "startDate": self.startDate,
+            "endDate": self.endDate,
+            "dataThrough": self.dataThrough,
+        }
+        if self.nextToken is not None:
+            body["nextToken"] = self.nextToken
         return body
 
     @property
@@ -179,58 +238,48 @@ class UsageReport(BaseModel):
         return self.items
 
 
-class UsageTotals(BaseModel):
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
     """``GET /usage/totals``: one record per project, ordered by projectId (paged only when asked to,
     or when the records would not fit one response)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    totals: list[UsageRecord]
-    startDate: Instant = Field(description="Effective start of the range (inclusive), widened to the hour.")
-    endDate: Instant = Field(description="Effective end of the range (exclusive), widened to the hour.")
-    dataThrough: Instant = Field(description=DATA_THROUGH)
-    nextToken: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
-        None,
-        description="Present when more projects follow (more than limit, or more than fit 5 MB): pass it as "
-        "next_token with the same other parameters.",
+    totals: list[UsageRecord] = field(
+        metadata=json_schema({"items": {"$ref": SCHEMA_REF.format(model="UsageRecord")}, "type": "array"})
+    )
+    startDate: str = field(
+        metadata=json_schema(
+            {**_UTC_INSTANT, "description": "Effective start of the range (inclusive), widened to the hour."}
+        )
+    )
+    endDate: str = field(
+        metadata=json_schema(
+            {**_UTC_INSTANT, "description": "Effective end of the range (exclusive), widened to the hour."}
+        )
+    )
+    dataThrough: str = field(metadata=json_schema({**_UTC_INSTANT, "description": DATA_THROUGH}))
+    nextToken: str | None = field(
+        default=None,
+        metadata=json_schema(
+            {
+                "description": "Present when more projects follow (more than limit, or more than fit 5 MB): pass it as "
+                "next_token with the same other parameters.",
+                "type": "string",
+            }
+        ),
     )
 
     def body(self) -> dict[str, Any]:
-        body = self.model_dump(exclude={"nextToken"} if self.nextToken is None else None)
-        body["totals"] = [record.body() for record in self.totals]
+        body: dict[str, Any] = {
+            "totals": [record.body() for record in self.totals],
+            "startDate": self.startDate,
+            "endDate": self.endDate,
+            "dataThrough": self.dataThrough,
+        }
+        if self.nextToken is not None:
+            body["nextToken"] = self.nextToken
         return body
 
     @property
     def records(self) -> list[UsageRecord]:
         """The rows of the CSV form: one per project."""
         return self.totals
-
-
-class FieldProblem(BaseModel):
-    field: str
-    message: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(description="URI of the problem type.")
-    title: str
-    status: int
-    detail: str
-    code: str = Field(description="Machine-readable error code.")
-    errors: Annotated[
-        list[FieldProblem] | None,
-        WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}}),
-    ] = Field(None, description="The parameters or fields at fault.")
-    requestId: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
-        None, description="API Gateway request id (internal errors only)."
-    )
-
-
-class GatewayMessage(BaseModel):
-    """What API Gateway itself answers when the authorizer refuses a request."""
-
-    message: Literal["Unauthorized", "Forbidden"]
