@@ -1,7 +1,8 @@
 """Builds the service's tables and repositories from settings, once per process, on first use.
 
-Nothing here runs at import time: a function's cold start only creates the boto3 client when a
-request first needs it. Tests do not go through here: they build repositories on their own
+Nothing here runs at import time: a function's cold start only creates the DynamoDB client when a
+request first needs it, and loads the services (and the sample rules) only in the functions that
+use them. Tests do not go through here: they build repositories on their own
 clients (moto or DynamoDB Local).
 """
 
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, cast
 from ocore_usage.settings import get_settings
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
 
@@ -79,6 +79,7 @@ def tables() -> Tables:
 @cache
 def ingest_service() -> IngestService:
     from ocore_usage.ingest import IngestService
+    from ocore_usage.storage.samples import SampleRepository  # with the sample rules: ingest and rollup only
 
     found = tables()
     return IngestService(SampleRepository(found.samples), WorkQueue(found.work))
@@ -87,6 +88,7 @@ def ingest_service() -> IngestService:
 @cache
 def rollup_service() -> RollupService:
     from ocore_usage.rollup import RollupService
+    from ocore_usage.storage.samples import SampleRepository
 
     found = tables()
     return RollupService(
