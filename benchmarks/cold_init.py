@@ -8,14 +8,14 @@ function's environment from the template, as ``make invoke`` gives it). The floo
 interpreter doing ``import boto3; boto3.client("dynamodb", ...).get_item(...)`` against the same
 DynamoDB Local. Rounds interleave the floor and the functions, so drift affects all of them.
 
-Printed per function, as ratios of medians to the floor's: "import only" (the handler module
-imported) and "init + first invoke" (its first result returned); the target is at most 1.3 for
-the latter. Times run from just before the interpreter starts to the marks it reports
-(``time.monotonic``, one clock for every process), so interpreter start-up counts and exit does
-not; "cpu" is the same ratio in CPU time (``time.process_time``), which a busy machine disturbs
-less. For each function over the target, a profile of what remains: the imports by package
-(``-X importtime``) during init and during the first invocation, and the invocation's time
-outside imports (botocore's service models, requests, the work itself).
+Printed per function, as the median over rounds of its time over the floor's in the same round:
+"import only" (the handler module imported) and "init + first invoke" (its first result
+returned); the target is at most 1.3 for the latter. Times run from just before the interpreter
+starts to the marks it reports (``time.monotonic``, one clock for every process), so interpreter
+start-up counts and exit does not; "cpu" is the same ratio in CPU time (``time.process_time``),
+which a busy machine disturbs less. For each function over the target, a profile of what
+remains: the imports by package (``-X importtime``) during init and during the first invocation,
+and the invocation's time outside imports (botocore's service models, requests, the work itself).
 
 Before the rounds, each function runs once in order (ProjectSync registers the events' project,
 IngestSamples stores samples, Rollup rolls them), so the reads find data. In each round the
@@ -47,7 +47,7 @@ from local.processes import free_port
 from local.template import FunctionSpec, Template
 
 ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "11"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 TARGET = 1.3
 PROFILE_TOP = 6
 
@@ -246,7 +246,7 @@ def measure(bench: Bench) -> None:
     floor = statistics.median(run.invoked for run in floors)
     floor_cpu = statistics.median(run.invoked_cpu for run in floors)
     print(
-        f"cold start, median of {ROUNDS} fresh interpreters, as a ratio to the floor "
+        f"cold start, {ROUNDS} rounds of fresh interpreters, median ratio to the floor of the same round "
         f"(import boto3; boto3.client('dynamodb').get_item(...): {floor * 1000:.0f} ms, {floor_cpu * 1000:.0f} ms CPU)"
     )
     print(f"{'function':<32} {'import only':>11} {'init + first invoke':>20} {'target':>7}  {'':4} {'cpu':>5}")
@@ -254,10 +254,13 @@ def measure(bench: Bench) -> None:
     for label, samples in runs.items():
         imported = statistics.median(run.imported for run in samples)
         invoked = statistics.median(run.invoked for run in samples)
-        cpu = statistics.median(run.invoked_cpu for run in samples) / floor_cpu
-        ratio = invoked / floor
+        ratio = statistics.median(run.invoked / base.invoked for run, base in zip(samples, floors, strict=True))
+        imported_ratio = statistics.median(
+            run.imported / base.invoked for run, base in zip(samples, floors, strict=True)
+        )
+        cpu = statistics.median(run.invoked_cpu / base.invoked_cpu for run, base in zip(samples, floors, strict=True))
         target, verdict = (f"{TARGET:7.2f}", "ok" if ratio <= TARGET else "over") if label != PENDING else ("", "")
-        print(f"{label:<32} {imported / floor:11.2f} {ratio:20.2f} {target:>7}  {verdict:4} {cpu:5.2f}")
+        print(f"{label:<32} {imported_ratio:11.2f} {ratio:20.2f} {target:>7}  {verdict:4} {cpu:5.2f}")
         if label != PENDING and ratio > TARGET:
             over.append((label, imported, invoked))
     for logical_id, imported, invoked in over:
