@@ -168,7 +168,7 @@ class Bench:
         self.floor_env = {**base, **aws}
         self.floor_code = _FLOOR_CODE.format(
             endpoint=dynamodb_endpoint,
-            table=template.tables["ProjectsTable"].name,
+            table=template.tables["ProjectsTable"].logical_id,
             key={"projectId": {"S": "proj_web"}},
             mark=MARK,
         )

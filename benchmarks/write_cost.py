@@ -31,7 +31,7 @@ from typing import Any
 
 from local import dynamodb
 from local.processes import free_port
-from local.template import read_template
+from local.template import Template
 from ocore_usage.ingest import IngestService
 from ocore_usage.projects import ProjectSync
 from ocore_usage.rollup import RollupService
@@ -157,14 +157,14 @@ def _sequential_batch_write(client: Any, table: str) -> float:
 
 
 def main() -> None:
-    template = read_template(ROOT / "template.yaml", {})
+    template = Template.load(ROOT / "template.yaml")
     with tempfile.TemporaryDirectory() as scratch:
         database = dynamodb.DynamoDBLocal(ROOT, free_port(), Path(scratch) / "dynamodb.log")
         try:
             database.wait_until_ready()
             client = dynamodb.client(database.endpoint)
             dynamodb.create_tables(client, template.tables.values())
-            _run(client, {logical: spec.name for logical, spec in template.tables.items()})
+            _run(client, {logical: logical for logical in template.tables})
         finally:
             database.process.terminate()
             database.process.wait()

@@ -137,11 +137,11 @@ def create_tables(dynamodb: DynamoDBClient, tables: Iterable[TableSpec]) -> list
     existing = set(dynamodb.list_tables().get("TableNames", []))
     created: list[str] = []
     for table in tables:
-        if table.name in existing:
+        if table.logical_id in existing:
             continue
         request: Any = table.create_table_request()
         dynamodb.create_table(**request)
-        created.append(table.name)
+        created.append(table.logical_id)
     for name in created:
         dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return created

@@ -2,7 +2,7 @@
 
 - :func:`http_event`: the payload format 2.0 event a route's function receives.
 - :func:`authorizer_event`: the payload format 2.0 ``REQUEST`` event of a Lambda authorizer.
-- :func:`authorizer_verdict`: reading an authorizer's answer (simple or IAM policy responses).
+- :func:`authorizer_verdict`: reading an authorizer's simple response.
 - :func:`integration_response`: turning a function's 2.0 answer into the HTTP response, including
   API Gateway's inference for answers without ``statusCode``.
 
@@ -204,19 +204,9 @@ def route_arn(context: RequestContext, request: HttpRequest) -> str:
 
 
 def identity_values(request: HttpRequest, authorizer: LambdaAuthorizer) -> list[str] | None:
-    """The values of the authorizer's identity sources; None when one is missing (then: 401)."""
-    values: list[str] = []
-    for name in authorizer.identity_headers:
-        value = request.header(name)
-        if not value:
-            return None
-        values.append(value)
-    query = query_parameters(request.query)
-    for name in authorizer.identity_query_strings:
-        if not query.get(name):
-            return None
-        values.append(query[name])
-    return values
+    """The values of the authorizer's identity headers; None when one is missing (then: 401)."""
+    values = [request.header(name) or "" for name in authorizer.identity_headers]
+    return values if all(values) else None
 
 
 def authorizer_event(
@@ -243,23 +233,17 @@ class Verdict:
     context: dict[str, Any]
 
 
-def authorizer_verdict(authorizer: LambdaAuthorizer, payload: Any) -> Verdict:
-    """Read a Lambda authorizer's answer: ``{"isAuthorized", "context"}`` or an IAM policy."""
+def authorizer_verdict(payload: Any) -> Verdict:
+    """Read a Lambda authorizer's simple response: ``{"isAuthorized": bool, "context": {...}}``."""
     if not isinstance(payload, dict):
         raise InvalidResponse("the authorizer answered something that is not an object")
     context = payload.get("context") or {}
     if not isinstance(context, dict):
         raise InvalidResponse("the authorizer's context is not an object")
-    if authorizer.simple_responses:
-        authorized = payload.get("isAuthorized")
-        if not isinstance(authorized, bool):
-            raise InvalidResponse("a simple response needs a boolean isAuthorized")
-        return Verdict(authorized, context)
-    statements = (payload.get("policyDocument") or {}).get("Statement")
-    if not isinstance(statements, list):
-        raise InvalidResponse("an IAM policy response needs policyDocument.Statement")
-    effects = {str(s.get("Effect", "")).lower() for s in statements if isinstance(s, dict)}
-    return Verdict("allow" in effects and "deny" not in effects, context)
+    authorized = payload.get("isAuthorized")
+    if not isinstance(authorized, bool):
+        raise InvalidResponse("a simple response needs a boolean isAuthorized")
+    return Verdict(authorized, context)
 
 
 def integration_response(payload: bytes) -> HttpResponse:

@@ -13,12 +13,12 @@ Answers as API Gateway HTTP API does:
   unhandled error is ``500 {"message":"Internal Server Error"}``;
 - CORS preflights are answered from the API's ``CorsConfiguration`` without calling anything.
 
-Route matching follows API Gateway: ``{name}`` matches one path segment, ``{name+}`` the rest of
-the path; the most specific route wins (more literal segments first, greedy last, a method
-before ``ANY``). Like API Gateway HTTP API, the path is percent-decoded once before routing, and
-the function gets it decoded (``rawPath``, ``requestContext.http.path``, ``pathParameters``):
-``/things/t%201`` is ``/things/t 1``, and ``/things/a%2Fb`` is ``/things/a/b`` (another route).
-Any method without a route, whatever its name (``TRACE``, ``PROPFIND``...), is that ``404``.
+Routes are those :mod:`local.template` accepts: one method on literal segments and ``{name}``
+parameters, each matching one path segment; a literal segment wins over a parameter. Like API
+Gateway HTTP API, the path is percent-decoded once before routing, and the function gets it
+decoded (``rawPath``, ``requestContext.http.path``, ``pathParameters``): ``/things/t%201`` is
+``/things/t 1``, and ``/things/a%2Fb`` is ``/things/a/b`` (another route). Any method without a
+route, whatever its name (``TRACE``, ``PROPFIND``...), is that ``404``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class _CompiledRoute:
     route: Route
     pattern: re.Pattern[str]
     names: tuple[str, ...]
-    specificity: tuple[int, int, int]
+    literals: int
 
 
 class Router:
@@ -63,34 +63,25 @@ class Router:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         compiled = [self._compile(r) for r in routes]
-        self._routes = sorted(compiled, key=lambda c: c.specificity, reverse=True)
+        self._routes = sorted(compiled, key=lambda c: c.literals, reverse=True)
 
     @staticmethod
     def _compile(route: Route) -> _CompiledRoute:
-        if route.path == "$default":
-            return _CompiledRoute(route, re.compile(r"/.*", re.DOTALL), (), (-1, 0, 0))
         parts: list[str] = []
         names: list[str] = []
-        literals = 0
-        greedy = 0
         for segment in route.path.strip("/").split("/"):
-            variable = re.fullmatch(r"\{([^}+]+)(\+?)\}", segment)
-            if variable is None:
-                parts.append(re.escape(segment))
-                literals += 1
+            if segment.startswith("{"):
+                names.append(segment[1:-1])
+                parts.append("([^/]+)")
             else:
-                names.append(variable.group(1))
-                greedy = int(bool(variable.group(2)))
-                parts.append("(.+)" if greedy else "([^/]+)")
+                parts.append(re.escape(segment))
         pattern = re.compile("/" + "/".join(parts), re.DOTALL)  # matched whole; a decoded path may hold newlines
-        return _CompiledRoute(route, pattern, tuple(names), (literals, -greedy, int(route.method != "ANY")))
+        return _CompiledRoute(route, pattern, tuple(names), len(parts) - len(names))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route of ``method`` on the (decoded) ``path``, with its path parameters as they appear in it."""
         for compiled in self._routes:
-            if compiled.route.method not in (method, "ANY"):
-                continue
-            found = compiled.pattern.fullmatch(path)
+            found = compiled.pattern.fullmatch(path) if compiled.route.method == method else None
             if found:
                 return compiled.route, dict(zip(compiled.names, found.groups(), strict=True))
         return None
@@ -155,14 +146,12 @@ class HttpApiGateway:
         if found is None:
             return NOT_FOUND
         route, path_parameters = found
-        api = self.apis.get(route.api)
-        stage_variables = api.stage_variables if api else {}
+        api = self.apis[route.api]
+        stage_variables = api.stage_variables
         context = RequestContext.new(route.api, request.header("host"))
         authorizer_context = None
         if route.authorizer is not None:
-            authorizer = api.authorizers.get(route.authorizer) if api else None
-            if authorizer is None:
-                return INTERNAL_SERVER_ERROR  # an authorizer the runner cannot run (e.g. a JWT authorizer)
+            authorizer = api.authorizers[route.authorizer]
             identity = identity_values(request, authorizer)
             if identity is None:
                 return UNAUTHORIZED
@@ -194,7 +183,7 @@ class HttpApiGateway:
         if invocation.error is not None:
             raise _AuthorizerFailed(invocation.error.error_message)
         try:
-            return authorizer_verdict(authorizer, invocation.result)
+            return authorizer_verdict(invocation.result)
         except InvalidResponse as error:
             raise _AuthorizerFailed(str(error)) from error
 

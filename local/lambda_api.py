@@ -6,13 +6,15 @@
 
 - ``RequestResponse`` (default): ``200`` with the function's JSON result; an unhandled error is
   also ``200``, with ``X-Amz-Function-Error: Unhandled`` and ``{errorMessage, errorType, ...}``;
-- ``Event``: ``202`` at once, the function runs in the background (queued while the function
-  is at its ``ReservedConcurrentExecutions``); ``DryRun``: ``204``;
+- ``Event`` (the rollup's dispatcher starts its workers so): ``202`` at once, the function runs
+  in the background (queued while the function is at its ``ReservedConcurrentExecutions``);
+- any other invocation type: ``400 InvalidParameterValueException`` naming it (the product
+  uses only these two);
 - an unknown function: ``404 ResourceNotFoundException``; a body that is not JSON:
   ``400 InvalidRequestContentException``; one over 6 MB: ``413 RequestTooLargeException``
   (the error shapes botocore parses).
 
-``FunctionName`` may also be a function ARN or carry a qualifier (``Name:$LATEST``).
+``FunctionName`` may also be a function ARN (the dispatcher invokes its own).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class LambdaInvokeApi:
             return service_error(404, "UnknownOperationException", f"no operation {request.method} {request.path}")
         name = function_name_of(unquote(found.group("name")))
         if name not in self.functions:
-            arn = resource_arn("AWS::Lambda::Function", name)
+            arn = resource_arn("AWS::Serverless::Function", name)
             return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         if len(request.body) > MAX_PAYLOAD_BYTES:
             message = f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
@@ -60,13 +62,12 @@ class LambdaInvokeApi:
         except ValueError:
             return service_error(400, "InvalidRequestContentException", "Could not parse request body into json")
         invocation_type = request.header("x-amz-invocation-type") or "RequestResponse"
-        if invocation_type == "DryRun":
-            return HttpResponse(204, [], b"")
         if invocation_type == "Event":
             self.functions.invoke_async(name, event)
             return HttpResponse(202, [], b"")
         if invocation_type != "RequestResponse":
-            return service_error(400, "InvalidParameterValueException", f"unknown invocation type {invocation_type}")
+            message = f"InvocationType {invocation_type} is not supported locally (RequestResponse and Event are)"
+            return service_error(400, "InvalidParameterValueException", message)
         invocation = self.functions.invoke(name, event)
         headers = [
             ("content-type", "application/json"),

@@ -1,24 +1,29 @@
 """Reads template.yaml into what the local stack runs: tables, functions, HTTP routes, the authorizer.
 
-The template stays the one source of truth: this module parses it (CloudFormation short tags
-such as ``!Ref``/``!GetAtt``/``!Sub`` included), merges ``Globals`` into each resource as SAM
-does (maps merge, lists concatenate, scalars are replaced), and resolves intrinsics the way a
-local run needs them:
+The one parser of template.yaml (the tests read it through here too). It reads what template.yaml
+uses, and refuses anything else with a :class:`TemplateError` naming the thing and the resource,
+rather than half-run it:
 
-- ``!Ref`` of a parameter gives its value (``Default``, or a ``--parameter-overrides`` value);
-  of a pseudo parameter a fixed local value (``AWS::Region`` is ``us-east-1``); of a resource its
-  logical id, which is also the local name of tables and functions (``SamplesTable``).
-- ``!GetAtt X.Arn`` gives an ARN built from the logical id; other attributes give ``X.Attr``.
-- ``!Sub``, ``!Join``, ``!Select``, ``!Split``, ``!If`` and the condition functions, ``!FindInMap``
-  and ``!Base64`` are evaluated; ``AWS::NoValue`` removes the key or element holding it.
+- intrinsics: ``!Ref`` (a parameter gives its value, ``Default`` or a ``--parameter-overrides``
+  value; a pseudo parameter a fixed local value; a resource its logical id, which is also the
+  local name of tables and functions), ``!GetAtt X.Arn`` (an ARN built from the logical id),
+  ``!Sub`` (both forms), ``!If`` on the template's ``Conditions`` (``!Equals``, ``!Not``) and
+  ``AWS::NoValue``, which removes the key or element holding it;
+- ``Globals.Function``, merged into each function as SAM does (maps merge, lists concatenate,
+  scalars are replaced);
+- ``AWS::Serverless::HttpApi`` with stage variables, a CORS configuration and Lambda authorizers
+  answering simple responses in payload format 2.0, identified by headers;
+- ``HttpApi`` events routing one method on a path of literal segments and ``{name}`` parameters.
+
+Events of other types (the schedule, EventBridge rules) are not run locally; ``make dev`` and the
+tests invoke those functions through the Invoke API.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +36,14 @@ PSEUDO_PARAMETERS = {
     "AWS::Region": REGION,
     "AWS::AccountId": ACCOUNT_ID,
     "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
     "AWS::StackName": STACK_NAME,
-    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
-    "AWS::NotificationARNs": [],
 }
+INTRINSICS = ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::Equals", "Fn::Not")
+"""The intrinsic functions the local runner evaluates: those template.yaml uses."""
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+ROUTE_PATH = re.compile(r"(/([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+")
+"""A route path the local router takes: literal segments and ``{name}`` parameters."""
+LAYER = "AWS::Serverless::LayerVersion"
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
 
@@ -68,8 +76,6 @@ def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> di
         value = loader.construct_mapping(node, deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     return {f"Fn::{tag_suffix}": value}
@@ -90,11 +96,10 @@ def load_yaml(text: str) -> dict[str, Any]:
 
 
 class Intrinsics:
-    """Evaluates intrinsic functions against parameters, resources, conditions and mappings."""
+    """Evaluates the :data:`INTRINSICS` against parameters, resources and conditions."""
 
     def __init__(self, document: Mapping[str, Any], parameters: Mapping[str, str]) -> None:
         self.resources: Mapping[str, Any] = document.get("Resources") or {}
-        self.mappings: Mapping[str, Any] = document.get("Mappings") or {}
         self.condition_definitions: Mapping[str, Any] = document.get("Conditions") or {}
         self.parameters = dict(parameters)
         self._conditions: dict[str, bool] = {}
@@ -106,8 +111,8 @@ class Intrinsics:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, argument), *_ = value.items()
-            if name == "Ref" or name.startswith("Fn::") or name == "Condition":
+            ((name, argument),) = value.items()
+            if name == "Ref" or name.startswith("Fn::"):
                 return self._call(name, argument)
         resolved = {k: self.resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
@@ -116,7 +121,10 @@ class Intrinsics:
         if name not in self._conditions:
             if name not in self.condition_definitions:
                 raise TemplateError(f"unknown condition {name!r}")
-            self._conditions[name] = bool(self.resolve(self.condition_definitions[name]))
+            try:
+                self._conditions[name] = bool(self.resolve(self.condition_definitions[name]))
+            except TemplateError as error:
+                raise TemplateError(f"condition {name}: {error}") from None
         return self._conditions[name]
 
     def ref(self, name: str) -> Any:
@@ -128,35 +136,24 @@ class Intrinsics:
             return PSEUDO_PARAMETERS[name]
         if name in self.resources:
             return name  # the local physical name of a resource is its logical id
-        raise TemplateError(f"!Ref to unknown name {name!r}")
+        raise TemplateError(f"Ref to unknown name {name!r}")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id not in self.resources:
-            raise TemplateError(f"!GetAtt of unknown resource {logical_id!r}")
+            raise TemplateError(f"Fn::GetAtt of unknown resource {logical_id!r}")
         if attribute != "Arn":
-            return f"{logical_id}.{attribute}"
+            raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute} is not supported locally (only .Arn)")
         return resource_arn(str(self.resources[logical_id].get("Type", "")), logical_id)
 
     def _call(self, name: str, argument: Any) -> Any:
         match name:
             case "Ref":
                 return self.ref(str(argument))
-            case "Condition":
-                return self.condition(str(argument))
             case "Fn::GetAtt":
                 logical_id, attribute = self.resolve(argument)
                 return self.get_att(str(logical_id), str(attribute))
             case "Fn::Sub":
                 return self._sub(argument)
-            case "Fn::Join":
-                delimiter, items = self.resolve(argument)
-                return str(delimiter).join(str(i) for i in items)
-            case "Fn::Select":
-                index, items = self.resolve(argument)
-                return items[int(index)]
-            case "Fn::Split":
-                delimiter, text = self.resolve(argument)
-                return str(text).split(str(delimiter))
             case "Fn::If":
                 condition, if_true, if_false = argument
                 return self.resolve(if_true if self.condition(str(condition)) else if_false)
@@ -164,20 +161,10 @@ class Intrinsics:
                 left, right = self.resolve(argument)
                 return str(left) == str(right)
             case "Fn::Not":
-                return not self.resolve(argument)[0]
-            case "Fn::And":
-                return all(self.resolve(argument))
-            case "Fn::Or":
-                return any(self.resolve(argument))
-            case "Fn::FindInMap":
-                mapping, key, attribute = self.resolve(argument)
-                return self.mappings[mapping][key][attribute]
-            case "Fn::Base64":
-                return base64.b64encode(str(self.resolve(argument)).encode()).decode()
-            case "Fn::GetAZs":
-                return [f"{REGION}{zone}" for zone in "abc"]
+                (operand,) = self.resolve(argument)
+                return not operand
             case _:
-                raise TemplateError(f"{name} cannot be evaluated locally")
+                raise TemplateError(f"{name} is not supported locally (the runner evaluates {', '.join(INTRINSICS)})")
 
     def _sub(self, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
@@ -185,25 +172,27 @@ class Intrinsics:
 
         def replace(match: re.Match[str]) -> str:
             expression = match.group(1)
-            if expression.startswith("!"):
-                return "${" + expression[1:] + "}"  # ${!Literal} stays literal
             if expression in values:
                 return str(values[expression])
-            if "." in expression and expression.split(".", 1)[0] in self.resources:
-                return self.get_att(*expression.split(".", 1))
-            return str(self.ref(expression))
+            logical_id, dot, attribute = expression.partition(".")
+            return self.get_att(logical_id, attribute) if dot else str(self.ref(expression))
 
         return re.sub(r"\$\{([^}]+)\}", replace, str(text))
 
 
 def resource_arn(resource_type: str, logical_id: str) -> str:
     """A local ARN for a resource, named by its logical id."""
-    if resource_type in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+    if resource_type == "AWS::Serverless::Function":
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{logical_id}"
     if resource_type == "AWS::DynamoDB::Table":
         return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{logical_id}"
     service = resource_type.split("::")[1].lower() if resource_type.count("::") == 2 else "local"
     return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{logical_id}"
+
+
+def function_name_of(arn_or_name: str) -> str:
+    """``Name`` from ``arn:aws:lambda:region:account:function:Name``, or a plain name."""
+    return arn_or_name.rsplit(":function:", 1)[-1]
 
 
 def merge_globals(global_value: Any, local_value: Any) -> Any:
@@ -223,19 +212,17 @@ def merge_globals(global_value: Any, local_value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
-    """An ``AWS::DynamoDB::Table``: what ``CreateTable`` needs."""
+    """An ``AWS::DynamoDB::Table``, named by its logical id: what ``CreateTable`` needs."""
 
     logical_id: str
-    name: str
     key_schema: list[dict[str, str]]
     attribute_definitions: list[dict[str, str]]
-    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
-    local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    global_secondary_indexes: list[dict[str, Any]]
 
     def create_table_request(self) -> dict[str, Any]:
         """Keyword arguments of boto3 ``create_table`` (on-demand billing, as locally it makes no odds)."""
         request: dict[str, Any] = {
-            "TableName": self.name,
+            "TableName": self.logical_id,
             "KeySchema": self.key_schema,
             "AttributeDefinitions": self.attribute_definitions,
             "BillingMode": "PAY_PER_REQUEST",
@@ -244,11 +231,6 @@ class TableSpec:
             request["GlobalSecondaryIndexes"] = [
                 {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
                 for index in self.global_secondary_indexes
-            ]
-        if self.local_secondary_indexes:
-            request["LocalSecondaryIndexes"] = [
-                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
-                for index in self.local_secondary_indexes
             ]
         return request
 
@@ -270,22 +252,12 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class LambdaAuthorizer:
-    """A Lambda authorizer of an HTTP API (SAM ``Auth.Authorizers.<name>``)."""
+    """A Lambda authorizer of an HTTP API (simple responses, payload format 2.0, header identity)."""
 
     name: str
     function: str
     identity_headers: tuple[str, ...]
-    identity_query_strings: tuple[str, ...]
     reauthorize_every: int
-    simple_responses: bool
-    payload_version: str
-
-    @property
-    def identity_sources(self) -> tuple[str, ...]:
-        """The identity source expressions, as API Gateway names them."""
-        return tuple(f"$request.header.{h}" for h in self.identity_headers) + tuple(
-            f"$request.querystring.{q}" for q in self.identity_query_strings
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,18 +268,6 @@ class Cors:
     allow_methods: tuple[str, ...]
     allow_headers: tuple[str, ...]
     max_age: int | None
-
-    @classmethod
-    def of(cls, configuration: Any) -> Cors | None:
-        if not isinstance(configuration, dict):
-            return None  # ``CorsConfiguration: true`` or absent: nothing to answer locally
-        max_age = configuration.get("MaxAge")
-        return cls(
-            allow_origins=tuple(str(o) for o in configuration.get("AllowOrigins") or ()),
-            allow_methods=tuple(str(m) for m in configuration.get("AllowMethods") or ()),
-            allow_headers=tuple(str(h) for h in configuration.get("AllowHeaders") or ()),
-            max_age=None if max_age is None else int(max_age),
-        )
 
     def allowed_origin(self, origin: str) -> str | None:
         if "*" in self.allow_origins:
@@ -333,7 +293,6 @@ class FunctionSpec:
     logical_id: str
     code_uri: Path
     handler: str
-    runtime: str
     timeout: int
     memory_size: int
     environment: dict[str, str]
@@ -347,10 +306,6 @@ class FunctionSpec:
         return resource_arn("AWS::Serverless::Function", self.logical_id)
 
 
-IMPLICIT_HTTP_API = "ServerlessHttpApi"
-"""The API SAM creates for ``HttpApi`` events that name no ``ApiId``."""
-
-
 @dataclass(frozen=True, slots=True)
 class Template:
     """Everything the local stack takes from template.yaml."""
@@ -360,10 +315,6 @@ class Template:
     tables: dict[str, TableSpec]
     functions: dict[str, FunctionSpec]
     apis: dict[str, HttpApiSpec]
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent
 
     @property
     def routes(self) -> list[Route]:
@@ -378,92 +329,126 @@ class Template:
 
     @classmethod
     def load(cls, path: Path, parameter_overrides: Mapping[str, str] | None = None) -> Template:
-        return read_template(path, parameter_overrides or {})
+        """Read ``path`` with ``parameter_overrides`` applied to its parameters."""
+        path = path.resolve()
+        overrides = parameter_overrides or {}
+        document = load_yaml(path.read_text(encoding="utf-8"))
+        declared: Mapping[str, Any] = document.get("Parameters") or {}
+        unknown = sorted(set(overrides) - set(declared))
+        if unknown:
+            raise TemplateError(f"parameter overrides name no parameter of the template: {', '.join(unknown)}")
+        parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        parameters.update(overrides)
+        intrinsics = Intrinsics(document, parameters)
+        resources: Mapping[str, Any] = document.get("Resources") or {}
+        global_sections: Mapping[str, Any] = document.get("Globals") or {}
+        if set(global_sections) - {"Function"}:
+            raise TemplateError(
+                f"Globals: only Function is supported locally, not {', '.join(sorted(global_sections))}"
+            )
+        for logical_id, resource in resources.items():
+            if "Condition" in resource:
+                raise TemplateError(f"{logical_id}: a resource Condition is not supported locally")
 
+        def properties_of(logical_id: str) -> dict[str, Any]:
+            raw = resources[logical_id].get("Properties") or {}
+            if resources[logical_id]["Type"] == "AWS::Serverless::Function":
+                raw = merge_globals(global_sections.get("Function") or {}, raw)
+            try:
+                resolved: dict[str, Any] = intrinsics.resolve(raw)
+            except TemplateError as error:
+                raise TemplateError(f"{logical_id}: {error}") from None
+            return resolved
 
-def read_template(path: Path, parameter_overrides: Mapping[str, str]) -> Template:
-    """Read ``path`` with ``parameter_overrides`` applied to its parameters."""
-    path = path.resolve()
-    document = load_yaml(path.read_text(encoding="utf-8"))
-    declared: Mapping[str, Any] = document.get("Parameters") or {}
-    unknown = sorted(set(parameter_overrides) - set(declared))
-    if unknown:
-        raise TemplateError(f"parameter overrides name no parameter of the template: {', '.join(unknown)}")
-    parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
-    parameters.update(parameter_overrides)
-    intrinsics = Intrinsics(document, parameters)
-    resources: Mapping[str, Any] = document.get("Resources") or {}
-    global_sections: Mapping[str, Any] = document.get("Globals") or {}
-    root = path.parent
+        def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+            return {lid: properties_of(lid) for lid, r in resources.items() if r.get("Type") == resource_type}
 
-    def properties_of(logical_id: str, globals_section: str | None = None) -> dict[str, Any]:
-        raw = resources[logical_id].get("Properties") or {}
-        if globals_section:
-            raw = merge_globals(global_sections.get(globals_section) or {}, raw)
-        resolved: dict[str, Any] = intrinsics.resolve(raw)
-        return resolved
-
-    def included(logical_id: str) -> bool:
-        condition = resources[logical_id].get("Condition")
-        return condition is None or intrinsics.condition(str(condition))
-
-    def of_type(*types: str) -> list[str]:
-        return [lid for lid, r in resources.items() if r.get("Type") in types and included(lid)]
-
-    tables = {lid: _table(lid, properties_of(lid)) for lid in of_type("AWS::DynamoDB::Table")}
-    apis = {lid: _http_api(lid, properties_of(lid, "HttpApi")) for lid in of_type("AWS::Serverless::HttpApi")}
-    layers = {
-        lid: root / str(properties_of(lid).get("ContentUri", "")) for lid in of_type("AWS::Serverless::LayerVersion")
-    }
-    functions = {
-        lid: _function(lid, properties_of(lid, "Function"), root, apis, layers)
-        for lid in of_type("AWS::Serverless::Function")
-    }
-    return Template(path=path, parameters=parameters, tables=tables, functions=functions, apis=apis)
+        layers = {lid: path.parent / str(p.get("ContentUri", "")) for lid, p in of_type(LAYER).items()}
+        tables = {lid: _table(lid, p) for lid, p in of_type("AWS::DynamoDB::Table").items()}
+        apis = {lid: _http_api(lid, p) for lid, p in of_type("AWS::Serverless::HttpApi").items()}
+        functions = {
+            lid: _function(lid, p, path.parent, apis, layers) for lid, p in of_type("AWS::Serverless::Function").items()
+        }
+        return cls(path=path, parameters=parameters, tables=tables, functions=functions, apis=apis)
 
 
 def _table(logical_id: str, properties: Mapping[str, Any]) -> TableSpec:
     return TableSpec(
         logical_id=logical_id,
-        name=str(properties.get("TableName") or logical_id),
         key_schema=list(properties["KeySchema"]),
         attribute_definitions=list(properties["AttributeDefinitions"]),
         global_secondary_indexes=list(properties.get("GlobalSecondaryIndexes") or []),
-        local_secondary_indexes=list(properties.get("LocalSecondaryIndexes") or []),
     )
 
 
 def _http_api(logical_id: str, properties: Mapping[str, Any]) -> HttpApiSpec:
     auth: Mapping[str, Any] = properties.get("Auth") or {}
-    authorizers: dict[str, LambdaAuthorizer] = {}
-    for name, spec in (auth.get("Authorizers") or {}).items():
-        if "FunctionArn" not in spec:
-            continue  # JWT authorizers are API Gateway's own; only Lambda authorizers run locally
-        identity: Mapping[str, Any] = spec.get("Identity") or {}
-        authorizers[name] = LambdaAuthorizer(
-            name=name,
-            function=function_name_of(str(spec["FunctionArn"])),
-            identity_headers=tuple(identity.get("Headers") or ()),
-            identity_query_strings=tuple(identity.get("QueryStrings") or ()),
-            reauthorize_every=int(identity.get("ReauthorizeEvery", 300)),
-            simple_responses=bool(spec.get("EnableSimpleResponses", False)),
-            payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
-        )
+    authorizers = {name: _authorizer(logical_id, name, spec) for name, spec in (auth.get("Authorizers") or {}).items()}
+    default = auth.get("DefaultAuthorizer")
+    if default is not None and default not in authorizers:
+        raise TemplateError(f"{logical_id}: DefaultAuthorizer {default!r} is not one of its Authorizers")
+    cors = properties.get("CorsConfiguration")
+    if cors is not None and not isinstance(cors, dict):
+        raise TemplateError(f"{logical_id}: CorsConfiguration {cors!r} is not supported locally (give the map)")
     return HttpApiSpec(
         logical_id=logical_id,
         authorizers=authorizers,
-        default_authorizer=auth.get("DefaultAuthorizer"),
+        default_authorizer=default,
         stage_variables={k: str(v) for k, v in (properties.get("StageVariables") or {}).items()},
-        cors=Cors.of(properties.get("CorsConfiguration")),
+        cors=None if cors is None else _cors(cors),
     )
 
 
-def function_name_of(arn_or_name: str) -> str:
-    """``Name`` from ``arn:aws:lambda:region:account:function:Name[:qualifier]``, or a plain name."""
-    if arn_or_name.startswith("arn:"):
-        parts = arn_or_name.split(":")
-        return parts[6] if len(parts) > 6 else arn_or_name
-    return arn_or_name.split(":", 1)[0]
+def _authorizer(api_id: str, name: str, spec: Mapping[str, Any]) -> LambdaAuthorizer:
+    identity: Mapping[str, Any] = spec.get("Identity") or {}
+    if "FunctionArn" not in spec:
+        unsupported = "a JWT authorizer"
+    elif spec.get("EnableSimpleResponses") is not True:
+        unsupported = "an IAM policy response (EnableSimpleResponses is not true)"
+    elif str(spec.get("AuthorizerPayloadFormatVersion")) != "2.0":
+        unsupported = f"payload format {spec.get('AuthorizerPayloadFormatVersion')}"
+    elif set(identity) - {"Headers", "ReauthorizeEvery"}:
+        unsupported = f"identity {', '.join(sorted(set(identity) - {'Headers', 'ReauthorizeEvery'}))}"
+    else:
+        return LambdaAuthorizer(
+            name=name,
+            function=function_name_of(str(spec["FunctionArn"])),
+            identity_headers=tuple(identity.get("Headers") or ()),
+            reauthorize_every=int(identity.get("ReauthorizeEvery", 300)),
+        )
+    raise TemplateError(
+        f"{api_id} authorizer {name}: {unsupported} is not supported locally (only Lambda authorizers "
+        "with simple responses in payload format 2.0, identified by headers)"
+    )
+
+
+def _cors(configuration: Mapping[str, Any]) -> Cors:
+    max_age = configuration.get("MaxAge")
+    return Cors(
+        allow_origins=tuple(str(o) for o in configuration.get("AllowOrigins") or ()),
+        allow_methods=tuple(str(m) for m in configuration.get("AllowMethods") or ()),
+        allow_headers=tuple(str(h) for h in configuration.get("AllowHeaders") or ()),
+        max_age=None if max_age is None else int(max_age),
+    )
+
+
+def _route(logical_id: str, event_name: str, properties: Mapping[str, Any], apis: Mapping[str, HttpApiSpec]) -> Route:
+    where = f"{logical_id} event {event_name}"
+    method = str(properties.get("Method", "ANY")).upper()
+    path = str(properties.get("Path", "$default"))
+    api = apis.get(str(properties.get("ApiId")))
+    if api is None:
+        raise TemplateError(f"{where}: ApiId must name an AWS::Serverless::HttpApi of the template")
+    if method not in HTTP_METHODS:
+        raise TemplateError(
+            f"{where}: method {method} is not supported locally (one of {', '.join(sorted(HTTP_METHODS))})"
+        )
+    if not ROUTE_PATH.fullmatch(path):
+        raise TemplateError(f"{where}: path {path} is not supported locally (literal segments and {{name}} only)")
+    authorizer = (properties.get("Auth") or {}).get("Authorizer") or api.default_authorizer
+    if authorizer not in (None, "NONE", *api.authorizers):
+        raise TemplateError(f"{where}: authorizer {authorizer!r} is not one of {api.logical_id}'s Authorizers")
+    return Route(method, path, logical_id, api.logical_id, None if authorizer in (None, "NONE") else str(authorizer))
 
 
 def _function(
@@ -474,33 +459,23 @@ def _function(
     layers: Mapping[str, Path],
 ) -> FunctionSpec:
     variables: Mapping[str, Any] = (properties.get("Environment") or {}).get("Variables") or {}
-    routes: list[Route] = []
-    for event in (properties.get("Events") or {}).values():
-        if event.get("Type") != "HttpApi":
-            continue
-        event_properties: Mapping[str, Any] = event.get("Properties") or {}
-        api_id = str(event_properties.get("ApiId") or IMPLICIT_HTTP_API)
-        api = apis.get(api_id)
-        authorizer = (event_properties.get("Auth") or {}).get("Authorizer") or (api and api.default_authorizer)
-        routes.append(
-            Route(
-                method=str(event_properties.get("Method", "ANY")).upper(),
-                path=str(event_properties.get("Path", "$default")),
-                function=logical_id,
-                api=api_id,
-                authorizer=None if authorizer in (None, "NONE") else str(authorizer),
-            )
-        )
+    unknown_layers = [str(layer) for layer in properties.get("Layers") or () if str(layer) not in layers]
+    if unknown_layers:
+        raise TemplateError(f"{logical_id}: layers {unknown_layers} are not {LAYER} resources of the template")
+    events: Mapping[str, Any] = properties.get("Events") or {}
     return FunctionSpec(
         logical_id=logical_id,
         code_uri=root / str(properties.get("CodeUri", ".")),
         handler=str(properties["Handler"]),
-        runtime=str(properties.get("Runtime", "")),
         timeout=int(properties.get("Timeout", DEFAULT_TIMEOUT)),
         memory_size=int(properties.get("MemorySize", DEFAULT_MEMORY)),
         environment={name: _env_value(v) for name, v in variables.items()},
-        layers=tuple(layers[str(layer)] for layer in properties.get("Layers") or () if str(layer) in layers),
-        routes=tuple(routes),
+        layers=tuple(layers[str(layer)] for layer in properties.get("Layers") or ()),
+        routes=tuple(
+            _route(logical_id, name, event.get("Properties") or {}, apis)
+            for name, event in events.items()
+            if event.get("Type") == "HttpApi"
+        ),
         reserved_concurrency=(
             int(properties["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in properties else None
         ),
@@ -511,6 +486,4 @@ def _env_value(value: Any) -> str:
     """An environment value as Lambda stores it: a string (``true``/``false`` for booleans)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return ""  # an intrinsic that cannot be evaluated locally, as sam local does
     return str(value)

@@ -38,7 +38,6 @@ def spec(code: Path, reserved: int | None) -> FunctionSpec:
         logical_id="RecordingFunction",
         code_uri=code,
         handler="app.handler",
-        runtime="python3.13",
         timeout=30,
         memory_size=128,
         environment={},

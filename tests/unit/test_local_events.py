@@ -30,13 +30,7 @@ from local.template import LambdaAuthorizer, Route
 
 ROUTE = Route(method="GET", path="/api/projects/{id}/usage", function="Fn", api="UsageApi", authorizer="Jwt")
 AUTHORIZER = LambdaAuthorizer(
-    name="Jwt",
-    function="AuthorizerFunction",
-    identity_headers=("Authorization",),
-    identity_query_strings=(),
-    reauthorize_every=300,
-    simple_responses=True,
-    payload_version="2.0",
+    name="Jwt", function="AuthorizerFunction", identity_headers=("Authorization",), reauthorize_every=300
 )
 CONTEXT = RequestContext(api_id="UsageApi", domain_name="127.0.0.1", request_id="abc=", epoch_ms=1_795_000_000_123)
 
@@ -156,16 +150,12 @@ def test_identity_values_need_every_source() -> None:
     assert identity_values(request(headers=[("Authorization", "")]), AUTHORIZER) is None
 
 
-def test_simple_and_policy_verdicts() -> None:
-    assert authorizer_verdict(AUTHORIZER, {"isAuthorized": True, "context": {"orgId": "o"}}).context == {"orgId": "o"}
-    assert not authorizer_verdict(AUTHORIZER, {"isAuthorized": False}).authorized
+def test_simple_verdicts() -> None:
+    assert authorizer_verdict({"isAuthorized": True, "context": {"orgId": "o"}}).context == {"orgId": "o"}
+    assert not authorizer_verdict({"isAuthorized": False}).authorized
     for nonsense in ({"isAuthorized": "yes"}, {}, [], {"isAuthorized": True, "context": "x"}):
         with pytest.raises(InvalidResponse):
-            authorizer_verdict(AUTHORIZER, nonsense)
-    policy = LambdaAuthorizer("P", "F", ("Authorization",), (), 0, simple_responses=False, payload_version="2.0")
-    allow = {"principalId": "u", "policyDocument": {"Statement": [{"Effect": "Allow"}]}, "context": {"k": "v"}}
-    assert authorizer_verdict(policy, allow).authorized
-    assert not authorizer_verdict(policy, {"policyDocument": {"Statement": [{"Effect": "Deny"}]}}).authorized
+            authorizer_verdict(nonsense)
 
 
 def test_full_responses_are_rendered() -> None:

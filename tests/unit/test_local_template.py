@@ -1,7 +1,9 @@
-"""The local runner reads template.yaml (and a test template using every feature) as SAM would."""
+"""The local runner reads template.yaml (and its own test template) as SAM would, and refuses with a
+clear error what template.yaml does not use."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from local.template import (
     load_yaml,
     merge_globals,
 )
-from tests.support.template import table_definitions
+from tests.support.template import table_definitions, template
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "local_stack_fixture" / "template.yaml"
@@ -34,7 +36,7 @@ def fixture() -> Template:
 
 
 def test_tables_are_the_templates_named_by_logical_id(service: Template) -> None:
-    # GIVEN the tables as the tests' own template reader sees them
+    # GIVEN the tables as the template writes them
     declared = table_definitions()
 
     # THEN the runner creates the same tables, with the same keys and indexes
@@ -81,10 +83,8 @@ def test_routes_and_authorizer(service: Template) -> None:
     assert {route.authorizer for key, route in routes.items() if key in docs} == {None}  # public
     authorizer = service.apis["UsageApi"].authorizers["JwtLambdaAuthorizer"]
     assert authorizer.function == "AuthorizerFunction"
-    assert authorizer.identity_sources == ("$request.header.Authorization",)
+    assert authorizer.identity_headers == ("Authorization",)
     assert authorizer.reauthorize_every == 300
-    assert authorizer.simple_responses
-    assert authorizer.payload_version == "2.0"
     assert service.apis["UsageApi"].stage_variables == {"stage": "dev"}
 
 
@@ -111,44 +111,42 @@ def test_intrinsics(fixture: Template) -> None:
     echo = fixture.function("EchoFunction").environment
     assert echo["GREETING"] == "hello"
     assert echo["TABLE_ARN"] == "arn:aws:dynamodb:us-east-1:123456789012:table/ThingsTable"
-    assert echo["JOINED"] == "a-dev"
+    assert echo["TABLE_INDEX"] == "arn:aws:dynamodb:us-east-1:123456789012:table/ThingsTable/index/ByOwner"
     assert echo["THINGS_TABLE"] == "ThingsTable"
     assert "ONLY_IN_PROD" not in echo  # !If ... AWS::NoValue removes the variable
     assert fixture.function("AuthorizerFunction").environment["ISSUER"] == "https://us-east-1.example/hello"
-    assert fixture.function("EchoFunction").memory_size == 256  # !FindInMap
+    assert fixture.function("EchoFunction").memory_size == 256
 
 
-def test_conditions_include_resources_and_values() -> None:
+def test_conditions_choose_values() -> None:
     prod = Template.load(FIXTURE, {"Stage": "prod"})
-    assert "ProdOnlyFunction" in prod.functions
     assert prod.function("EchoFunction").environment["ONLY_IN_PROD"] == "yes"
     assert prod.function("EchoFunction").memory_size == 1024
-    assert "ProdOnlyFunction" not in Template.load(FIXTURE).functions
 
 
 def test_route_level_auth_none_and_default_authorizer(fixture: Template) -> None:
     routes = {route.route_key: route for route in fixture.routes}
-    assert routes["ANY /api/public/{rest+}"].authorizer is None
+    assert routes["GET /api/public/{name}"].authorizer is None
     assert routes["GET /api/things/{id}"].authorizer == "TokenAuthorizer"
     assert fixture.apis["Api"].cors is not None
     assert fixture.apis["Api"].cors.max_age == 600
 
 
 def test_short_tags_read_as_long_form() -> None:
-    document = load_yaml("a: !Ref X\nb: !GetAtt T.Arn\nc: !GetAtt [T, Arn]\nd: !Sub '${X}'\ne: !Not [!Condition C]\n")
+    document = load_yaml("a: !Ref X\nb: !GetAtt T.Arn\nc: !GetAtt [T, Arn]\nd: !Sub '${X}'\ne: !Not [!Equals [a, b]]\n")
     assert document == {
         "a": {"Ref": "X"},
         "b": {"Fn::GetAtt": ["T", "Arn"]},
         "c": {"Fn::GetAtt": ["T", "Arn"]},
         "d": {"Fn::Sub": "${X}"},
-        "e": {"Fn::Not": [{"Condition": "C"}]},
+        "e": {"Fn::Not": [{"Fn::Equals": ["a", "b"]}]},
     }
 
 
-def test_sub_with_variables_and_literals() -> None:
+def test_sub_with_variables() -> None:
     intrinsics = Intrinsics({"Resources": {"Fn": {"Type": "AWS::Serverless::Function"}}}, {"P": "v"})
-    text = intrinsics.resolve({"Fn::Sub": ["${P}/${Local}/${!Literal}/${Fn.Arn}/${AWS::Partition}", {"Local": "l"}]})
-    assert text == "v/l/${Literal}/arn:aws:lambda:us-east-1:123456789012:function:Fn/aws"
+    text = intrinsics.resolve({"Fn::Sub": ["${P}/${Local}/${Fn.Arn}/${AWS::Partition}", {"Local": "l"}]})
+    assert text == "v/l/arn:aws:lambda:us-east-1:123456789012:function:Fn/aws"
 
 
 def test_unknown_refs_are_errors() -> None:
@@ -168,10 +166,100 @@ def test_globals_merge_like_sam() -> None:
     ("given", "name"),
     [
         ("RollupFunction", "RollupFunction"),
-        ("RollupFunction:$LATEST", "RollupFunction"),
         ("arn:aws:lambda:us-east-1:123456789012:function:RollupFunction", "RollupFunction"),
-        ("arn:aws:lambda:us-east-1:123456789012:function:RollupFunction:live", "RollupFunction"),
     ],
 )
 def test_function_names_from_arns(given: str, name: str) -> None:
     assert function_name_of(given) == name
+
+
+# ---------------------------------------------------------------- what template.yaml does not use is refused
+
+
+def changed_fixture(tmp_path: Path, old: str, new: str) -> Path:
+    """The test template with ``old`` replaced by ``new`` (which must be there)."""
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "template.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ("GREETING: !Ref Greeting", 'GREETING: !Join ["-", [a, b]]', "EchoFunction: Fn::Join is not supported locally"),
+        (
+            "MemorySize: !If [IsProd, 1024, 256]",
+            "MemorySize: !FindInMap [M, K, V]",
+            "AuthorizerFunction: Fn::FindInMap",
+        ),
+        (
+            "IsProd: !Equals [!Ref Stage, prod]",
+            "IsProd: !Or [!Equals [!Ref Stage, prod], false]",
+            "condition IsProd: Fn::Or",
+        ),
+        ("TABLE_ARN: !GetAtt ThingsTable.Arn", "TABLE_ARN: !GetAtt ThingsTable.StreamArn", "ThingsTable.StreamArn"),
+    ],
+)
+def test_an_unsupported_intrinsic_is_an_error_naming_it_and_the_resource(
+    tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    with pytest.raises(TemplateError, match=re.escape(error)):
+        Template.load(changed_fixture(tmp_path, old, new))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        (
+            "Path: /api/public/{name}",
+            "Path: /api/public/{rest+}",
+            "EchoFunction event Public: path /api/public/{rest+}",
+        ),
+        ("Path: /api/plain", "Path: $default", "PlainFunction event Plain: path $default"),
+        (
+            "Path: /api/public/{name}\n            Method: GET",
+            "Path: /api/public/{name}\n            Method: ANY",
+            "EchoFunction event Public: method ANY",
+        ),
+        (
+            "            ApiId: !Ref Api\n            Path: /api/plain\n",
+            "            Path: /api/plain\n",
+            "PlainFunction event Plain: ApiId",
+        ),
+    ],
+)
+def test_an_unsupported_route_shape_is_an_error_naming_it_and_the_function(
+    tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    with pytest.raises(TemplateError, match=re.escape(error)):
+        Template.load(changed_fixture(tmp_path, old, new))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        (
+            "EnableSimpleResponses: true",
+            "EnableSimpleResponses: false",
+            "Api authorizer TokenAuthorizer: an IAM policy",
+        ),
+        ('AuthorizerPayloadFormatVersion: "2.0"', 'AuthorizerPayloadFormatVersion: "1.0"', "payload format 1.0"),
+        ("Headers: [Authorization]", "QueryStrings: [token]", "identity QueryStrings"),
+        ("FunctionArn: !GetAtt AuthorizerFunction.Arn", "JwtConfiguration: {}", "a JWT authorizer"),
+    ],
+)
+def test_an_unsupported_authorizer_is_an_error_naming_it(tmp_path: Path, old: str, new: str, error: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape(error)):
+        Template.load(changed_fixture(tmp_path, old, new))
+
+
+def test_resource_conditions_are_refused(tmp_path: Path) -> None:
+    path = changed_fixture(tmp_path, "  MissingFunction:\n", "  MissingFunction:\n    Condition: IsProd\n")
+    with pytest.raises(TemplateError, match="MissingFunction: a resource Condition"):
+        Template.load(path)
+
+
+def test_the_tests_read_the_same_document(service: Template) -> None:
+    assert set(template()["Resources"]) >= set(service.functions) | set(service.tables) | set(service.apis)
