@@ -342,10 +342,9 @@ class Template:
         intrinsics = Intrinsics(document, parameters)
         resources: Mapping[str, Any] = document.get("Resources") or {}
         global_sections: Mapping[str, Any] = document.get("Globals") or {}
-        if set(global_sections) - {"Function"}:
-            raise TemplateError(
-                f"Globals: only Function is supported locally, not {', '.join(sorted(global_sections))}"
-            )
+        extra_globals = sorted(set(global_sections) - {"Function"})
+        if extra_globals:
+            raise TemplateError(f"Globals {', '.join(extra_globals)} are not supported locally (only Function)")
         for logical_id, resource in resources.items():
             if "Condition" in resource:
                 raise TemplateError(f"{logical_id}: a resource Condition is not supported locally")

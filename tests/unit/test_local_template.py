@@ -176,70 +176,20 @@ def test_function_names_from_arns(given: str, name: str) -> None:
 # ---------------------------------------------------------------- what template.yaml does not use is refused
 
 
-def changed_fixture(tmp_path: Path, old: str, new: str) -> Path:
-    """The test template with ``old`` replaced by ``new`` (which must be there)."""
-    text = FIXTURE.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "template.yaml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     ("old", "new", "error"),
     [
+        # intrinsics
         ("GREETING: !Ref Greeting", 'GREETING: !Join ["-", [a, b]]', "EchoFunction: Fn::Join is not supported locally"),
-        (
-            "MemorySize: !If [IsProd, 1024, 256]",
-            "MemorySize: !FindInMap [M, K, V]",
-            "AuthorizerFunction: Fn::FindInMap",
-        ),
-        (
-            "IsProd: !Equals [!Ref Stage, prod]",
-            "IsProd: !Or [!Equals [!Ref Stage, prod], false]",
-            "condition IsProd: Fn::Or",
-        ),
-        ("TABLE_ARN: !GetAtt ThingsTable.Arn", "TABLE_ARN: !GetAtt ThingsTable.StreamArn", "ThingsTable.StreamArn"),
-    ],
-)
-def test_an_unsupported_intrinsic_is_an_error_naming_it_and_the_resource(
-    tmp_path: Path, old: str, new: str, error: str
-) -> None:
-    with pytest.raises(TemplateError, match=re.escape(error)):
-        Template.load(changed_fixture(tmp_path, old, new))
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "error"),
-    [
-        (
-            "Path: /api/public/{name}",
-            "Path: /api/public/{rest+}",
-            "EchoFunction event Public: path /api/public/{rest+}",
-        ),
+        ("!If [IsProd, 1024, 256]", "!FindInMap [M, K, V]", "AuthorizerFunction: Fn::FindInMap"),
+        ("!Equals [!Ref Stage, prod]", "!Or [!Equals [!Ref Stage, prod], x]", "condition IsProd: Fn::Or"),
+        ("!GetAtt ThingsTable.Arn", "!GetAtt ThingsTable.StreamArn", "EchoFunction: Fn::GetAtt ThingsTable.StreamArn"),
+        # route shapes
+        ("public/{name}", "public/{rest+}", "EchoFunction event Public: path /api/public/{rest+}"),
         ("Path: /api/plain", "Path: $default", "PlainFunction event Plain: path $default"),
-        (
-            "Path: /api/public/{name}\n            Method: GET",
-            "Path: /api/public/{name}\n            Method: ANY",
-            "EchoFunction event Public: method ANY",
-        ),
-        (
-            "            ApiId: !Ref Api\n            Path: /api/plain\n",
-            "            Path: /api/plain\n",
-            "PlainFunction event Plain: ApiId",
-        ),
-    ],
-)
-def test_an_unsupported_route_shape_is_an_error_naming_it_and_the_function(
-    tmp_path: Path, old: str, new: str, error: str
-) -> None:
-    with pytest.raises(TemplateError, match=re.escape(error)):
-        Template.load(changed_fixture(tmp_path, old, new))
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "error"),
-    [
+        ("Method: POST", "Method: ANY", "EchoFunction event Create: method ANY"),
+        ("ApiId: !Ref Api\n            Path: /api/plain", "Path: /api/plain", "PlainFunction event Plain: ApiId"),
+        # authorizers
         (
             "EnableSimpleResponses: true",
             "EnableSimpleResponses: false",
@@ -248,17 +198,23 @@ def test_an_unsupported_route_shape_is_an_error_naming_it_and_the_function(
         ('AuthorizerPayloadFormatVersion: "2.0"', 'AuthorizerPayloadFormatVersion: "1.0"', "payload format 1.0"),
         ("Headers: [Authorization]", "QueryStrings: [token]", "identity QueryStrings"),
         ("FunctionArn: !GetAtt AuthorizerFunction.Arn", "JwtConfiguration: {}", "a JWT authorizer"),
+        # resources
+        (
+            "  MissingFunction:\n",
+            "  MissingFunction:\n    Condition: IsProd\n",
+            "MissingFunction: a resource Condition",
+        ),
     ],
 )
-def test_an_unsupported_authorizer_is_an_error_naming_it(tmp_path: Path, old: str, new: str, error: str) -> None:
+def test_what_template_yaml_does_not_use_is_an_error_naming_it_and_the_resource(
+    tmp_path: Path, old: str, new: str, error: str
+) -> None:
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert old in text
+    changed = tmp_path / "template.yaml"
+    changed.write_text(text.replace(old, new), encoding="utf-8")
     with pytest.raises(TemplateError, match=re.escape(error)):
-        Template.load(changed_fixture(tmp_path, old, new))
-
-
-def test_resource_conditions_are_refused(tmp_path: Path) -> None:
-    path = changed_fixture(tmp_path, "  MissingFunction:\n", "  MissingFunction:\n    Condition: IsProd\n")
-    with pytest.raises(TemplateError, match="MissingFunction: a resource Condition"):
-        Template.load(path)
+        Template.load(changed)
 
 
 def test_the_tests_read_the_same_document(service: Template) -> None:
