@@ -71,8 +71,8 @@ lint: $(VENV)/.installed ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions and local runner
-	$(VENV)/bin/mypy layers/shared/ocore_usage functions local
+typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions, build tools and local runner
+	$(VENV)/bin/mypy layers/shared/ocore_usage functions tools local
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint on template.yaml
 	$(SAM) validate --lint --template template.yaml
@@ -100,7 +100,7 @@ loadtest: install ## Ingest and rollup throughput of the local stack with 1, 2 a
 	$(PY) -m benchmarks.loadtest $(LOADTEST_ARGS)
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the code (a test checks it is current)
-	PYTHONPATH=layers/shared $(PY) -m ocore_usage.openapi > docs/openapi.json
+	PYTHONPATH=layers/shared:. $(PY) -m tools.openapi > docs/openapi.json
 
 clean: ## Remove virtualenvs, npm packages and build output
 	rm -rf $(VENV) $(SAM_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

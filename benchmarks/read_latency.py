@@ -94,10 +94,10 @@ def _environment(endpoint: str, tables: dict[str, str]) -> None:
 def _seed() -> None:
     import random
 
-    from ocore_usage.aggregation import Usage, merge_all
+    from ocore_usage.domain.aggregation import Usage, merge_all
+    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, bucket_start, parse_rfc3339
     from ocore_usage.storage.keys import Scope
     from ocore_usage.storage.projects import ProjectChange
-    from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, bucket_start, parse_rfc3339
     from ocore_usage.wiring import tables
 
     found = tables()
@@ -125,8 +125,8 @@ def _seed() -> None:
 
 
 def _floor_query(client: Any, table: str) -> Callable[[], None]:
+    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
     from ocore_usage.storage.keys import Scope, bucket_sk, series_pk
-    from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 
     first = parse_rfc3339(RANGE[0])
     params = {
@@ -172,7 +172,8 @@ def main() -> None:
 
 def _measure() -> None:
     from functions.get_project_usage import app
-    from ocore_usage import reports, wiring
+    from ocore_usage import wiring
+    from ocore_usage.usecases import reports
 
     _seed()
     event, context = _event(), cast(Any, _Context())

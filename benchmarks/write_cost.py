@@ -32,15 +32,15 @@ from typing import Any
 from local import dynamodb
 from local.processes import free_port
 from local.template import Template
-from ocore_usage.ingest import IngestService
-from ocore_usage.projects import ProjectSync
-from ocore_usage.rollup import RollupService
+from ocore_usage.domain.timeline import to_micros
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import to_micros
+from ocore_usage.usecases.ingest import IngestService
+from ocore_usage.usecases.projects import ProjectSync
+from ocore_usage.usecases.rollup import RollupService
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITE_PRICE = 0.625  # $ per million write request units (on-demand, us-east-1)

@@ -10,7 +10,7 @@
 
 Why not Powertools' ``enable_swagger``: it renders the document it generates from this
 resolver's own routes (typed routes and ``enable_validation`` in every function, the cold-start
-cost ``ocore_usage.openapi`` explains), not ``docs/openapi.json``.
+cost ``tools.openapi`` explains), not ``docs/openapi.json``.
 """
 
 from functools import cache
@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.http_api import create_resolver
+from ocore_usage.api.http_api import create_resolver
 
 HERE = Path(__file__).resolve().parent
 JAVASCRIPT = "text/javascript; charset=utf-8"

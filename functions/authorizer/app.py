@@ -1,7 +1,7 @@
 """Authorizer: verifies the bearer JWT of an HTTP API request (payload 2.0, simple responses).
 
 Answers ``{"isAuthorized": true, "context": {"orgId", "sub", "scopes"}}`` or
-``{"isAuthorized": false}``; the rules live in ``ocore_usage.auth``.
+``{"isAuthorized": false}``; the rules live in ``ocore_usage.api.auth``.
 """
 
 from functools import cache
@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.auth import TokenVerifier, authorize, verifier_from_settings
+from ocore_usage.api.auth import TokenVerifier, authorize, verifier_from_settings
 from ocore_usage.settings import get_settings
 
 logger = Logger()

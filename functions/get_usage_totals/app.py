@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage import reports
-from ocore_usage.http_api import READ_SCOPE, caller_of, create_resolver
-from ocore_usage.queries import TotalsQuery, parse_query
-from ocore_usage.representation import ReadRequest, respond
+from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
+from ocore_usage.api.queries import TotalsQuery, parse_query
+from ocore_usage.api.representation import ReadRequest, respond
+from ocore_usage.usecases import reports
 
 logger = Logger()
 app = create_resolver()

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.http_api import WRITE_SCOPE, caller_of, create_resolver, json_response
-from ocore_usage.samples import request_body
+from ocore_usage.api.http_api import WRITE_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.domain.samples import request_body
 from ocore_usage.wiring import ingest_service
 
 logger = Logger()

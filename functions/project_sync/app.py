@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.projects import Outcome
+from ocore_usage.usecases.projects import Outcome
 from ocore_usage.wiring import project_sync
 
 logger = Logger()

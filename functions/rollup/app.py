@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.rollup import Deadline, RollupRequest
+from ocore_usage.usecases.rollup import Deadline, RollupRequest
 from ocore_usage.wiring import rollup_dispatcher, rollup_service
 
 logger = Logger()

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from ocore_usage import jsonnum
+from ocore_usage.api import jsonnum
 from tests.support.reference import RefSample, bucket_value
 
 pytestmark = pytest.mark.integration

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ocore_usage.responses import CSV_COLUMNS
-from ocore_usage.timeline import parse_rfc3339
+from ocore_usage.api.responses import CSV_COLUMNS
+from ocore_usage.domain.timeline import parse_rfc3339
 from tests.support.http import request
 from tests.support.reference import RefSample, bucket_value
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ocore_usage.problems import PROBLEM_JSON
+from ocore_usage.domain.problems import PROBLEM_JSON
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocore_usage.aggregation import Usage
-from ocore_usage.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
-from ocore_usage.timeline import Granularity
-from ocore_usage.zones import calendar
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
+from ocore_usage.domain.timeline import Granularity
+from ocore_usage.domain.zones import calendar
 from tests.support.read_api import derived_series
 from tests.support.read_reference import (
     HOUR_US,

@@ -17,14 +17,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocore_usage.pagination import PageTokens
-from ocore_usage.planner import Period, TimeRange, plan_reads
-from ocore_usage.problems import Problem
-from ocore_usage.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
-from ocore_usage.reports import Reports
+from ocore_usage.api.pagination import PageTokens
+from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
+from ocore_usage.domain.planner import Period, TimeRange, plan_reads
+from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.zones import calendar
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from ocore_usage.zones import calendar
+from ocore_usage.usecases.reports import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of, usage_months
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, iso, to_us
 
@@ -91,7 +91,7 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
 
 
 def _usage(cpu: int, ram: int, instance: int, b_in: int, b_out: int, peak: int) -> Any:
-    from ocore_usage.aggregation import Usage
+    from ocore_usage.domain.aggregation import Usage
 
     return Usage(cpu=cpu, ram=ram, disk=cpu // 3, instance=instance, bytes_in=b_in, bytes_out=b_out, peak=peak)
 

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from ocore_usage.domain.timeline import MICROS_PER_HOUR
 from ocore_usage.storage.keys import SHARDS
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import MICROS_PER_HOUR
 from tests.support.faults import CrashingTable, InjectedCrash
 from tests.support.pipeline import Clock, Pipeline, micros
 from tests.support.reference import RefSample

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from ocore_usage import jsonnum
+from ocore_usage.api import jsonnum
 
 
 def request(method: str, url: str, token: str, body: Any = None) -> tuple[int, Any]:

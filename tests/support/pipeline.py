@@ -6,18 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ocore_usage import jsonnum
-from ocore_usage.aggregation import Usage
-from ocore_usage.ingest import IngestService
-from ocore_usage.projects import ProjectSync
-from ocore_usage.rollup import RollupResult, RollupService
+from ocore_usage.api import jsonnum
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.timeline import Granularity, from_micros, parse_rfc3339, to_micros
 from ocore_usage.storage.keys import Scope, series_pk
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import Granularity, from_micros, parse_rfc3339, to_micros
+from ocore_usage.usecases.ingest import IngestService
+from ocore_usage.usecases.projects import ProjectSync
+from ocore_usage.usecases.rollup import RollupResult, RollupService
 
 TABLE_NAMES = {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"}
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ocore_usage.aggregation import Usage, merge_all
+from ocore_usage.domain.aggregation import Usage, merge_all
+from ocore_usage.domain.timeline import Granularity, bucket_start, floor_month
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
 from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.timeline import Granularity, bucket_start, floor_month
 from tests.support.read_reference import ReadReference
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -260,11 +260,11 @@ class ReadApi:
 
     @classmethod
     def install(cls, tables: Any, monkeypatch: Any, now: str = "2026-11-26T02:30:00Z") -> ReadApi:
-        from ocore_usage import reports as reports_module
-        from ocore_usage.freshness import RollupWatermark
-        from ocore_usage.pagination import PageTokens
+        from ocore_usage.api.pagination import PageTokens
+        from ocore_usage.domain.timeline import parse_rfc3339
         from ocore_usage.storage.work import WorkQueue
-        from ocore_usage.timeline import parse_rfc3339
+        from ocore_usage.usecases import reports as reports_module
+        from ocore_usage.usecases.freshness import RollupWatermark
 
         clock, key = FixedClock(parse_rfc3339(now)), StaticKey()
         # the rollup's heads on the same tables, read once here and then kept, as a warm process keeps
@@ -358,7 +358,7 @@ def seeded_world(
     import pytest
     from moto import mock_aws
 
-    from ocore_usage.timeline import parse_rfc3339
+    from ocore_usage.domain.timeline import parse_rfc3339
     from ocore_usage.wiring import Tables
     from tests.support.read_reference import RefProject
     from tests.support.template import create_tables
@@ -396,7 +396,8 @@ def deployed_functions(monkeypatch: Any, key: str = "s3cret-page-key") -> Iterat
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
-    from ocore_usage import reports, settings, wiring
+    from ocore_usage import settings, wiring
+    from ocore_usage.usecases import reports
     from tests.support.template import create_tables
 
     def clear() -> None:

@@ -12,8 +12,8 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity
 from ocore_usage.storage.keys import Scope
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity
 from tests.support.pipeline import Pipeline
 from tests.support.reference import RefSample, expected_buckets
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from functions.authorizer import app
-from ocore_usage import auth, http_api
-from ocore_usage.auth import (
+from ocore_usage.api import auth, http_api
+from ocore_usage.api.auth import (
     JwksKeys,
     KeyUnavailable,
     SsmSecret,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from functions.ingest_samples import app as ingest_app
-from ocore_usage.samples import MAX_BODY_BYTES, parse_batch
-from ocore_usage.timeline import parse_full_date, parse_rfc3339, to_micros
+from ocore_usage.domain.samples import MAX_BODY_BYTES, parse_batch
+from ocore_usage.domain.timeline import parse_full_date, parse_rfc3339, to_micros
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext, WorldProject, seeded_world
 from tests.support.read_reference import to_us

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocore_usage.timeline import parse_rfc3339
+from ocore_usage.domain.timeline import parse_rfc3339
 from tests.support.read_api import WorldProject
 from tests.support.read_reference import instant as t
 

@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from ocore_usage.freshness import RollupWatermark
-from ocore_usage.responses import CSV_COLUMNS
+from ocore_usage.api.responses import CSV_COLUMNS
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.work import WorkQueue
+from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.wiring import Tables
 from tests.support.read_api import LOGICAL_TABLE_NAMES, Answer, ReadApi
 from tests.support.read_reference import HOUR_US
@@ -45,7 +45,7 @@ def api(dynamodb, monkeypatch) -> Iterator[ReadApi]:
 
 
 def _usage(i: int) -> Any:
-    from ocore_usage.aggregation import Usage
+    from ocore_usage.domain.aggregation import Usage
 
     unit = 10**6 * HOUR_US
     return Usage(cpu=(i + 1) * unit // 3, ram=unit, disk=unit, instance=HOUR_US, bytes_in=i, bytes_out=7, peak=1)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocore_usage.planner import Period
-from ocore_usage.problems import Problem
-from ocore_usage.queries import resolve_range
+from ocore_usage.api.queries import resolve_range
+from ocore_usage.domain.planner import Period
+from ocore_usage.domain.problems import Problem
 from tests.support.read_api import ReadApi, WorldProject, seeded_world
 from tests.support.read_reference import ReadReference, iso, to_us
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ocore_usage.timeline import parse_rfc3339
+from ocore_usage.domain.timeline import parse_rfc3339
 from tests.support.read_api import ReadApi, WorldProject, seeded_world
 from tests.support.read_reference import ReadReference
 from tests.support.read_reference import instant as t

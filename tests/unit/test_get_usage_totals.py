@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocore_usage import reports as reports_module
-from ocore_usage.pagination import PageTokens
-from ocore_usage.reports import Reports
+from ocore_usage.api.pagination import PageTokens
 from ocore_usage.storage.projects import Project
+from ocore_usage.usecases import reports as reports_module
+from ocore_usage.usecases.reports import Reports
 from tests.support.read_api import LambdaContext, MemoryProjects, MemoryRollups, StaticKey, WorldProject, api_event
 from tests.support.read_reference import instant as t
 from tests.support.read_reference import to_us

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from functions.ingest_samples import app as ingest_app
+from ocore_usage.domain.timeline import Granularity, parse_rfc3339
 from ocore_usage.storage.keys import Scope
-from ocore_usage.timeline import Granularity, parse_rfc3339
 from tests.support.faults import ThrottlingClient
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext

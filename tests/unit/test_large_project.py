@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from ocore_usage.domain.timeline import parse_rfc3339
 from ocore_usage.storage.keys import Scope, shard_of
-from ocore_usage.timeline import parse_rfc3339
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.reference import RefSample, expected_buckets
 from tests.support.scenarios import assert_series

@@ -16,19 +16,19 @@ from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from ocore_usage import reports
-from ocore_usage.openapi import ERROR_EXAMPLES, build_document, render
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
+from ocore_usage.usecases import reports
 from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
 from tests.support.template import template
+from tools.openapi import ERROR_EXAMPLES, build_document, render
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 DOC_URI = "urn:ocore:openapi"
 
 
 def test_the_committed_document_is_the_generated_one():
-    regenerate = "PYTHONPATH=layers/shared .venv/bin/python -m ocore_usage.openapi > docs/openapi.json"
+    regenerate = "PYTHONPATH=layers/shared .venv/bin/python -m tools.openapi > docs/openapi.json"
     assert DOCUMENT_PATH.read_text() == render(), f"docs/openapi.json is stale; regenerate: {regenerate}"
 
 

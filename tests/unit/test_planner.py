@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocore_usage.aggregation import Usage
-from ocore_usage.planner import (
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.planner import (
     Period,
     SeriesRead,
     StoredBucket,
@@ -15,7 +15,7 @@ from ocore_usage.planner import (
     plan_buckets,
     plan_reads,
 )
-from ocore_usage.timeline import Granularity, format_instant, parse_rfc3339
+from ocore_usage.domain.timeline import Granularity, format_instant, parse_rfc3339
 
 H, D, M = Granularity.HOUR, Granularity.DAY, Granularity.MONTH
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ocore_usage.projects import ProjectEvent
+from ocore_usage.usecases.projects import ProjectEvent
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

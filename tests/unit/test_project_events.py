@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from ocore_usage.projects import Outcome, ProjectSync
+from ocore_usage.domain.timeline import parse_rfc3339
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import parse_rfc3339
+from ocore_usage.usecases.projects import Outcome, ProjectSync
 
 T0, T1, T2, T3 = "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z"
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from functions.rollup import app as rollup_app
-from ocore_usage.rollup import shards_of_event
+from ocore_usage.domain.timeline import Granularity, parse_rfc3339
 from ocore_usage.storage.keys import Scope, shard_of
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import Granularity, parse_rfc3339
+from ocore_usage.usecases.rollup import shards_of_event
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
 

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocore_usage.aggregation import Usage
-from ocore_usage.pagination import PageTokens
-from ocore_usage.planner import Period, TimeRange, plan_reads
-from ocore_usage.problems import Problem
-from ocore_usage.queries import ProjectUsageQuery, UsageQuery, read_parameters
-from ocore_usage.reports import Reports
+from ocore_usage.api.pagination import PageTokens
+from ocore_usage.api.queries import ProjectUsageQuery, UsageQuery, read_parameters
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.planner import Period, TimeRange, plan_reads
+from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.timeline import Granularity
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from ocore_usage.timeline import Granularity
+from ocore_usage.usecases.reports import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, random_usage
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, instant, to_us
 

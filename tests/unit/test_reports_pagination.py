@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocore_usage import wiring
-from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, parse_keys, ssm_key_source
-from ocore_usage.planner import TimeRange
-from ocore_usage.problems import Problem
+from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Position, parse_keys, ssm_key_source
+from ocore_usage.domain.planner import TimeRange
+from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 from tests.support.read_api import StaticKey, api_event, call, deployed_functions, random_usage
 
 BINDING = PageBinding("org_a", "GET /usage", {"period": "daily", "start_date": None, "fill": None})
@@ -199,7 +199,7 @@ def test_rotating_the_key_in_ssm_keeps_paging_in_progress(deployed):
 
 
 def _binding_parameters(query: dict[str, str]) -> dict[str, object]:
-    from ocore_usage.queries import UsageQuery, read_parameters
+    from ocore_usage.api.queries import UsageQuery, read_parameters
 
     values = read_parameters(UsageQuery, query).values()
     return {name: value for name, value in values.items() if name not in {"limit", "next_token", "format", "tz"}}

@@ -10,10 +10,10 @@ import pytest
 
 from functions.rollup import app as rollup_app
 from local.template import Template, load_yaml
-from ocore_usage.dispatch import AsyncInvoker, RollupDispatcher
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import Scope, shard_of
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339
+from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
 from tests.unit.test_project_sync_and_rollup_costs import count_requests

@@ -11,12 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.rollup import app as rollup_app
-from ocore_usage import jsonnum
-from ocore_usage.rollup import RETRY_CAP, Deadline, retry_delay
+from ocore_usage.api import jsonnum
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SHARDS, Scope, shard_of
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.work import LeaseLost, WorkQueue
-from ocore_usage.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
+from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, retry_delay
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
 

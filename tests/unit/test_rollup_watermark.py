@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ocore_usage.freshness import RollupWatermark
-from ocore_usage.rollup import NO_DEADLINE, RollupResult
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339, to_micros
 from ocore_usage.storage.keys import Scope, shard_of
 from ocore_usage.storage.work import Progress, WorkQueue
-from ocore_usage.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339, to_micros
+from ocore_usage.usecases.freshness import RollupWatermark
+from ocore_usage.usecases.rollup import NO_DEADLINE, RollupResult
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.template import create_tables
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ocore_usage.domain.timeline import Granularity, parse_rfc3339
+from ocore_usage.domain.versions import Partition
 from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, Scope
 from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, SampleRepository
 from ocore_usage.storage.tables import Table
-from ocore_usage.timeline import Granularity, parse_rfc3339
-from ocore_usage.versions import Partition
 from tests.support.pipeline import Clock, Pipeline
 
 NOW = "2026-11-26T12:00:00Z"

@@ -16,8 +16,8 @@ import pytest
 from functions.ingest_samples import app as ingest_app
 from local.__main__ import main
 from local.tokens import TokenRefused, mint_token
-from ocore_usage.http_api import READ_SCOPE, WRITE_SCOPE, Caller
-from ocore_usage.problems import Problem
+from ocore_usage.api.http_api import READ_SCOPE, WRITE_SCOPE, Caller
+from ocore_usage.domain.problems import Problem
 from tests.support.read_api import LambdaContext
 
 EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "ingest_samples.json").read_text())

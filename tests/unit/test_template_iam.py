@@ -295,7 +295,7 @@ def drive_every_function(recorder: CallRecorder) -> None:
     from functions.ingest_samples import app as ingest_app
     from functions.project_sync import app as sync_app
     from functions.rollup import app as rollup_app
-    from ocore_usage import reports
+    from ocore_usage.usecases import reports
 
     def run(function: str, handler: Any, payload: Any, context: Any = None) -> Any:
         recorder.function = function

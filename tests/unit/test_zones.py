@@ -1,4 +1,4 @@
-"""Local calendars (ocore_usage/zones.py) against zoneinfo by brute force: DST days of 23 and 25 hours,
+"""Local calendars (ocore_usage/domain/zones.py) against zoneinfo by brute force: DST days of 23 and 25 hours,
 Lord Howe's 30-minute shift, Kolkata's half-hour offset, labels, and the names a request may give."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, format_instant, parse_rfc3339
-from ocore_usage.zones import UTC_CALENDAR, UnknownZone, calendar
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, format_instant, parse_rfc3339
+from ocore_usage.domain.zones import UTC_CALENDAR, UnknownZone, calendar
 from tests.support.read_reference import to_dt, to_us
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu", "UTC"]

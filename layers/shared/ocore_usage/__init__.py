@@ -1,22 +1,10 @@
-"""The oCore usage service core: pure usage arithmetic, the query planner, and DynamoDB storage.
+"""The oCore usage service core, in four layers; each imports only the layers below it.
 
-Handlers in functions/ stay thin and call into the modules of this package:
+- ``api``       HTTP: the resolver, the caller, query parameters, answers, page tokens, tokens.
+- ``usecases``  what the functions do: ingest, rollup, reports, project events, dispatch.
+- ``storage``   DynamoDB: key layout, table access, one repository per table.
+- ``domain``    pure rules: time, zones, samples, attribution, aggregation, planning, versions.
 
-- ``timeline``     instants, hours, days, months (UTC, microsecond integers); pure.
-- ``attribution``  how one sample splits over the hours it overlaps; pure.
-- ``aggregation``  exact usage sums, instance occupancy and peaks, and their rendering; pure.
-- ``planner``      which stored rollup buckets answer a range at a period; pure.
-- ``samples``      the ingest payload model and its validation rules.
-- ``ingest``       storing a batch of samples and marking the work it creates.
-- ``rollup``       turning pending work into hourly/daily/monthly rollups.
-- ``projects``     applying project events to the project registry.
-- ``queries``      parsing the read endpoints' query parameters.
-- ``pagination``   signed, opaque page tokens.
-- ``responses``    the API's response and problem models; ``openapi`` renders docs/openapi.json from them.
-- ``reports``      the three read use cases.
-- ``auth``         verifying bearer tokens for the API's Lambda authorizer.
-- ``http_api``     the HTTP resolver, the caller's identity, problem+json answers.
-- ``problems``     the error type and its codes; ``jsonnum`` exact JSON numbers.
-- ``settings``     environment settings; ``wiring`` builds services from them on first use.
-- ``storage``      DynamoDB keys and repositories (boto3 client injected).
+``settings`` reads the environment and ``wiring`` builds the services from it (the only place
+that does). README.md ("Where each rule lives") maps every module to the rules it owns.
 """

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_lambda.client import LambdaClient
 
-    from ocore_usage.dispatch import RollupDispatcher
-    from ocore_usage.ingest import IngestService
-    from ocore_usage.projects import ProjectSync
-    from ocore_usage.rollup import RollupService
+    from ocore_usage.usecases.dispatch import RollupDispatcher
+    from ocore_usage.usecases.ingest import IngestService
+    from ocore_usage.usecases.projects import ProjectSync
+    from ocore_usage.usecases.rollup import RollupService
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +78,8 @@ def tables() -> Tables:
 
 @cache
 def ingest_service() -> IngestService:
-    from ocore_usage.ingest import IngestService
     from ocore_usage.storage.samples import SampleRepository  # with the sample rules: ingest and rollup only
+    from ocore_usage.usecases.ingest import IngestService
 
     found = tables()
     return IngestService(SampleRepository(found.samples), WorkQueue(found.work))
@@ -87,8 +87,8 @@ def ingest_service() -> IngestService:
 
 @cache
 def rollup_service() -> RollupService:
-    from ocore_usage.rollup import RollupService
     from ocore_usage.storage.samples import SampleRepository
+    from ocore_usage.usecases.rollup import RollupService
 
     found = tables()
     return RollupService(
@@ -103,7 +103,7 @@ def rollup_service() -> RollupService:
 @cache
 def rollup_dispatcher(function: str) -> RollupDispatcher:
     """The dispatcher that starts workers as asynchronous invocations of ``function`` (itself)."""
-    from ocore_usage.dispatch import AsyncInvoker, RollupDispatcher
+    from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
 
     launcher = AsyncInvoker(cast("LambdaClient", _botocore_session().create_client("lambda")), function)
     return RollupDispatcher(WorkQueue(tables().work), launcher, workers=get_settings().rollup_concurrency - 1)
@@ -111,7 +111,7 @@ def rollup_dispatcher(function: str) -> RollupDispatcher:
 
 @cache
 def project_sync() -> ProjectSync:
-    from ocore_usage.projects import ProjectSync
+    from ocore_usage.usecases.projects import ProjectSync
 
     found = tables()
     return ProjectSync(found.project_repository, WorkQueue(found.work))

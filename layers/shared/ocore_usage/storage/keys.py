@@ -1,6 +1,6 @@
 """The key layout of every table, in one place. Pure.
 
-SamplesTable (raw samples, append-only; see ``ocore_usage.versions``)
+SamplesTable (raw samples, append-only; see ``ocore_usage.domain.versions``)
     ``S#{projectId}#{hour}`` / ``V#{version}#{n}``  a page: samples of one request starting in ``hour``
     ``S#{projectId}#{hour}`` / ``T#{sampleId}``     a tombstone: versions up to ``upto`` do not count
     ``S#{projectId}#{hour}`` / ``#indexed#{n}``     pages of this partition the rollup has resolved
@@ -31,7 +31,7 @@ from __future__ import annotations
 import zlib
 from enum import StrEnum
 
-from ocore_usage.timeline import Granularity, format_instant
+from ocore_usage.domain.timeline import Granularity, format_instant
 
 SHARDS = 16
 """Pending-work shards per kind until the shard count is grown (``WorkQueue.grow``): the count in

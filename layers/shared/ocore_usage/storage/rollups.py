@@ -23,7 +23,8 @@ from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
-from ocore_usage.aggregation import Occupancy, Usage
+from ocore_usage.domain.aggregation import Occupancy, Usage
+from ocore_usage.domain.timeline import Granularity, floor_month, parse_rfc3339
 from ocore_usage.storage.keys import (
     Scope,
     bucket_sk,
@@ -34,7 +35,6 @@ from ocore_usage.storage.keys import (
     usage_month_sk,
 )
 from ocore_usage.storage.tables import Item, Table, runs_within
-from ocore_usage.timeline import Granularity, floor_month, parse_rfc3339
 
 _USAGE_FIELDS = tuple(field.name for field in fields(Usage))
 """Usage's figures, in the order of its constructor."""

@@ -3,7 +3,7 @@
 Ingest appends each request's samples as pages, one partition per project and start hour,
 and reads nothing first but the identities of the batch (eventually consistent, for the
 correction window). The rollup reads whole partitions, and writes tombstones, identities and
-the indexed set as :mod:`ocore_usage.versions` decides. The layout is in ``storage/keys.py``.
+the indexed set as :mod:`ocore_usage.domain.versions` decides. The layout is in ``storage/keys.py``.
 
 A page entry is a compact JSON array ``[sampleId, instanceId, start - hour, duration, cpu,
 ram, disk, bytesIn, bytesOut]`` (integers in the units of ``MeteredInterval``); a page holds up
@@ -21,8 +21,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ocore_usage.attribution import MeteredInterval
-from ocore_usage.samples import Sample
+from ocore_usage.domain.attribution import MeteredInterval
+from ocore_usage.domain.samples import Sample
+from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
+from ocore_usage.domain.versions import Identity, Partition, StoredEntry
 from ocore_usage.storage.keys import (
     IDENTITY_SK,
     INDEXED,
@@ -35,8 +37,6 @@ from ocore_usage.storage.keys import (
     version_of_page,
 )
 from ocore_usage.storage.tables import Item, Table, runs_within
-from ocore_usage.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
-from ocore_usage.versions import Identity, Partition, StoredEntry
 
 PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""

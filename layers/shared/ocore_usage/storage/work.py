@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ocore_usage.domain.timeline import format_instant, parse_rfc3339
 from ocore_usage.storage.keys import (
     HEAD,
     MARK_PREFIX,
@@ -40,7 +41,6 @@ from ocore_usage.storage.keys import (
     shard_pk,
 )
 from ocore_usage.storage.tables import Table, marshal, unmarshal
-from ocore_usage.timeline import format_instant, parse_rfc3339
 
 TRANSACTION_LIMIT = 100
 _CLEAR_ATTEMPTS = 8

@@ -37,10 +37,10 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from aws_lambda_powertools.event_handler import Response
 
-from ocore_usage import jsonnum
-from ocore_usage.queries import Format
-from ocore_usage.responses import CSV_COLUMNS, UsageReport, UsageTotals, csv_row
-from ocore_usage.timeline import from_micros, parse_rfc3339
+from ocore_usage.api import jsonnum
+from ocore_usage.api.queries import Format
+from ocore_usage.api.responses import CSV_COLUMNS, UsageReport, UsageTotals, csv_row
+from ocore_usage.domain.timeline import from_micros, parse_rfc3339
 
 JSON: Final = "application/json"
 CSV: Final = "text/csv; charset=utf-8; header=present"

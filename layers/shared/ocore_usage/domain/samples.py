@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from ocore_usage.attribution import MeteredInterval
-from ocore_usage.problems import FieldError, Problem
-from ocore_usage.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, parse_rfc3339
+from ocore_usage.domain.attribution import MeteredInterval
+from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, parse_rfc3339
 
 MAX_SAMPLES = 1000
 MAX_BODY_BYTES = 1_048_576

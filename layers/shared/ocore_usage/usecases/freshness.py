@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Final, Protocol
 
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, now_micros
 from ocore_usage.storage.work import Progress
-from ocore_usage.timeline import MICROS_PER_SECOND, now_micros
 
 MAX_AGE: Final = 10 * MICROS_PER_SECOND
 """How long a process reuses the heads it read."""

@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ocore_usage.aggregation import Occupancy, Usage
-from ocore_usage.timeline import MICROS_PER_HOUR, floor_hour
+from ocore_usage.domain.aggregation import Occupancy, Usage
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, floor_hour
 
 
 @dataclass(frozen=True, slots=True)

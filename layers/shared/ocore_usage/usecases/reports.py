@@ -19,7 +19,7 @@ Rules beyond the reference (see docs/read-api.md):
   bucket of the projects ``/usage/totals`` lists. Totals come from the org series, whose peak
   is the org-wide instance peak.
 - ``/usage/totals`` lists every project of the org that is active or had usage in the range,
-  ``limit`` projects a page (default :data:`~ocore_usage.queries.TOTALS_DEFAULT_LIMIT`), and a
+  ``limit`` projects a page (default :data:`~ocore_usage.api.queries.TOTALS_DEFAULT_LIMIT`), and a
   page ends before its records pass :data:`PAGE_BYTES` of JSON, so an answer always fits in a
   Lambda response.
 
@@ -31,7 +31,7 @@ totals), and the registry entries of the other candidates by ``BatchGetItem``.
 
 Beyond the published API (docs/read-api.md, "Beyond the published API"): a request's ``tz``
 puts its daily and monthly buckets, defaults and date-only dates in that zone's calendar
-(:mod:`ocore_usage.zones`); every answer says up to when the samples received are counted
+(:mod:`ocore_usage.domain.zones`); every answer says up to when the samples received are counted
 (``dataThrough``, from the rollup's watermark, read before any bucket so that the buckets read
 are at least that fresh), and a record whose stretch ends after it is ``partial``.
 
@@ -52,17 +52,25 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
-from ocore_usage import jsonnum
-from ocore_usage.aggregation import ZERO, Usage, merge_all
-from ocore_usage.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
-from ocore_usage.planner import OutputBucket, Period, ReadPlan, StoredBucket, TimeRange, output_buckets, plan_buckets
-from ocore_usage.problems import Problem
-from ocore_usage.queries import Fill, ProjectUsageQuery, TotalsQuery, UsageQuery, resolve_range
-from ocore_usage.responses import PeriodType, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.api import jsonnum
+from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
+from ocore_usage.api.queries import Fill, ProjectUsageQuery, TotalsQuery, UsageQuery, resolve_range
+from ocore_usage.api.responses import PeriodType, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.domain.aggregation import ZERO, Usage, merge_all
+from ocore_usage.domain.planner import (
+    OutputBucket,
+    Period,
+    ReadPlan,
+    StoredBucket,
+    TimeRange,
+    output_buckets,
+    plan_buckets,
+)
+from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
+from ocore_usage.domain.zones import UTC_NAME, Calendar
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.projects import Project
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
-from ocore_usage.zones import UTC_NAME, Calendar
 
 Clock = Callable[[], int]
 
@@ -580,9 +588,9 @@ def _response_bytes(record: UsageRecord) -> int:
 @cache
 def reports() -> Reports:
     """The process's use cases on the service's tables (built on first request, not at import)."""
-    from ocore_usage.freshness import RollupWatermark
     from ocore_usage.settings import get_settings
     from ocore_usage.storage.work import WorkQueue
+    from ocore_usage.usecases.freshness import RollupWatermark
     from ocore_usage.wiring import tables
 
     built = tables()

@@ -4,7 +4,7 @@
 (an HS256 secret from SSM Parameter Store, or the issuer's JWKS for RS256/ES256), ``exp``,
 ``nbf``, ``iat``, ``iss`` and ``aud``, then reads the service's claims (``sub``, ``scope``,
 ``org_id``) into a :class:`Grant`. ``authorize`` turns an authorizer event into the simple
-response whose context the routes read back with ``ocore_usage.http_api.caller_of``:
+response whose context the routes read back with ``ocore_usage.api.http_api.caller_of``:
 ``{"orgId": <org or "">, "sub": <subject>, "scopes": <space-separated>}``, strings only.
 
 A bad token is never an exception to the caller: it is a :class:`TokenRejected` with a short

@@ -30,14 +30,9 @@ from dataclasses import dataclass, field, replace
 
 from aws_lambda_powertools import Logger
 
-from ocore_usage.aggregation import Occupancy, Usage, merge_all
-from ocore_usage.attribution import MeteredInterval, hour_usage
-from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, Scope
-from ocore_usage.storage.projects import ProjectRepository
-from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.storage.samples import SampleRepository
-from ocore_usage.storage.work import Lease, LeaseLost, Mark, MarkPage, Retry, ShardHead, WorkQueue
-from ocore_usage.timeline import (
+from ocore_usage.domain.aggregation import Occupancy, Usage, merge_all
+from ocore_usage.domain.attribution import MeteredInterval, hour_usage
+from ocore_usage.domain.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
     MICROS_PER_SECOND,
@@ -48,7 +43,12 @@ from ocore_usage.timeline import (
     format_instant,
     now_micros,
 )
-from ocore_usage.versions import resolve
+from ocore_usage.domain.versions import resolve
+from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, Scope
+from ocore_usage.storage.projects import ProjectRepository
+from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.samples import SampleRepository
+from ocore_usage.storage.work import Lease, LeaseLost, Mark, MarkPage, Retry, ShardHead, WorkQueue
 
 logger = Logger(service="ocore-usage", child=True)
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ocore_usage.domain.timeline import now_micros, parse_rfc3339
 from ocore_usage.storage.projects import ProjectChange, ProjectRepository
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import now_micros, parse_rfc3339
 
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # matched whole: no trailing newline

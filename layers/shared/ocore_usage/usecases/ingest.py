@@ -21,13 +21,13 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
-from ocore_usage.problems import FieldError, Problem
-from ocore_usage.samples import WINDOW_PAST, Sample, parse_batch
+from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.samples import WINDOW_PAST, Sample, parse_batch
+from ocore_usage.domain.timeline import format_instant, now_micros
+from ocore_usage.domain.versions import new_version
 from ocore_usage.storage.keys import Scope
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import format_instant, now_micros
-from ocore_usage.versions import new_version
 
 logger = Logger(service="ocore-usage", child=True)
 

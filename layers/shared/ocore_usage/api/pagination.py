@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ocore_usage.planner import TimeRange
-from ocore_usage.problems import Problem
+from ocore_usage.domain.planner import TimeRange
+from ocore_usage.domain.problems import Problem
 
 KeySource = Callable[[], Sequence[bytes]]
 """The keys in force: the first signs, every one verifies."""

@@ -19,7 +19,7 @@ fits) produces exactly the maximal ones. Output buckets are disjoint, so the pla
 count is the sum of these minima: no plan can read fewer stored items.
 
 Time zones: a request's daily and monthly output buckets may follow a zone's calendar
-(:mod:`ocore_usage.zones`): each is still a run of whole UTC hours, so it is decomposed into the
+(:mod:`ocore_usage.domain.zones`): each is still a run of whole UTC hours, so it is decomposed into the
 stored UTC buckets as any other stretch, and the same minimality holds. In Europe/Berlin a local
 day is 24 stored hours (no UTC day lies inside it) and a local month its whole UTC days plus the
 hours at each end; in UTC nothing changes.
@@ -38,9 +38,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ocore_usage.aggregation import ZERO, Usage, merge_all
-from ocore_usage.timeline import MICROS_PER_HOUR, Granularity, bucket_end, bucket_start, buckets
-from ocore_usage.zones import UTC_CALENDAR, Calendar
+from ocore_usage.domain.aggregation import ZERO, Usage, merge_all
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, bucket_end, bucket_start, buckets
+from ocore_usage.domain.zones import UTC_CALENDAR, Calendar
 
 
 class Period(StrEnum):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from itertools import accumulate
 
-from ocore_usage.timeline import MICROS_PER_HOUR
+from ocore_usage.domain.timeline import MICROS_PER_HOUR
 
 MICRO = 1_000_000
 # unit integral -> millionths of an hour-based metric

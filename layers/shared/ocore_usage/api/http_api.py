@@ -3,7 +3,7 @@
 ``create_resolver()`` builds a Powertools ``APIGatewayHttpResolver`` whose error handlers turn
 a :class:`Problem` into its problem+json answer, an unknown route into ``404 not_found``, and any
 other exception into a ``500`` carrying the request id and no stack trace. Successful answers
-are serialized with :mod:`ocore_usage.jsonnum`, so figures stay exact.
+are serialized with :mod:`ocore_usage.api.jsonnum`, so figures stay exact.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from ocore_usage import jsonnum
-from ocore_usage.problems import PROBLEM_JSON, Problem
+from ocore_usage.api import jsonnum
+from ocore_usage.domain.problems import PROBLEM_JSON, Problem
 
 logger = Logger(service="ocore-usage")
 

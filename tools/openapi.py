@@ -1,21 +1,21 @@
 """The OpenAPI 3.1 document of the usage API, generated from the code: ``docs/openapi.json``.
 
 Schemas come from what the functions use: the response bodies from the fields of their
-dataclasses (:mod:`ocore_usage.responses`), the query parameters from those of the query
-dataclasses (:mod:`ocore_usage.queries`), the ingest sample's from the fields it is checked by
-(:data:`ocore_usage.samples.SAMPLE_SCHEMA`); the problem details (rendered by
-:meth:`ocore_usage.problems.Problem.to_body`) from pydantic models here, which only the document
+dataclasses (:mod:`ocore_usage.api.responses`), the query parameters from those of the query
+dataclasses (:mod:`ocore_usage.api.queries`), the ingest sample's from the fields it is checked by
+(:data:`ocore_usage.domain.samples.SAMPLE_SCHEMA`); the problem details (rendered by
+:meth:`ocore_usage.domain.problems.Problem.to_body`) from pydantic models here, which only the document
 needs.
 Each operation lists the error codes it can answer with, one example request per code.
 Regenerate with::
 
-    PYTHONPATH=layers/shared .venv/bin/python -m ocore_usage.openapi > docs/openapi.json
+    PYTHONPATH=layers/shared .venv/bin/python -m tools.openapi > docs/openapi.json
 
 A unit test fails when the committed file differs from what this module generates, validates
 it with openapi-spec-validator, and checks real handler answers against it.
 
 The read operations also describe what the API adds beyond the published reference (see
-:mod:`ocore_usage.representation`): ``tz`` and ``format``, ``If-None-Match`` and the ``304``
+:mod:`ocore_usage.api.representation`): ``tz`` and ``format``, ``If-None-Match`` and the ``304``
 answer, the ``text/csv`` body, and the response headers (``ETag``, ``Last-Modified``,
 ``Cache-Control``, ``Vary``; for CSV pages ``X-Next-Token`` and ``Link``).
 
@@ -39,10 +39,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
-from ocore_usage.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
-from ocore_usage.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
-from ocore_usage.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
-from ocore_usage.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.api.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
+from ocore_usage.api.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
+from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.domain.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
 
 REF = "#/components/schemas/{model}"
 
@@ -455,13 +455,13 @@ def _forbidden_response() -> dict[str, Any]:
 
 
 def _sample_schemas() -> dict[str, Any]:
-    from ocore_usage.samples import SAMPLE_SCHEMA
+    from ocore_usage.domain.samples import SAMPLE_SCHEMA
 
     return {"SampleIn": SAMPLE_SCHEMA}
 
 
 def _sample_batch_schema() -> dict[str, Any]:
-    from ocore_usage.samples import MAX_SAMPLES
+    from ocore_usage.domain.samples import MAX_SAMPLES
 
     return {
         "SampleBatch": {

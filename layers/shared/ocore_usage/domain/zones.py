@@ -18,7 +18,7 @@ runs from 00:30 (standard time) or 00:00 (summer time) to the next day's start.
 A bucket is labelled by its local date's first instant with the zone's offset
 (``2026-03-29T00:00:00+01:00``), the ``periodStart`` clients group by; for a zone with minutes in
 its offset that is half an hour before the bucket's first UTC hour. ``UTC`` is the published
-calendar: the labels end in ``Z`` and every boundary is the timeline's (:mod:`ocore_usage.timeline`).
+calendar: the labels end in ``Z`` and every boundary is the timeline's (:mod:`ocore_usage.domain.timeline`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Final
 
-from ocore_usage.timeline import (
+from ocore_usage.domain.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
     MICROS_PER_SECOND,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, now_micros
 from ocore_usage.storage.work import WorkQueue
-from ocore_usage.timeline import MICROS_PER_SECOND, now_micros
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient

@@ -27,7 +27,7 @@ callers (and tests) choose the clock. The rules:
 
 Beyond the published API (docs/read-api.md, "Beyond the published API"): ``tz`` (an IANA zone,
 default UTC) puts the defaults and the longest ranges that name days and months in that zone's
-calendar (:mod:`ocore_usage.zones`), and a date-only ``start_date``/``end_date`` at the start of
+calendar (:mod:`ocore_usage.domain.zones`), and a date-only ``start_date``/``end_date`` at the start of
 that local day's bucket; ``format`` (``json``, ``csv``) picks the body's format.
 """
 
@@ -42,9 +42,9 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import parse_qsl
 
-from ocore_usage.planner import Period, TimeRange
-from ocore_usage.problems import FieldError, Problem
-from ocore_usage.timeline import (
+from ocore_usage.domain.planner import Period, TimeRange
+from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
     Granularity,
@@ -55,7 +55,7 @@ from ocore_usage.timeline import (
     parse_rfc3339,
     to_micros,
 )
-from ocore_usage.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Calendar, UnknownZone, calendar
+from ocore_usage.domain.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Calendar, UnknownZone, calendar
 
 DEFAULT_LIMIT: Final = 1000
 MAX_LIMIT: Final = 5000

@@ -5,7 +5,7 @@ The reports build these; the OpenAPI document takes its schemas from their field
 order follow the published API reference; ``startDate``, ``endDate`` and ``nextToken`` are
 additive fields (see docs/read-api.md), and so are ``dataThrough`` and a record's ``partial``
 (present only when true, so a record of a closed, rolled bucket has exactly the published fields).
-Hour-based metrics are exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.jsonnum`.
+Hour-based metrics are exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.api.jsonnum`.
 
 Dataclasses rather than pydantic models: the reads build their answers from values they computed
 themselves, so there is nothing to validate, and pydantic's import and model building would be
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
 
-from ocore_usage.aggregation import Usage, render_metrics
-from ocore_usage.jsonnum import decimal_literal
+from ocore_usage.api.jsonnum import decimal_literal
+from ocore_usage.domain.aggregation import Usage, render_metrics
 
 PeriodType = Literal["hourly", "daily", "monthly", "total"]
 SCHEMA_REF = "#/components/schemas/{model}"
