@@ -38,13 +38,17 @@ from ocore_usage.storage.tables import Item, Table, runs_within
 
 _USAGE_FIELDS = tuple(field.name for field in fields(Usage))
 """Usage's figures, in the order of its constructor."""
-_SERIES_NAMES = {"#sk": "sk", **{f"#{name}": name for name in _USAGE_FIELDS}}
-_SERIES_PROJECTION = ", ".join(_SERIES_NAMES)
+_SERIES_ATTRIBUTES = ("sk", *_USAGE_FIELDS)
 _bucket_start = lru_cache(maxsize=1 << 16)(parse_rfc3339)
 """Bucket starts come back request after request (the current month's days, the last hours)."""
 
 EDGE_BYTES = 300_000
 """Occupancy edges per contribution item, under DynamoDB's 400 KB item limit."""
+
+
+def _bucket_of(raw: Mapping[str, Any]) -> tuple[int, Usage]:
+    """A stored bucket's start and figures, read from its attribute values (every figure a number)."""
+    return _bucket_start(raw["sk"]["S"]), Usage(*(int(raw[name]["N"]) if name in raw else 0 for name in _USAGE_FIELDS))
 
 
 def _usage_item(pk: str, sk: str, usage: Usage) -> Item:
@@ -77,29 +81,14 @@ class RollupRepository:
         figures (no partition key), every figure a DynamoDB number, each bucket start parsed once
         per process.
         """
-        params: dict[str, Any] = {
-            "TableName": self.table.name,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-            "ProjectionExpression": _SERIES_PROJECTION,
-            "ExpressionAttributeNames": _SERIES_NAMES,
-            "ExpressionAttributeValues": {
-                ":pk": {"S": series_pk(scope, identifier, granularity)},
-                ":lo": {"S": bucket_sk(first_bucket)},
-                ":hi": {"S": bucket_sk(last_bucket)},
-            },
-            "ConsistentRead": consistent,
-        }
-        found: dict[int, Usage] = {}
-        while True:
-            response = self.table.client.query(**params)
-            for raw in response.get("Items", []):
-                found[_bucket_start(raw["sk"]["S"])] = Usage(
-                    *(int(raw[name]["N"]) if name in raw else 0 for name in _USAGE_FIELDS)
-                )
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return found
-            params["ExclusiveStartKey"] = last
+        rows = self.table.query_as(
+            _bucket_of,
+            series_pk(scope, identifier, granularity),
+            between=(bucket_sk(first_bucket), bucket_sk(last_bucket)),
+            attributes=_SERIES_ATTRIBUTES,
+            consistent=consistent,
+        )
+        return dict(rows)
 
     def write_series(
         self, scope: Scope, identifier: str, granularity: Granularity, buckets: Mapping[int, Usage]

@@ -1,10 +1,11 @@
 """Low-level access to one DynamoDB table through an injected boto3 client.
 
-Owns marshalling (through :mod:`ocore_usage.storage.marshalling`), batching to the service limits,
-retrying ``UnprocessedKeys``/``UnprocessedItems`` with backoff, and paging through queries.
+The one place that calls the client: owns marshalling (through :mod:`ocore_usage.storage.marshalling`),
+batching to the service limits, retrying ``UnprocessedKeys``/``UnprocessedItems`` with backoff, paging
+through queries and counts, conditional updates, and transactions of conditional deletes.
 Batches of one call go out concurrently (``PARALLEL_REQUESTS`` at a time): a 1,000-item read or
-write waits for the slowest batch, not for the sum of them. Repositories build on this and never
-touch the wire format themselves.
+write waits for the slowest batch, not for the sum of them. Repositories build on this; only a hot
+path's decoder (:meth:`Table.query_as`) reads DynamoDB's attribute values itself.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ocore_usage.storage.marshalling import marshal as marshal  # re-exported: repositories marshal through here
-from ocore_usage.storage.marshalling import unmarshal as unmarshal
+from ocore_usage.storage.marshalling import marshal, unmarshal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -33,8 +34,31 @@ PARALLEL_REQUESTS = 8
 """Batch requests of one call in flight at once (botocore's connection pool holds 10)."""
 
 
+TRANSACTION_LIMIT = 100
+"""Actions in one DynamoDB transaction."""
+
+
 class UnprocessedError(RuntimeError):
     """DynamoDB kept returning unprocessed keys or items after every retry."""
+
+
+class TransactionCanceled(RuntimeError):
+    """A transaction changed nothing: ``codes`` holds each action's reason, in order
+    (``ConditionalCheckFailed`` where its condition failed, ``None`` where nothing was wrong with it)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"transaction canceled: {', '.join(codes)}")
+        self.codes = codes
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    """The item at ``key``, with a ``ConditionExpression`` on it and the expression's names and values."""
+
+    key: Key
+    condition: str
+    values: Mapping[str, Any]
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def _backoff(attempt: int) -> None:
@@ -115,6 +139,43 @@ class Table:
         sk_name: str = "sk",
     ) -> Iterator[Item]:
         """Items of partition ``pk`` (sort keys in ``between``, inclusive, or with a prefix), in order."""
+        params = self._key_condition(pk, between, begins_with, pk_name, sk_name)
+        params["ConsistentRead"] = consistent
+        if index is not None:
+            params["IndexName"] = index
+        return (unmarshal(raw) for response in self._pages(params, limit) for raw in response.get("Items", []))
+
+    def query_as[T](
+        self,
+        decode: Callable[[Mapping[str, Any]], T],
+        pk: str,
+        *,
+        between: tuple[str, str],
+        attributes: Sequence[str],
+        consistent: bool = False,
+    ) -> Iterator[T]:
+        """Items of partition ``pk`` with sort keys in ``between`` (inclusive), in order, only ``attributes`` of each.
+
+        Each item is handed to ``decode`` as DynamoDB sends it (attribute values, see
+        :mod:`ocore_usage.storage.marshalling`): for a hot path that decodes only what it reads.
+        """
+        params = self._key_condition(pk, between, None, "pk", "sk")
+        names = {f"#{name}": name for name in attributes}
+        params["ProjectionExpression"] = ", ".join(names)
+        params["ExpressionAttributeNames"] |= names
+        params["ConsistentRead"] = consistent
+        return (decode(raw) for response in self._pages(params) for raw in response.get("Items", []))
+
+    def count(self, pk: str, *, begins_with: str, consistent: bool = False) -> int:
+        """How many items partition ``pk`` holds whose sort key starts with ``begins_with``."""
+        params = self._key_condition(pk, None, begins_with, "pk", "sk")
+        params["Select"] = "COUNT"
+        params["ConsistentRead"] = consistent
+        return sum(response["Count"] for response in self._pages(params))
+
+    def _key_condition(
+        self, pk: str, between: tuple[str, str] | None, begins_with: str | None, pk_name: str, sk_name: str
+    ) -> dict[str, Any]:
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": pk}
@@ -126,23 +187,22 @@ class Table:
             condition += " AND begins_with(#sk, :prefix)"
             names["#sk"] = sk_name
             values[":prefix"] = begins_with
-        params: dict[str, Any] = {
+        return {
             "TableName": self.name,
             "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": marshal(values),
-            "ConsistentRead": consistent,
         }
-        if index is not None:
-            params["IndexName"] = index
+
+    def _pages(self, params: dict[str, Any], limit: int | None = None) -> Iterator[Any]:
+        """The responses of the Query ``params``, page after page, until ``limit`` items (or all) are returned."""
         returned = 0
         while True:
             if limit is not None:
                 params["Limit"] = limit - returned
             response = self.client.query(**params)
-            for raw in response.get("Items", []):
-                returned += 1
-                yield unmarshal(raw)
+            returned += response["Count"]
+            yield response
             last = response.get("LastEvaluatedKey")
             if not last or (limit is not None and returned >= limit):
                 return
@@ -161,6 +221,29 @@ class Table:
 
         Returns False, changing nothing, when ``condition`` does not hold.
         """
+        params = self._update(key, expression, condition, names, values)
+        try:
+            self.client.update_item(**params)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def update_and_read(
+        self, key: Key, expression: str, *, names: Mapping[str, str] | None = None, values: Mapping[str, Any]
+    ) -> Item:
+        """Apply ``expression`` to the item at ``key`` (created if absent); the item as it is after it."""
+        params = self._update(key, expression, None, names, values)
+        params["ReturnValues"] = "ALL_NEW"
+        return unmarshal(self.client.update_item(**params).get("Attributes", {}))
+
+    def _update(
+        self,
+        key: Key,
+        expression: str,
+        condition: str | None,
+        names: Mapping[str, str] | None,
+        values: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"TableName": self.name, "Key": marshal(key), "UpdateExpression": expression}
         if condition is not None:
             params["ConditionExpression"] = condition
@@ -168,11 +251,32 @@ class Table:
             params["ExpressionAttributeNames"] = dict(names)
         if values:
             params["ExpressionAttributeValues"] = marshal(values)
+        return params
+
+    def delete_all_or_none(self, deletes: Sequence[Conditional], checks: Sequence[Conditional] = ()) -> None:
+        """Delete the item of each of ``deletes`` if its condition holds, and only if every condition
+        (``checks``' too) holds: one transaction (at most ``TRANSACTION_LIMIT`` in all).
+
+        :class:`TransactionCanceled` says which conditions failed, when one did.
+        """
+        actions: list[Any] = [{"Delete": self._conditional(entry)} for entry in deletes]
+        actions += [{"ConditionCheck": self._conditional(entry)} for entry in checks]
         try:
-            self.client.update_item(**params)
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            self.client.transact_write_items(TransactItems=actions)
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            raise TransactionCanceled([reason.get("Code", "") for reason in reasons]) from error
+
+    def _conditional(self, entry: Conditional) -> dict[str, Any]:
+        action: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": marshal(entry.key),
+            "ConditionExpression": entry.condition,
+            "ExpressionAttributeValues": marshal(entry.values),
+        }
+        if entry.names:
+            action["ExpressionAttributeNames"] = dict(entry.names)
+        return action
 
 
 def runs_within(encoded: Sequence[str], limit: int) -> list[list[str]]:

@@ -40,9 +40,8 @@ from ocore_usage.storage.keys import (
     shard_of,
     shard_pk,
 )
-from ocore_usage.storage.tables import Table, marshal, unmarshal
+from ocore_usage.storage.tables import TRANSACTION_LIMIT, Conditional, Table, TransactionCanceled
 
-TRANSACTION_LIMIT = 100
 _CLEAR_ATTEMPTS = 8
 _ERROR_CHARS = 1000
 
@@ -152,6 +151,16 @@ def _head_key(kind: Scope, shard: int) -> dict[str, str]:
     return {"pk": shard_pk(kind, shard), "sk": HEAD}
 
 
+def _unchanged(mark: Mark) -> Conditional:
+    """The mark, as long as no writer renewed it (its token is the one read)."""
+    return Conditional(mark.key, "#token = :token", {":token": mark.token}, {"#token": "token"})
+
+
+def _lease_check(lease: Lease) -> Conditional:
+    """The shard's head, as long as ``lease``'s owner holds it."""
+    return Conditional(_head_key(lease.kind, lease.shard), "leaseOwner = :owner", {":owner": lease.owner})
+
+
 def _head_of(kind: Scope, shard: int, item: dict[str, Any]) -> ShardHead:
     return ShardHead(
         kind=kind,
@@ -207,16 +216,14 @@ class WorkQueue:
         self.table.batch_write(items)
         touched = sorted({shard_of(identifier, shards) for identifier, _ in marks})
         for shard in touched:
-            head = self._update_head(
-                kind,
-                shard,
+            head = self.table.update_and_read(
+                _head_key(kind, shard),
                 "ADD seq :one SET pendingSince = if_not_exists(pendingSince, :now), "
                 "pendingOrigin = if_not_exists(pendingOrigin, :origin), lapOrigin = if_not_exists(lapOrigin, :origin)",
-                {":one": 1, ":now": now, ":origin": origin},
-                returns=True,
+                values={":one": 1, ":now": now, ":origin": origin},
             )
-            self._learn(int(head.get("shards", SHARDS)) if head else SHARDS)
-            if origin < now and head:
+            self._learn(int(head.get("shards", SHARDS)))
+            if origin < now:
                 # A rollup passing older work on (org hours of rolled project hours): the heads keep the
                 # earliest origin, which a first writer's if_not_exists alone would not. An ingest's origin
                 # is its own time, never earlier than the first writer's (it bumped later), so it skips this.
@@ -306,7 +313,7 @@ class WorkQueue:
             {":owner": owner, ":expires": expires, ":now": now},
             condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
         )
-        return Lease(head.kind, head.shard, owner, expires) if taken is not None else None
+        return Lease(head.kind, head.shard, owner, expires) if taken else None
 
     def release(
         self,
@@ -356,13 +363,12 @@ class WorkQueue:
                 condition=condition + " AND seq = :done",
                 names=names,
             )
-            if cleared is not None:
+            if cleared:
                 return True
             expression = expression.replace(
                 "SET ", "SET pendingSince = :since, pendingOrigin = if_not_exists(lapOrigin, :since), ", 1
             )
-        released = self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
-        return released is not None
+        return self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
 
     def take(self, kind: Scope, shard: int, limit: int, after: str = "", upto: str = MARKS_END) -> MarkPage:
         """Up to ``limit`` marks of one shard with keys in ``(after, upto]``, in key order (strongly consistent)."""
@@ -398,18 +404,15 @@ class WorkQueue:
         )
 
     def _clear_chunk(self, chunk: list[Mark], lease: Lease | None) -> int:
-        client = self.table.client
         for attempt in range(_CLEAR_ATTEMPTS):
             if not chunk:
                 return 0
-            items: list[Any] = [{"Delete": self._conditional_delete(mark)} for mark in chunk]
-            if lease is not None:
-                items.append({"ConditionCheck": self._lease_check(lease)})
+            checks = [_lease_check(lease)] if lease is not None else []
             try:
-                client.transact_write_items(TransactItems=items)
+                self.table.delete_all_or_none([_unchanged(mark) for mark in chunk], checks)
                 return len(chunk)
-            except client.exceptions.TransactionCanceledException as error:
-                codes = [reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])]
+            except TransactionCanceled as canceled:
+                codes = canceled.codes
             if lease is not None and len(codes) > len(chunk) and codes[len(chunk)] == "ConditionalCheckFailed":
                 raise LeaseLost(f"{lease.kind}#{lease.shard:02d} is no longer held by {lease.owner}")
             renewed = {index for index, code in enumerate(codes[: len(chunk)]) if code == "ConditionalCheckFailed"}
@@ -418,40 +421,9 @@ class WorkQueue:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         raise RuntimeError(f"marks of {chunk[0].kind}#{chunk[0].shard:02d} could not be cleared")
 
-    def _conditional_delete(self, mark: Mark) -> Any:  # the Delete of a transaction, or DeleteItem kwargs
-        return {
-            "TableName": self.table.name,
-            "Key": marshal(mark.key),
-            "ConditionExpression": "#token = :token",
-            "ExpressionAttributeNames": {"#token": "token"},
-            "ExpressionAttributeValues": marshal({":token": mark.token}),
-        }
-
-    def _lease_check(self, lease: Lease) -> Any:
-        return {
-            "TableName": self.table.name,
-            "Key": marshal(_head_key(lease.kind, lease.shard)),
-            "ConditionExpression": "leaseOwner = :owner",
-            "ExpressionAttributeValues": marshal({":owner": lease.owner}),
-        }
-
     def count(self, kind: Scope, shard: int, prefix: str = MARK_PREFIX) -> int:
         """How many marks one shard holds (those whose key starts with ``prefix``)."""
-        params: dict[str, Any] = {
-            "TableName": self.table.name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": marshal({":pk": shard_pk(kind, shard), ":prefix": prefix}),
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        total = 0
-        while True:
-            response = self.table.client.query(**params)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return total
+        return self.table.count(shard_pk(kind, shard), begins_with=prefix, consistent=True)
 
     def count_of(self, kind: Scope, shard: int, identifier: str) -> int:
         """How many marks of ``identifier`` one shard holds."""
@@ -498,24 +470,6 @@ class WorkQueue:
         condition: str | None = None,
         *,
         names: dict[str, str] | None = None,
-        returns: bool = False,
-    ) -> dict[str, Any] | None:
-        """Update one head; the item after the update (``returns``) or ``{}``, None if ``condition`` failed."""
-        client = self.table.client
-        params: dict[str, Any] = {
-            "TableName": self.table.name,
-            "Key": marshal(_head_key(kind, shard)),
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": marshal(values),
-        }
-        if condition:
-            params["ConditionExpression"] = condition
-        if names:
-            params["ExpressionAttributeNames"] = names
-        if returns:
-            params["ReturnValues"] = "ALL_NEW"
-        try:
-            response = client.update_item(**params)
-        except client.exceptions.ConditionalCheckFailedException:
-            return None
-        return unmarshal(response.get("Attributes", {}))
+    ) -> bool:
+        """Update one head; False, changing nothing, if ``condition`` failed."""
+        return self.table.update(_head_key(kind, shard), expression, condition=condition, names=names, values=values)
