@@ -96,7 +96,7 @@ def _seed() -> None:
 
     from ocore_usage.domain.aggregation import Usage, merge_all
     from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, bucket_start, parse_rfc3339
-    from ocore_usage.storage.keys import Scope
+    from ocore_usage.storage.keys import SeriesOwner
     from ocore_usage.storage.projects import ProjectChange
     from ocore_usage.wiring import tables
 
@@ -121,19 +121,19 @@ def _seed() -> None:
         grouped: dict[int, list[Usage]] = {}
         for hour, usage in hourly.items():
             grouped.setdefault(bucket_start(hour, granularity), []).append(usage)
-        rollups.write_series(Scope.PROJECT, PROJECT, granularity, {b: merge_all(us) for b, us in grouped.items()})
+        rollups.write_series(SeriesOwner.PROJECT, PROJECT, granularity, {b: merge_all(us) for b, us in grouped.items()})
 
 
 def _floor_query(client: Any, table: str) -> Callable[[], None]:
     from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
-    from ocore_usage.storage.keys import Scope, bucket_sk, series_pk
+    from ocore_usage.storage.keys import SeriesOwner, bucket_sk, series_pk
 
     first = parse_rfc3339(RANGE[0])
     params = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {
-            ":pk": {"S": series_pk(Scope.PROJECT, PROJECT, Granularity.HOUR)},
+            ":pk": {"S": series_pk(SeriesOwner.PROJECT, PROJECT, Granularity.HOUR)},
             ":lo": {"S": bucket_sk(first)},
             ":hi": {"S": bucket_sk(first + (ITEMS - 1) * MICROS_PER_HOUR)},
         },

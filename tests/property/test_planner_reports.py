@@ -22,7 +22,7 @@ from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, 
 from ocore_usage.domain.planner import Period, TimeRange, plan_reads
 from ocore_usage.domain.problems import Problem
 from ocore_usage.domain.zones import calendar
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from ocore_usage.usecases.reports import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of, usage_months
@@ -75,13 +75,13 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
             cpu, ram, instance, b_in, b_out, peak = draw(usages)
             hours[BASE + offset * HOUR_US] = _usage(cpu, ram, instance, b_in, b_out, peak)
         reference.project_hours[project_id] = hours
-        rollups.store_hours(Scope.PROJECT, project_id, hours)
+        rollups.store_hours(SeriesOwner.PROJECT, project_id, hours)
         extra = draw(st.sets(st.sampled_from(EXTRA_MONTHS), max_size=2))
         rollups.note_usage_months(org_id, project_id, usage_months(hours) | extra)
     for org_id in ("org_a", "org_b"):
         org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
         reference.org_hours[org_id] = org
-        rollups.store_hours(Scope.ORG, org_id, org)
+        rollups.store_hours(SeriesOwner.ORG, org_id, org)
     # the rollup's watermark somewhere in the data (records ending after it are partial), or now
     reference.data_through = draw(st.sampled_from([NOW, BASE + draw(st.integers(0, SPAN_HOURS * 60)) * 60_000_000]))
     reference.tz = draw(st.sampled_from(ZONES))

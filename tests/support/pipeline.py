@@ -9,7 +9,7 @@ from typing import Any
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.timeline import Granularity, from_micros, parse_rfc3339, to_micros
-from ocore_usage.storage.keys import Scope, series_pk
+from ocore_usage.storage.keys import SeriesOwner, series_pk
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
@@ -88,7 +88,7 @@ class Pipeline:
                 return results
         raise AssertionError(f"rollup did not finish in {max_runs} runs: {results}")
 
-    def stored_series(self, scope: Scope, identifier: str, granularity: Granularity) -> dict[datetime, Usage]:
+    def stored_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity) -> dict[datetime, Usage]:
         items = self.table("rollups").query(series_pk(scope, identifier, granularity), consistent=True)
         return {from_micros(parse_rfc3339(item["sk"])): Usage.from_dict(item) for item in items}
 

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from ocore_usage.domain.aggregation import Usage, merge_all
 from ocore_usage.domain.timeline import Granularity, bucket_start, floor_month
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from ocore_usage.storage.rollups import RollupRepository
 from tests.support.read_reference import ReadReference
@@ -140,7 +140,7 @@ def derived_series(hours: Mapping[int, Usage]) -> dict[Granularity, dict[int, Us
     }
 
 
-def store_hours(repository: RollupRepository, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
+def store_hours(repository: RollupRepository, scope: SeriesOwner, identifier: str, hours: Mapping[int, Usage]) -> None:
     for granularity, buckets in derived_series(hours).items():
         repository.write_series(scope, identifier, granularity, buckets)
 
@@ -161,13 +161,13 @@ class MemoryRollups:
     projects with usage in each month (tests may add months without usage).
     """
 
-    series: dict[tuple[Scope, str, Granularity], dict[int, Usage]] = field(default_factory=dict)
+    series: dict[tuple[SeriesOwner, str, Granularity], dict[int, Usage]] = field(default_factory=dict)
     months: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     queries: int = 0
     items_read: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def store_hours(self, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
+    def store_hours(self, scope: SeriesOwner, identifier: str, hours: Mapping[int, Usage]) -> None:
         for granularity, buckets in derived_series(hours).items():
             self.series[(scope, identifier, granularity)] = dict(buckets)
 
@@ -176,7 +176,7 @@ class MemoryRollups:
             self.months.setdefault((org_id, month), set()).add(project_id)
 
     def read_series(
-        self, scope: Scope, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
+        self, scope: SeriesOwner, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
     ) -> dict[int, Usage]:
         stored = self.series.get((scope, identifier, granularity), {})
         found = {b: u for b, u in stored.items() if first_bucket <= b <= last_bucket}
@@ -286,7 +286,7 @@ class ReadApi:
         self.tables.project_repository.apply(change)
         return project
 
-    def store(self, scope: Scope, identifier: str, hours: Mapping[int, Usage]) -> None:
+    def store(self, scope: SeriesOwner, identifier: str, hours: Mapping[int, Usage]) -> None:
         store_hours(self.tables.rollup_repository, scope, identifier, hours)
 
     def get(self, route: str, query: Sequence[tuple[str, str]] | Mapping[str, str] = (), **kwargs: Any) -> Answer:
@@ -376,7 +376,7 @@ def seeded_world(
             reference.projects[spec.project_id] = RefProject(spec.project_id, spec.org_id, spec.name, spec.deleted)
             usage = sparse_hours(rng, first_hour, hours, spec.density)
             reference.project_hours[spec.project_id] = usage
-            api.store(Scope.PROJECT, spec.project_id, usage)
+            api.store(SeriesOwner.PROJECT, spec.project_id, usage)
             # the usage months may over-approximate (a month whose usage moved away stays noted): note
             # the month before the world's first hour too, where no project has usage
             noted = usage_months(usage) | {floor_month(first_hour - HOUR)}
@@ -384,7 +384,7 @@ def seeded_world(
         for org_id in sorted({spec.org_id for spec in projects}):
             org = org_hours_of([reference.project_hours[p.project_id] for p in reference.org_projects(org_id)])
             reference.org_hours[org_id] = org
-            api.store(Scope.ORG, org_id, org)
+            api.store(SeriesOwner.ORG, org_id, org)
         yield api, reference
 
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 from hypothesis import strategies as st
 
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from tests.support.pipeline import Pipeline
 from tests.support.reference import RefSample, expected_buckets
 
@@ -58,13 +58,13 @@ def standing(*batches: list[RefSample]) -> list[RefSample]:
 def assert_rollups_match(pipeline: Pipeline, stood: list[RefSample]) -> None:
     """Every stored bucket of every project and org equals the reference, and no other bucket exists."""
     for project_id in PROJECT_ORGS:
-        assert_series(pipeline, Scope.PROJECT, project_id, [s for s in stood if s.project_id == project_id])
+        assert_series(pipeline, SeriesOwner.PROJECT, project_id, [s for s in stood if s.project_id == project_id])
     for org_id in set(PROJECT_ORGS.values()):
         theirs = [s for s in stood if PROJECT_ORGS[s.project_id] == org_id]
-        assert_series(pipeline, Scope.ORG, org_id, theirs)
+        assert_series(pipeline, SeriesOwner.ORG, org_id, theirs)
 
 
-def assert_series(pipeline: Pipeline, scope: Scope, identifier: str, samples_: list[RefSample]) -> None:
+def assert_series(pipeline: Pipeline, scope: SeriesOwner, identifier: str, samples_: list[RefSample]) -> None:
     for granularity, code in GRANULARITIES:
         stored = pipeline.stored_series(scope, identifier, granularity)
         expected = expected_buckets(samples_, code)

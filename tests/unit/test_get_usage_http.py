@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from ocore_usage.api.responses import CSV_COLUMNS
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.wiring import Tables
@@ -38,9 +38,9 @@ def api(dynamodb, monkeypatch) -> Iterator[ReadApi]:
     api.project("proj_b", "org_a", "Batch")
     hours = {t("2026-11-25T00:00:00Z") + i * HOUR_US: _usage(i) for i in range(26)}
     for project_id in ("proj_a", "proj_b"):
-        api.store(Scope.PROJECT, project_id, hours)
+        api.store(SeriesOwner.PROJECT, project_id, hours)
         api.tables.rollup_repository.note_usage_months("org_a", project_id, [t("2026-11-01T00:00:00Z")])
-    api.store(Scope.ORG, "org_a", hours)
+    api.store(SeriesOwner.ORG, "org_a", hours)
     yield api
 
 
@@ -53,7 +53,7 @@ def _usage(i: int) -> Any:
 
 def mark_pending(api: ReadApi, origin: str) -> None:
     """A sample received at ``origin`` not yet rolled: its project hour marked stale."""
-    WorkQueue(api.tables.work).mark(Scope.PROJECT, [("proj_a", t("2026-11-25T03:00:00Z"))], t(origin))
+    WorkQueue(api.tables.work).mark(SeriesOwner.PROJECT, [("proj_a", t("2026-11-25T03:00:00Z"))], t(origin))
 
 
 # ---------------------------------------------------------------- dataThrough and partial
@@ -147,7 +147,7 @@ def test_if_none_match_naming_something_else_gets_the_answer(api, if_none_match)
 def test_new_data_changes_the_etag(api):
     tag = api.get("project", CLOSED, project_id="proj_a").headers["etag"]
     # a late sample rolled into one of the hours (or a rename): the body changes, so does the tag
-    api.store(Scope.PROJECT, "proj_a", {t("2026-11-25T02:00:00Z") + i * HOUR_US: _usage(i + 1) for i in range(2)})
+    api.store(SeriesOwner.PROJECT, "proj_a", {t("2026-11-25T02:00:00Z") + i * HOUR_US: _usage(i + 1) for i in range(2)})
     answer = api.get("project", CLOSED, project_id="proj_a", headers={"If-None-Match": tag})
     assert answer.status == 200 and answer.headers["etag"] != tag
 

@@ -11,7 +11,7 @@ import pytest
 
 from functions.ingest_samples import app as ingest_app
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from tests.support.faults import ThrottlingClient
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
@@ -148,7 +148,7 @@ def test_allocations_are_rounded_half_even_to_six_decimals(post, pipeline):
         == 202
     )
     pipeline.roll_until_done()
-    (usage,) = pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.HOUR).values()
+    (usage,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.HOUR).values()
     assert (usage.cpu, usage.ram) == (0, 2 * 3_600_000_000)
 
 
@@ -158,21 +158,21 @@ def test_resending_changes_nothing_and_a_correction_moves_the_sample(post, pipel
     october = sample(intervalStart="2026-10-31T23:59:00Z", intervalSeconds=120, bandwidthInBytes=120)
     post({"samples": [october]})
     pipeline.roll_until_done()
-    before = pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.MONTH)
+    before = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.MONTH)
     assert sorted(d.month for d in before) == [10, 11]
 
     # WHEN the same sample is sent again THEN nothing changes
     post({"samples": [october]})
     pipeline.roll_until_done()
-    assert pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.MONTH) == before
+    assert pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.MONTH) == before
 
     # WHEN a correction moves it into November THEN October is empty and November holds it
     post({"samples": [{**october, "intervalStart": "2026-11-20T10:00:00Z"}]})
     pipeline.roll_until_done()
-    months = pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.MONTH)
+    months = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.MONTH)
     assert list(months) == [datetime(2026, 11, 1, tzinfo=UTC)]
     assert months[datetime(2026, 11, 1, tzinfo=UTC)].bytes_in == 120
-    assert list(pipeline.stored_series(Scope.ORG, "org_demo", Granularity.MONTH)) == list(months)
+    assert list(pipeline.stored_series(SeriesOwner.ORG, "org_demo", Granularity.MONTH)) == list(months)
 
 
 def test_a_later_duplicate_in_one_batch_wins(post, pipeline):
@@ -180,7 +180,7 @@ def test_a_later_duplicate_in_one_batch_wins(post, pipeline):
     status, _, body = post({"samples": [sample(bandwidthInBytes=1), sample(bandwidthInBytes=2)]})
     assert (status, body) == (202, {"accepted": 1})
     pipeline.roll_until_done()
-    (day,) = pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.DAY).values()
+    (day,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.DAY).values()
     assert day.bytes_in == 2
 
 
@@ -199,6 +199,6 @@ def test_unprocessed_items_are_retried_until_stored(pipeline):
     flaky.roll_until_done()
     # THEN everything arrived, exactly as without faults
     assert throttled.throttled > 0
-    (day,) = pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.DAY).values()
+    (day,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.DAY).values()
     assert day.bytes_in == 60 * 1000
     assert day.instance == 60 * 300 * 1_000_000

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ocore_usage.domain.timeline import parse_rfc3339
-from ocore_usage.storage.keys import Scope, shard_of
+from ocore_usage.storage.keys import SeriesOwner, shard_of
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.reference import RefSample, expected_buckets
 from tests.support.scenarios import assert_series
@@ -72,8 +72,8 @@ def test_a_1500_instance_project_rolls_exactly_beside_its_neighbours(dynamodb):
     )["Items"]
     assert len([i for i in items if i["sk"]["S"].startswith("proj_big")]) > 1  # the edges needed more than one item
     for project_id, samples in (("proj_big", big), (neighbour, small[:1]), ("proj_other", small[1:])):
-        assert_series(pipeline, Scope.PROJECT, project_id, samples)
-    assert_series(pipeline, Scope.ORG, "org_big", [*big, small[0]])
-    assert_series(pipeline, Scope.ORG, "org_other", small[1:])
+        assert_series(pipeline, SeriesOwner.PROJECT, project_id, samples)
+    assert_series(pipeline, SeriesOwner.ORG, "org_big", [*big, small[0]])
+    assert_series(pipeline, SeriesOwner.ORG, "org_other", small[1:])
     hour = expected_buckets([*big, small[0]], "H")[HOUR]
     assert 1400 < hour.peak <= INSTANCES + 1

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from ocore_usage.usecases import reports
 from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
@@ -113,8 +113,8 @@ def deployed(monkeypatch) -> Iterator[Any]:
         rng = random.Random(3)
         start = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp()) * 1_000_000
         hours = {start + i * 3_600_000_000: random_usage(rng) for i in range(30)}
-        store_hours(found.rollup_repository, Scope.PROJECT, "proj_a", hours)
-        store_hours(found.rollup_repository, Scope.ORG, "org_a", hours)
+        store_hours(found.rollup_repository, SeriesOwner.PROJECT, "proj_a", hours)
+        store_hours(found.rollup_repository, SeriesOwner.ORG, "org_a", hours)
         found.rollup_repository.note_usage_months("org_a", "proj_a", usage_months(hours))
         found.project_repository.put_if_newer(Project("proj_c", "org_a", "Idle"))
         yield client

@@ -9,7 +9,7 @@ import pytest
 
 from functions.rollup import app as rollup_app
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.storage.keys import Scope, shard_of
+from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import shards_of_event
 from tests.support.pipeline import Clock, Pipeline
@@ -63,13 +63,15 @@ def test_samples_of_an_unregistered_project_are_held_until_it_is_registered(pipe
     # GIVEN samples of a project nobody registered yet
     pipeline.send(agent_batch(8, "proj_new"))
     assert pipeline.roll_until_done()[-1].remaining == 0
-    assert pipeline.stored_series(Scope.PROJECT, "proj_new", Granularity.DAY) == {}
+    assert pipeline.stored_series(SeriesOwner.PROJECT, "proj_new", Granularity.DAY) == {}
     # WHEN it is registered THEN its usage is rolled up, for its org too
     pipeline.register("proj_new", "org_demo")
     pipeline.roll_until_done()
-    (day,) = pipeline.stored_series(Scope.PROJECT, "proj_new", Granularity.DAY).values()
+    (day,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_new", Granularity.DAY).values()
     assert day.peak == 4
-    assert pipeline.stored_series(Scope.ORG, "org_demo", Granularity.DAY) == {datetime(2026, 11, 25, tzinfo=UTC): day}
+    assert pipeline.stored_series(SeriesOwner.ORG, "org_demo", Granularity.DAY) == {
+        datetime(2026, 11, 25, tzinfo=UTC): day
+    }
 
 
 def test_a_project_never_moves_to_another_org_and_old_events_are_ignored(pipeline):
@@ -97,7 +99,7 @@ def test_a_project_never_moves_to_another_org_and_old_events_are_ignored(pipelin
     pipeline.send(agent_batch(4))
     pipeline.roll_until_done()
     assert pipeline.sync.projects.get("proj_web").deleted
-    assert len(pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.HOUR)) == 1
+    assert len(pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.HOUR)) == 1
 
 
 def test_an_empty_run_reads_the_shard_heads_in_one_request(pipeline):
@@ -116,7 +118,7 @@ def test_rolling_1000_new_samples_costs_requests_in_proportion_to_stale_hours(pi
     result = pipeline.rollup().run()
     # THEN every sample is processed, and requests grow with the stale hours, not the samples
     assert result.as_response() == {"processed": 1000, "remaining": 0}
-    stale_hours = len(pipeline.stored_series(Scope.PROJECT, "proj_web", Granularity.HOUR))
+    stale_hours = len(pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.HOUR))
     total = sum(counts.values())
     with capsys.disabled():
         print(f"\nrollup of 1000 samples over {stale_hours} hours: {total} requests {dict(sorted(counts.items()))}")
@@ -139,15 +141,15 @@ def test_clearing_marks_keeps_the_ones_a_writer_renewed(pipeline):
     # GIVEN marks of three hours read by a worker
     work = WorkQueue(pipeline.table("work"))
     hours = [parse_rfc3339(f"2026-11-25T0{h}:00:00Z") for h in range(3)]
-    work.mark(Scope.PROJECT, [("proj_web", h) for h in hours], pipeline.clock())
-    read = work.pending(Scope.PROJECT, shard_of("proj_web"), 10)
+    work.mark(SeriesOwner.PROJECT, [("proj_web", h) for h in hours], pipeline.clock())
+    read = work.pending(SeriesOwner.PROJECT, shard_of("proj_web"), 10)
     # WHEN a writer renews one of them before the worker clears what it read
-    work.mark(Scope.PROJECT, [("proj_web", hours[1])], pipeline.clock())
+    work.mark(SeriesOwner.PROJECT, [("proj_web", hours[1])], pipeline.clock())
     cleared = work.clear(read)
     # THEN the renewed mark stays for the next run, the others are gone
     assert cleared == 2
-    assert [m.hour for m in work.pending(Scope.PROJECT, shard_of("proj_web"), 10)] == [hours[1]]
+    assert [m.hour for m in work.pending(SeriesOwner.PROJECT, shard_of("proj_web"), 10)] == [hours[1]]
     # and clearing marks nobody renewed takes one request
     counts = count_requests(pipeline.client)
-    assert work.clear(work.pending(Scope.PROJECT, shard_of("proj_web"), 10)) == 1
+    assert work.clear(work.pending(SeriesOwner.PROJECT, shard_of("proj_web"), 10)) == 1
     assert counts["TransactWriteItems"] == 1 and counts["DeleteItem"] == 0

@@ -18,7 +18,7 @@ from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.planner import Period, TimeRange, plan_reads
 from ocore_usage.domain.problems import Problem
 from ocore_usage.domain.timeline import Granularity
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from ocore_usage.usecases.reports import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, random_usage
@@ -51,7 +51,7 @@ class GatedRollups(MemoryRollups):
     _count: threading.Lock = field(default_factory=threading.Lock)
 
     def read_series(
-        self, scope: Scope, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
+        self, scope: SeriesOwner, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
     ) -> dict[int, Usage]:
         with self._count:
             self.runs += 1
@@ -69,7 +69,7 @@ def _world(projects: MemoryProjects, rollups: MemoryRollups) -> ReadReference:
         reference.projects[project_id] = RefProject(project_id, org_id, project_id.upper())
         hours = {FIRST + i * HOUR_US: random_usage(rng) for i in range(24 * 40)}
         reference.project_hours[project_id] = hours
-        rollups.store_hours(Scope.PROJECT, project_id, hours)
+        rollups.store_hours(SeriesOwner.PROJECT, project_id, hours)
     return reference
 
 

@@ -17,7 +17,7 @@ from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Posit
 from ocore_usage.domain.planner import TimeRange
 from ocore_usage.domain.problems import Problem
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from tests.support.read_api import StaticKey, api_event, call, deployed_functions, random_usage
 
@@ -155,7 +155,7 @@ def test_the_handlers_page_with_the_deployed_wiring(deployed):
     wiring.tables().project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
     hour, rng = parse_rfc3339("2026-11-20T00:00:00Z"), random.Random(1)
     hours = {hour + i * MICROS_PER_HOUR: random_usage(rng) for i in range(5)}
-    wiring.tables().rollup_repository.write_series(Scope.PROJECT, "proj_a", Granularity.HOUR, hours)
+    wiring.tables().rollup_repository.write_series(SeriesOwner.PROJECT, "proj_a", Granularity.HOUR, hours)
     wiring.tables().rollup_repository.note_usage_months("org_a", "proj_a", [parse_rfc3339("2026-11-01T00:00:00Z")])
     # WHEN the org's usage is read two records at a time
     query = {"period": "hourly", "start_date": "2026-11-20", "end_date": "2026-11-20T05:00:00Z", "limit": "2"}
@@ -176,7 +176,7 @@ def test_rotating_the_key_in_ssm_keeps_paging_in_progress(deployed):
     wiring.tables().project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
     hour, rng = parse_rfc3339("2026-11-20T00:00:00Z"), random.Random(2)
     hours = {hour + i * MICROS_PER_HOUR: random_usage(rng) for i in range(3)}
-    wiring.tables().rollup_repository.write_series(Scope.PROJECT, "proj_a", Granularity.HOUR, hours)
+    wiring.tables().rollup_repository.write_series(SeriesOwner.PROJECT, "proj_a", Granularity.HOUR, hours)
     wiring.tables().rollup_repository.note_usage_months("org_a", "proj_a", [parse_rfc3339("2026-11-01T00:00:00Z")])
     query = {"period": "hourly", "start_date": "2026-11-20", "end_date": "2026-11-20T03:00:00Z", "limit": "1"}
     token = call(app.lambda_handler, api_event("usage", query)).body["nextToken"]

@@ -11,7 +11,7 @@ import pytest
 from functions.rollup import app as rollup_app
 from local.template import Template, load_yaml
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339
-from ocore_usage.storage.keys import Scope, shard_of
+from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
 from tests.support.pipeline import Clock, Pipeline
@@ -69,7 +69,7 @@ def test_running_workers_count_against_the_bound_and_keep_their_shards(pipeline)
     work = WorkQueue(pipeline.table("work"))
     held = sorted({shard_of(p) for p in PROJECTS})[:2]
     for head in work.heads():
-        if head.kind is Scope.PROJECT and head.shard in held:
+        if head.kind is SeriesOwner.PROJECT and head.shard in held:
             assert work.acquire(head, "running-worker", pipeline.clock(), 300 * MICROS_PER_SECOND)
     # WHEN the dispatcher may run 3 workers in all
     found, launcher = dispatcher(pipeline, workers=3)
@@ -91,8 +91,8 @@ def test_the_workers_roll_everything_and_then_nothing_remains(pipeline):
     # THEN every project and org is rolled, the org hours included, though no worker was given org shards
     assert sum(r.processed for r in results) == 4 * 2 * len(PROJECTS)
     for project_id, org_id in PROJECTS.items():
-        assert len(pipeline.stored_series(Scope.PROJECT, project_id, Granularity.HOUR)) == 2
-        assert len(pipeline.stored_series(Scope.ORG, org_id, Granularity.HOUR)) == 2
+        assert len(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == 2
+        assert len(pipeline.stored_series(SeriesOwner.ORG, org_id, Granularity.HOUR)) == 2
     # AND the next dispatch finds nothing: one request, no worker, no lag
     found, launcher = dispatcher(pipeline, workers=4)
     counts = count_requests(pipeline.client)

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from functions.rollup import app as rollup_app
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
-from ocore_usage.storage.keys import SHARDS, Scope, shard_of
+from ocore_usage.storage.keys import SHARDS, SeriesOwner, shard_of
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.work import LeaseLost, WorkQueue
 from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, retry_delay
@@ -67,13 +67,13 @@ class FailingRollups(RollupRepository):
         super().__init__(table)
         self.failing = failing
 
-    def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+    def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
         if identifier in self.failing:
             raise too_large()
         super().write_series(scope, identifier, granularity, buckets)
 
 
-def hours_of(pipeline: Pipeline, scope: Scope, identifier: str) -> int:
+def hours_of(pipeline: Pipeline, scope: SeriesOwner, identifier: str) -> int:
     return len(pipeline.stored_series(scope, identifier, Granularity.HOUR))
 
 
@@ -101,12 +101,12 @@ def test_a_failing_project_is_parked_while_its_shard_and_other_orgs_roll_then_re
     assert (result.failures, result.failed) == (1, [bad])
     assert result.remaining == 0  # parked marks are not pending work for this run
     for project_id in (same_org, other_org, elsewhere):
-        assert hours_of(pipeline, Scope.PROJECT, project_id) == 4, project_id
-    assert hours_of(pipeline, Scope.PROJECT, bad) == 3
+        assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 4, project_id
+    assert hours_of(pipeline, SeriesOwner.PROJECT, bad) == 3
     for org_id in ("org_a", "org_b", "org_c"):
-        assert hours_of(pipeline, Scope.ORG, org_id) == 4, org_id
+        assert hours_of(pipeline, SeriesOwner.ORG, org_id) == 4, org_id
     # AND the shard records when the parked project is due
-    head = _head(pipeline, Scope.PROJECT, shard_of(bad))
+    head = _head(pipeline, SeriesOwner.PROJECT, shard_of(bad))
     assert head.parked and head.retry_at > pipeline.clock.now and not head.has_work
 
     # WHEN the rollup runs again before the retry is due THEN the bad project is left alone
@@ -115,20 +115,20 @@ def test_a_failing_project_is_parked_while_its_shard_and_other_orgs_roll_then_re
     # WHEN it is due and still failing THEN it is parked again, for longer
     pipeline.clock.advance(retry_delay(1) + 1)
     assert _run(pipeline, rollups).failed == [bad]
-    assert _head(pipeline, Scope.PROJECT, shard_of(bad)).retry_at >= pipeline.clock.now + retry_delay(2) - 10**6
+    assert _head(pipeline, SeriesOwner.PROJECT, shard_of(bad)).retry_at >= pipeline.clock.now + retry_delay(2) - 10**6
 
     # WHEN the fault is gone and the retry is due THEN it rolls, and its org follows
     failing.clear()
-    before = pipeline.stored_series(Scope.ORG, "org_a", Granularity.HOUR)
+    before = pipeline.stored_series(SeriesOwner.ORG, "org_a", Granularity.HOUR)
     pipeline.clock.advance(retry_delay(2) + 1)
     result = _run(pipeline, rollups)
     assert (result.failures, result.remaining) == (0, 0)
-    assert hours_of(pipeline, Scope.PROJECT, bad) == 4
-    after = pipeline.stored_series(Scope.ORG, "org_a", Granularity.HOUR)
+    assert hours_of(pipeline, SeriesOwner.PROJECT, bad) == 4
+    after = pipeline.stored_series(SeriesOwner.ORG, "org_a", Granularity.HOUR)
     assert max(after).hour == 3 and after[max(after)] != before[max(after)]
-    head = _head(pipeline, Scope.PROJECT, shard_of(bad))
+    head = _head(pipeline, SeriesOwner.PROJECT, shard_of(bad))
     assert (head.parked, head.retry_at, head.pending_since) == (False, 0, 0)
-    assert WorkQueue(pipeline.table("work")).retries(Scope.PROJECT, shard_of(bad)) == {}
+    assert WorkQueue(pipeline.table("work")).retries(SeriesOwner.PROJECT, shard_of(bad)) == {}
 
 
 def test_a_failing_org_is_parked_while_other_orgs_roll(pipeline):
@@ -143,13 +143,13 @@ def test_a_failing_org_is_parked_while_other_orgs_roll(pipeline):
 
     # THEN both projects and the healthy org are rolled; the broken org is parked and reported
     assert (result.failures, result.failed) == (1, ["org_broken"])
-    assert hours_of(pipeline, Scope.PROJECT, "prj_one") == hours_of(pipeline, Scope.ORG, "org_fine") == 2
-    assert hours_of(pipeline, Scope.ORG, "org_broken") == 0
+    assert hours_of(pipeline, SeriesOwner.PROJECT, "prj_one") == hours_of(pipeline, SeriesOwner.ORG, "org_fine") == 2
+    assert hours_of(pipeline, SeriesOwner.ORG, "org_broken") == 0
     # AND once fixed and due, it rolls
     rollups.failing.clear()
     pipeline.clock.advance(retry_delay(1) + 1)
     assert _run(pipeline, rollups).failures == 0
-    assert hours_of(pipeline, Scope.ORG, "org_broken") == 2
+    assert hours_of(pipeline, SeriesOwner.ORG, "org_broken") == 2
 
 
 def test_a_shard_that_cannot_be_read_does_not_stop_the_other_shards(pipeline):
@@ -162,8 +162,8 @@ def test_a_shard_that_cannot_be_read_does_not_stop_the_other_shards(pipeline):
     service = pipeline.rollup()
     take = service.work.take
 
-    def throttled(kind: Scope, shard: int, *args: Any, **kwargs: Any) -> Any:
-        if kind is Scope.PROJECT and shard == shard_of(first):
+    def throttled(kind: SeriesOwner, shard: int, *args: Any, **kwargs: Any) -> Any:
+        if kind is SeriesOwner.PROJECT and shard == shard_of(first):
             error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
             raise ClientError({"Error": error}, "Query")
         return take(kind, shard, *args, **kwargs)
@@ -173,11 +173,11 @@ def test_a_shard_that_cannot_be_read_does_not_stop_the_other_shards(pipeline):
     # WHEN the rollup runs THEN the other shard and the org are rolled, the failure counted, the shard left due
     result = service.run()
     assert (result.failures, result.remaining) == (1, 1)
-    assert (hours_of(pipeline, Scope.PROJECT, first), hours_of(pipeline, Scope.PROJECT, second)) == (0, 1)
-    assert hours_of(pipeline, Scope.ORG, "org_a") == 1
+    assert (hours_of(pipeline, SeriesOwner.PROJECT, first), hours_of(pipeline, SeriesOwner.PROJECT, second)) == (0, 1)
+    assert hours_of(pipeline, SeriesOwner.ORG, "org_a") == 1
     # AND the next run, unthrottled, rolls it
     assert pipeline.roll_until_done()[-1].remaining == 0
-    assert hours_of(pipeline, Scope.PROJECT, first) == 1
+    assert hours_of(pipeline, SeriesOwner.PROJECT, first) == 1
 
 
 def test_the_backoff_doubles_and_is_capped():
@@ -199,10 +199,10 @@ def test_a_project_renewing_its_marks_every_batch_does_not_starve_its_shard(pipe
     writer = WorkQueue(pipeline.table("work"))
 
     class RenewingRollups(RollupRepository):
-        def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+        def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
             super().write_series(scope, identifier, granularity, buckets)
             if identifier == busy and granularity is Granularity.HOUR:
-                writer.mark(Scope.PROJECT, [(busy, hour) for hour in buckets], pipeline.clock())
+                writer.mark(SeriesOwner.PROJECT, [(busy, hour) for hour in buckets], pipeline.clock())
 
     service = pipeline.rollup()
     service.rollups = RenewingRollups(pipeline.table("rollups"))
@@ -213,21 +213,21 @@ def test_a_project_renewing_its_marks_every_batch_does_not_starve_its_shard(pipe
 
     # THEN every quiet neighbour was rolled although the busy project's marks never cleared
     for project_id in quiet:
-        assert hours_of(pipeline, Scope.PROJECT, project_id) == 1, project_id
-    assert hours_of(pipeline, Scope.PROJECT, busy) == 12
+        assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 1, project_id
+    assert hours_of(pipeline, SeriesOwner.PROJECT, busy) == 12
     assert result.remaining >= 12
-    assert {m.identifier for m in writer.pending(Scope.PROJECT, shard_of(busy), 100)} == {busy}
+    assert {m.identifier for m in writer.pending(SeriesOwner.PROJECT, shard_of(busy), 100)} == {busy}
 
 
 def test_a_worker_that_lost_its_lease_deletes_no_mark(pipeline):
     # GIVEN a worker holding a shard's lease, and marks it read
     work = WorkQueue(pipeline.table("work"))
     hours = [parse_rfc3339("2026-11-25T00:00:00Z") + h * MICROS_PER_HOUR for h in range(3)]
-    work.mark(Scope.PROJECT, [("prj_a", h) for h in hours], pipeline.clock())
-    head = next(h for h in work.heads() if h.kind is Scope.PROJECT and h.shard == shard_of("prj_a"))
+    work.mark(SeriesOwner.PROJECT, [("prj_a", h) for h in hours], pipeline.clock())
+    head = next(h for h in work.heads() if h.kind is SeriesOwner.PROJECT and h.shard == shard_of("prj_a"))
     lease = work.acquire(head, "worker-1", pipeline.clock(), 10 * MICROS_PER_SECOND)
     assert lease is not None
-    marks = work.pending(Scope.PROJECT, head.shard, 10)
+    marks = work.pending(SeriesOwner.PROJECT, head.shard, 10)
 
     # WHEN its lease runs out and another worker takes the shard
     pipeline.clock.advance(11 * MICROS_PER_SECOND)
@@ -236,7 +236,7 @@ def test_a_worker_that_lost_its_lease_deletes_no_mark(pipeline):
     # THEN the first worker can delete nothing
     with pytest.raises(LeaseLost):
         work.clear(marks, lease)
-    assert len(work.pending(Scope.PROJECT, head.shard, 10)) == 3
+    assert len(work.pending(SeriesOwner.PROJECT, head.shard, 10)) == 3
 
 
 def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new_holder(pipeline):
@@ -247,9 +247,9 @@ def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new
     shard = shard_of("prj_a")
 
     class StolenDuringWrite(RollupRepository):
-        def write_series(self, scope: Scope, identifier: str, granularity: Granularity, buckets: Any) -> None:
+        def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
             super().write_series(scope, identifier, granularity, buckets)
-            head = next(h for h in work.heads() if h.kind is Scope.PROJECT and h.shard == shard)
+            head = next(h for h in work.heads() if h.kind is SeriesOwner.PROJECT and h.shard == shard)
             pipeline.clock.advance(400 * MICROS_PER_SECOND)  # past any lease
             work.acquire(head, "other-worker", pipeline.clock(), 60 * MICROS_PER_SECOND)
 
@@ -259,11 +259,11 @@ def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new
     # WHEN it runs THEN it reports the loss and leaves the marks in place (renewed)
     result = service.run()
     assert result.failures == 1
-    assert {m.identifier for m in work.pending(Scope.PROJECT, shard, 10)} == {"prj_a"}
+    assert {m.identifier for m in work.pending(SeriesOwner.PROJECT, shard, 10)} == {"prj_a"}
     # AND once the other lease ends, a normal run rolls them
     pipeline.clock.advance(61 * MICROS_PER_SECOND)
     assert pipeline.roll_until_done()[-1].remaining == 0
-    assert hours_of(pipeline, Scope.PROJECT, "prj_a") == 2
+    assert hours_of(pipeline, SeriesOwner.PROJECT, "prj_a") == 2
 
 
 def test_the_lease_lasts_the_invocation_plus_a_margin(pipeline):
@@ -311,13 +311,13 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
     assert ingest.work.shard_count == 32
     send(2)
     work = WorkQueue(pipeline.table("work"))
-    assert sum(work.count(Scope.PROJECT, shard) for shard in range(SHARDS, 32)) > 0  # marks in the new shards
+    assert sum(work.count(SeriesOwner.PROJECT, shard) for shard in range(SHARDS, 32)) > 0  # marks in the new shards
 
     # AND every mark, in old shards and new, is rolled
     assert rollup_app.lambda_handler({}, _context())["remaining"] == 0
     for project_id in projects:
-        assert hours_of(pipeline, Scope.PROJECT, project_id) == 3, project_id
-    assert all(work.count(kind, shard) == 0 for kind in Scope for shard in range(32))
+        assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 3, project_id
+    assert all(work.count(kind, shard) == 0 for kind in SeriesOwner for shard in range(32))
     assert rollup_app.lambda_handler({"shards": [31]}, _context()) == {"processed": 0, "remaining": 0}
     with pytest.raises(ValueError, match="shard numbers"):
         pipeline.rollup().run(shards=[32])
@@ -331,11 +331,11 @@ def test_the_lag_of_a_shard_starts_with_its_first_mark_and_ends_when_it_is_rolle
     pipeline.send(samples("prj_a", hours=1))
     pipeline.clock.advance(60 * MICROS_PER_SECOND)
     pipeline.send(samples("prj_a", hours=2))  # a later write keeps the first one's time
-    head = _head(pipeline, Scope.PROJECT, shard_of("prj_a"))
+    head = _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a"))
     assert first <= head.pending_since < first + MICROS_PER_SECOND
     pipeline.roll_until_done()
-    assert _head(pipeline, Scope.PROJECT, shard_of("prj_a")).pending_since == 0
-    assert _head(pipeline, Scope.ORG, shard_of("org_a")).pending_since == 0
+    assert _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a")).pending_since == 0
+    assert _head(pipeline, SeriesOwner.ORG, shard_of("org_a")).pending_since == 0
 
 
 # ---------------------------------------------------------------- helpers
@@ -347,7 +347,7 @@ def _run(pipeline: Pipeline, rollups: RollupRepository):
     return service.run()
 
 
-def _head(pipeline: Pipeline, kind: Scope, shard: int):
+def _head(pipeline: Pipeline, kind: SeriesOwner, shard: int):
     return next(h for h in WorkQueue(pipeline.table("work")).heads() if h.kind is kind and h.shard == shard)
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339, to_micros
-from ocore_usage.storage.keys import Scope, shard_of
+from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import Progress, WorkQueue
 from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.usecases.rollup import NO_DEADLINE, RollupResult
@@ -47,7 +47,7 @@ def sample(project_id: str, number: int, hour: int) -> dict[str, Any]:
     }
 
 
-def roll_stage(pipeline: Pipeline, kind: Scope) -> None:
+def roll_stage(pipeline: Pipeline, kind: SeriesOwner) -> None:
     """Roll only the project (or only the org) shards with work, as one worker stage would."""
     service = pipeline.rollup()
     for head in service.work.heads():
@@ -55,7 +55,7 @@ def roll_stage(pipeline: Pipeline, kind: Scope) -> None:
             service._roll_shard(head, "stage-worker", RollupResult(), NO_DEADLINE, report=True)
 
 
-def counted(pipeline: Pipeline, scope: Scope, identifier: str) -> dict[int, int]:
+def counted(pipeline: Pipeline, scope: SeriesOwner, identifier: str) -> dict[int, int]:
     """The bytes (a bitmask of samples) of each stored hour of a series."""
     series = pipeline.stored_series(scope, identifier, Granularity.HOUR)
     return {to_micros(hour): usage.bytes_in for hour, usage in series.items()}
@@ -69,16 +69,16 @@ def test_a_clean_project_stage_leaves_the_watermark_at_the_samples_the_org_stage
     received = pipeline.clock.now
     pipeline.send([sample("prj_a", 0, 3)])
     pipeline.clock.advance(5 * MINUTE)
-    roll_stage(pipeline, Scope.PROJECT)
+    roll_stage(pipeline, SeriesOwner.PROJECT)
     # THEN the project shard is clean, but the org hour it marked carries the sample's origin
     heads = {(h.kind, h.shard): h for h in work.heads()}
-    assert heads[(Scope.PROJECT, shard_of("prj_a"))].pending_origin == 0
-    org_head = heads[(Scope.ORG, shard_of("org_a"))]
+    assert heads[(SeriesOwner.PROJECT, shard_of("prj_a"))].pending_origin == 0
+    org_head = heads[(SeriesOwner.ORG, shard_of("org_a"))]
     assert org_head.pending_since >= received + 5 * MINUTE  # the lag metric: when the org work was marked
     assert received <= org_head.pending_origin <= received + MICROS_PER_SECOND  # the watermark: the sample
     assert received <= (work.progress().oldest_unrolled or 0) <= received + MICROS_PER_SECOND
     # WHEN the org stage runs THEN nothing is pending
-    roll_stage(pipeline, Scope.ORG)
+    roll_stage(pipeline, SeriesOwner.ORG)
     progress = work.progress()
     assert progress.oldest_unrolled is None
     # AND the last shard left clean says since when: the org stage's last lap
@@ -157,9 +157,9 @@ def test_every_sample_received_before_the_watermark_is_in_every_series(steps):
                     received += [(pipeline.clock.now, project_id, number + i) for i in range(count)]
                     number += count
                 case ("projects",):
-                    roll_stage(pipeline, Scope.PROJECT)
+                    roll_stage(pipeline, SeriesOwner.PROJECT)
                 case ("orgs",):
-                    roll_stage(pipeline, Scope.ORG)
+                    roll_stage(pipeline, SeriesOwner.ORG)
                 case ("all",):
                     pipeline.roll_until_done()
                 case ("wait", seconds):
@@ -173,8 +173,8 @@ def test_every_sample_received_before_the_watermark_is_in_every_series(steps):
                 assert progress.last_rolled <= checked
                 watermark = checked
             # THEN each sample answered before it is in its project's hours and in its org's
-            projects = {p: counted(pipeline, Scope.PROJECT, p) for p in PROJECTS}
-            orgs = {o: counted(pipeline, Scope.ORG, o) for o in set(PROJECTS.values())}
+            projects = {p: counted(pipeline, SeriesOwner.PROJECT, p) for p in PROJECTS}
+            orgs = {o: counted(pipeline, SeriesOwner.ORG, o) for o in set(PROJECTS.values())}
             for answered, project_id, n in received:
                 if answered >= watermark:
                     continue

@@ -8,7 +8,7 @@ import pytest
 
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
 from ocore_usage.domain.versions import Partition
-from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, Scope
+from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, SeriesOwner
 from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, SampleRepository
 from ocore_usage.storage.tables import Table
 from tests.support.pipeline import Clock, Pipeline
@@ -50,7 +50,7 @@ def test_a_request_of_long_ids_is_cut_into_pages_under_the_item_limit_and_counts
     assert all(len(page["entries"]["S"]) <= PAGE_BYTES < ITEM_LIMIT - 1024 for page in pages)
     # AND every sample counts once
     pipeline.roll_until_done()
-    (hour,) = pipeline.stored_series(Scope.PROJECT, "proj_long", Granularity.HOUR).values()
+    (hour,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_long", Granularity.HOUR).values()
     assert hour.bytes_in == 1000 * 10**15
     assert hour.bytes_out == sum(range(1000))
     assert hour.peak == 60  # one-minute samples a second apart

@@ -48,7 +48,9 @@ MARKS_END = "M$"
 RETRY_PREFIX = "R#"
 
 
-class Scope(StrEnum):
+class SeriesOwner(StrEnum):
+    """Whom a series (of rollups, of work marks) belongs to: a project or an org."""
+
     PROJECT = "P"
     ORG = "O"
 
@@ -58,7 +60,7 @@ def shard_of(identifier: str, shards: int = SHARDS) -> int:
     return zlib.crc32(identifier.encode()) % shards
 
 
-def shard_pk(kind: Scope, shard: int) -> str:
+def shard_pk(kind: SeriesOwner, shard: int) -> str:
     return f"{kind}#{shard:02d}"
 
 
@@ -100,7 +102,7 @@ def identity_pk(project_id: str, sample_id: str) -> str:
     return f"I#{project_id}#{sample_id}"
 
 
-def series_pk(scope: Scope, identifier: str, granularity: Granularity) -> str:
+def series_pk(scope: SeriesOwner, identifier: str, granularity: Granularity) -> str:
     return f"{scope}#{identifier}#{granularity}"
 
 

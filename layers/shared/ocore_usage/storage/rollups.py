@@ -26,7 +26,7 @@ from typing import Any
 from ocore_usage.domain.aggregation import Occupancy, Usage
 from ocore_usage.domain.timeline import Granularity, floor_month, parse_rfc3339
 from ocore_usage.storage.keys import (
-    Scope,
+    SeriesOwner,
     bucket_sk,
     contribution_pk,
     series_pk,
@@ -67,7 +67,7 @@ class RollupRepository:
 
     def read_series(
         self,
-        scope: Scope,
+        scope: SeriesOwner,
         identifier: str,
         granularity: Granularity,
         first_bucket: int,
@@ -91,7 +91,7 @@ class RollupRepository:
         return dict(rows)
 
     def write_series(
-        self, scope: Scope, identifier: str, granularity: Granularity, buckets: Mapping[int, Usage]
+        self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Mapping[int, Usage]
     ) -> None:
         """Store each bucket; an empty one is deleted, so a bucket that lost its samples reads as zero."""
         pk = series_pk(scope, identifier, granularity)

@@ -33,7 +33,7 @@ from ocore_usage.storage.keys import (
     MAX_SHARDS,
     RETRY_PREFIX,
     SHARDS,
-    Scope,
+    SeriesOwner,
     held_pk,
     mark_sk,
     retry_sk,
@@ -54,7 +54,7 @@ class LeaseLost(RuntimeError):
 class Mark:
     """Hour ``hour`` of project or org ``identifier`` needs recomputing; the mark is in shard ``shard``."""
 
-    kind: Scope
+    kind: SeriesOwner
     shard: int
     identifier: str
     hour: int
@@ -81,7 +81,7 @@ class MarkPage:
 
 @dataclass(frozen=True, slots=True)
 class ShardHead:
-    kind: Scope
+    kind: SeriesOwner
     shard: int
     seq: int = 0
     done: int = 0
@@ -132,7 +132,7 @@ class Progress:
 class Lease:
     """A worker's hold on one shard, until ``expires``."""
 
-    kind: Scope
+    kind: SeriesOwner
     shard: int
     owner: str
     expires: int
@@ -147,7 +147,7 @@ class Retry:
     retry_at: int
 
 
-def _head_key(kind: Scope, shard: int) -> dict[str, str]:
+def _head_key(kind: SeriesOwner, shard: int) -> dict[str, str]:
     return {"pk": shard_pk(kind, shard), "sk": HEAD}
 
 
@@ -161,7 +161,7 @@ def _lease_check(lease: Lease) -> Conditional:
     return Conditional(_head_key(lease.kind, lease.shard), "leaseOwner = :owner", {":owner": lease.owner})
 
 
-def _head_of(kind: Scope, shard: int, item: dict[str, Any]) -> ShardHead:
+def _head_of(kind: SeriesOwner, shard: int, item: dict[str, Any]) -> ShardHead:
     return ShardHead(
         kind=kind,
         shard=shard,
@@ -193,7 +193,9 @@ class WorkQueue:
         self._shards = max(self._shards, min(shards, MAX_SHARDS))
 
     # ------------------------------------------------------------------ writers
-    def mark(self, kind: Scope, stale: Iterable[tuple[str, int]], now: int, origin: int | None = None) -> set[int]:
+    def mark(
+        self, kind: SeriesOwner, stale: Iterable[tuple[str, int]], now: int, origin: int | None = None
+    ) -> set[int]:
         """Mark each ``(identifier, hour)`` stale, then bump the heads of the shards touched (returned).
 
         ``origin``: when the oldest sample behind these marks was received (default ``now``).
@@ -249,7 +251,7 @@ class WorkQueue:
         if not held:
             return 0
         hours = [parse_rfc3339(item["sk"].removeprefix(MARK_PREFIX)) for item in held]
-        self.mark(Scope.PROJECT, [(project_id, hour) for hour in hours], now)
+        self.mark(SeriesOwner.PROJECT, [(project_id, hour) for hour in hours], now)
         self.table.batch_write(deletes=[{"pk": item["pk"], "sk": item["sk"]} for item in held])
         return len(hours)
 
@@ -266,7 +268,7 @@ class WorkQueue:
         current = max(head.shards for head in self.heads())
         if count <= current:
             return current
-        for kind in Scope:
+        for kind in SeriesOwner:
             for shard in range(count):
                 self._update_head(
                     kind,
@@ -295,9 +297,9 @@ class WorkQueue:
         return Progress(min(pending, default=None), max((head.rolled_at for head in heads), default=0))
 
     def _read_heads(self, shards: range) -> list[ShardHead]:
-        keys = [_head_key(kind, shard) for kind in Scope for shard in shards]
+        keys = [_head_key(kind, shard) for kind in SeriesOwner for shard in shards]
         found = {item["pk"]: item for item in self.table.batch_get(keys, consistent=True)}
-        return [_head_of(kind, shard, found.get(shard_pk(kind, shard), {})) for kind in Scope for shard in shards]
+        return [_head_of(kind, shard, found.get(shard_pk(kind, shard), {})) for kind in SeriesOwner for shard in shards]
 
     def acquire(self, head: ShardHead, owner: str, now: int, lease: int) -> Lease | None:
         """Take the shard's lease for ``lease`` microseconds unless another worker holds an unexpired one.
@@ -370,7 +372,7 @@ class WorkQueue:
             )
         return self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
 
-    def take(self, kind: Scope, shard: int, limit: int, after: str = "", upto: str = MARKS_END) -> MarkPage:
+    def take(self, kind: SeriesOwner, shard: int, limit: int, after: str = "", upto: str = MARKS_END) -> MarkPage:
         """Up to ``limit`` marks of one shard with keys in ``(after, upto]``, in key order (strongly consistent)."""
         wanted = limit + 1 if after else limit
         items = list(
@@ -386,7 +388,7 @@ class WorkQueue:
             marks.append(Mark(kind, shard, identifier, parse_rfc3339(hour), item["token"], marked_at, origin))
         return MarkPage(marks, items[-1]["sk"] if items else "", exhausted)
 
-    def pending(self, kind: Scope, shard: int, limit: int) -> list[Mark]:
+    def pending(self, kind: SeriesOwner, shard: int, limit: int) -> list[Mark]:
         """The first ``limit`` marks of one shard, in key order (strongly consistent)."""
         return self.take(kind, shard, limit).marks
 
@@ -421,16 +423,16 @@ class WorkQueue:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         raise RuntimeError(f"marks of {chunk[0].kind}#{chunk[0].shard:02d} could not be cleared")
 
-    def count(self, kind: Scope, shard: int, prefix: str = MARK_PREFIX) -> int:
+    def count(self, kind: SeriesOwner, shard: int, prefix: str = MARK_PREFIX) -> int:
         """How many marks one shard holds (those whose key starts with ``prefix``)."""
         return self.table.count(shard_pk(kind, shard), begins_with=prefix, consistent=True)
 
-    def count_of(self, kind: Scope, shard: int, identifier: str) -> int:
+    def count_of(self, kind: SeriesOwner, shard: int, identifier: str) -> int:
         """How many marks of ``identifier`` one shard holds."""
         return self.count(kind, shard, f"{MARK_PREFIX}{identifier}#")
 
     # ------------------------------------------------------------------ parked projects and orgs
-    def retries(self, kind: Scope, shard: int) -> dict[str, Retry]:
+    def retries(self, kind: SeriesOwner, shard: int) -> dict[str, Retry]:
         """The parked projects (or orgs) of one shard, by id."""
         items = self.table.query(shard_pk(kind, shard), begins_with=RETRY_PREFIX, consistent=True)
         found = {}
@@ -439,7 +441,7 @@ class WorkQueue:
             found[identifier] = Retry(identifier, int(item["attempts"]), int(item["retryAt"]))
         return found
 
-    def park(self, kind: Scope, shard: int, retry: Retry, error: str, now: int) -> None:
+    def park(self, kind: SeriesOwner, shard: int, retry: Retry, error: str, now: int) -> None:
         """Record that ``retry.identifier`` failed: its marks in this shard wait until ``retry.retry_at``.
 
         The head is flagged first, so a shard whose head has no flag has nothing parked.
@@ -455,7 +457,7 @@ class WorkQueue:
         }
         self.table.batch_write([item])
 
-    def unpark(self, kind: Scope, shard: int, identifiers: Iterable[str]) -> None:
+    def unpark(self, kind: SeriesOwner, shard: int, identifiers: Iterable[str]) -> None:
         """Forget the failures of ``identifiers``: they rolled up fine."""
         keys = [{"pk": shard_pk(kind, shard), "sk": retry_sk(identifier)} for identifier in sorted(set(identifiers))]
         if keys:
@@ -463,7 +465,7 @@ class WorkQueue:
 
     def _update_head(
         self,
-        kind: Scope,
+        kind: SeriesOwner,
         shard: int,
         expression: str,
         values: dict[str, Any],

@@ -25,7 +25,7 @@ from ocore_usage.domain.problems import FieldError, Problem
 from ocore_usage.domain.samples import WINDOW_PAST, Sample, parse_batch
 from ocore_usage.domain.timeline import format_instant, now_micros
 from ocore_usage.domain.versions import new_version
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
 
@@ -50,7 +50,7 @@ class IngestService:
         version = new_version(now)
         pages = self.samples.append(batch, version=version, writer=writer, written_at=now)
         stale = {(sample.project_id, hour) for sample in batch for hour in sample.interval.hours()}
-        self.work.mark(Scope.PROJECT, stale, now)
+        self.work.mark(SeriesOwner.PROJECT, stale, now)
         logger.info(
             "samples stored",
             extra={"version": version, "writer": writer, "samples": len(batch), "pages": pages},

@@ -69,7 +69,7 @@ from ocore_usage.domain.planner import (
 from ocore_usage.domain.problems import Problem
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
 from ocore_usage.domain.zones import UTC_NAME, Calendar
-from ocore_usage.storage.keys import Scope
+from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 
 Clock = Callable[[], int]
@@ -98,7 +98,7 @@ class ProjectSource(Protocol):
 
 class SeriesSource(Protocol):
     def read_series(
-        self, scope: Scope, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
+        self, scope: SeriesOwner, identifier: str, granularity: Granularity, first_bucket: int, last_bucket: int
     ) -> dict[int, Usage]: ...
 
     def projects_with_usage(self, org_id: str, first_month: int, last_month: int) -> set[str]: ...
@@ -238,7 +238,7 @@ class Reports:
 
     # ------------------------------------------------------------ reading
 
-    def submit_plan(self, scope: Scope, identifier: str, plan: ReadPlan) -> _PendingPlan:
+    def submit_plan(self, scope: SeriesOwner, identifier: str, plan: ReadPlan) -> _PendingPlan:
         """Start the plan's queries (one per planned run), all at once."""
         runs = tuple(
             (
@@ -249,14 +249,14 @@ class Reports:
         )
         return _PendingPlan(plan, runs)
 
-    def read_plan(self, scope: Scope, identifier: str, plan: ReadPlan) -> list[Usage]:
+    def read_plan(self, scope: SeriesOwner, identifier: str, plan: ReadPlan) -> list[Usage]:
         """The value of each output bucket of ``plan``: one Query per planned run."""
         return self.submit_plan(scope, identifier, plan).values()
 
-    def submit_total(self, scope: Scope, identifier: str, time_range: TimeRange) -> _PendingPlan:
+    def submit_total(self, scope: SeriesOwner, identifier: str, time_range: TimeRange) -> _PendingPlan:
         return self.submit_plan(scope, identifier, plan_buckets(output_buckets(time_range, Period.TOTAL)))
 
-    def read_total(self, scope: Scope, identifier: str, time_range: TimeRange) -> Usage:
+    def read_total(self, scope: SeriesOwner, identifier: str, time_range: TimeRange) -> Usage:
         (total,) = self.submit_total(scope, identifier, time_range).values()
         return total
 
@@ -277,10 +277,10 @@ class Reports:
         # Start every read this answer needs, then wait for the tenancy check before using any.
         buckets = _remaining(output_buckets(time_range, period, answer.calendar), project_id, position)
         known_paged = position is not None or (fill is Fill.ZERO and len(buckets) > limit)
-        total = self.submit_total(Scope.PROJECT, project_id, time_range) if known_paged else None
+        total = self.submit_total(SeriesOwner.PROJECT, project_id, time_range) if known_paged else None
         if fill is Fill.ZERO:
             taken = buckets[:limit]
-            dense = self.submit_plan(Scope.PROJECT, project_id, plan_buckets(taken))
+            dense = self.submit_plan(SeriesOwner.PROJECT, project_id, plan_buckets(taken))
             project = self._owned(owner, org_id, project_id, dense, total)
             page = _Page([_Entry(project, b, u) for b, u in zip(taken, dense.values(), strict=True)])
             if len(buckets) > limit:
@@ -295,7 +295,7 @@ class Reports:
             # Every record is on this page: the totals are their merge, no further reads.
             total_usage = merge_all(entry.usage for entry in page.entries)
         else:
-            (total_usage,) = (total or self.submit_total(Scope.PROJECT, project_id, time_range)).values()
+            (total_usage,) = (total or self.submit_total(SeriesOwner.PROJECT, project_id, time_range)).values()
         return self._report(page, period, answer, answer.total(total_usage, project), binding)
 
     def _organization(self, org_id: str, query: UsageQuery) -> UsageReport:
@@ -303,7 +303,7 @@ class Reports:
         fill = query.fill or Fill.NONE
         answer, position, binding = self._resume(org_id, "GET /usage", query, period)
         time_range = answer.time_range
-        org_total = self.submit_total(Scope.ORG, org_id, time_range)
+        org_total = self.submit_total(SeriesOwner.ORG, org_id, time_range)
         candidates = self.pool.submit(self._projects_with_usage, org_id, time_range)
         all_buckets = output_buckets(time_range, period, answer.calendar)
         if fill is Fill.NONE:
@@ -395,7 +395,9 @@ class Reports:
                 page.next_position = Position(project.project_id, buckets[0].period_start)
                 break
             taken = buckets[:room]
-            reads.append((project, taken, self.submit_plan(Scope.PROJECT, project.project_id, plan_buckets(taken))))
+            reads.append(
+                (project, taken, self.submit_plan(SeriesOwner.PROJECT, project.project_id, plan_buckets(taken)))
+            )
             count += len(taken)
             if len(buckets) > room:
                 page.next_position = Position(project.project_id, buckets[room].period_start)
@@ -449,7 +451,7 @@ class Reports:
             if project is None:
                 return None
             needed = every_total or project.deleted
-            return project, self.submit_total(Scope.PROJECT, project_id, time_range) if needed else None
+            return project, self.submit_total(SeriesOwner.PROJECT, project_id, time_range) if needed else None
 
         ahead: deque[tuple[Project, _PendingPlan | None]] = deque()
         upcoming = iter(ids)
@@ -493,7 +495,7 @@ class _SparseRecords:
         # one more than the room: the record after a full page is the next page's position
         chunk = self._buckets[self._offset : self._offset + max(room + 1, MIN_READ_CHUNK)]
         self._offset += len(chunk)
-        return chunk, self._reports.submit_plan(Scope.PROJECT, self._project_id, plan_buckets(chunk))
+        return chunk, self._reports.submit_plan(SeriesOwner.PROJECT, self._project_id, plan_buckets(chunk))
 
     def fill(self, page: _Page, project: Project, limit: int) -> bool:
         """Add records to ``page`` up to ``limit``; True when the page is full and the next record found."""

@@ -44,7 +44,7 @@ from ocore_usage.domain.timeline import (
     now_micros,
 )
 from ocore_usage.domain.versions import resolve
-from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, Scope
+from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
@@ -172,13 +172,13 @@ class RollupService:
         if wanted - set(range(count)):
             raise ValueError(f"'shards' must be shard numbers from 0 to {count - 1}")
         now = self.clock()
-        project_heads = [h for h in heads if h.kind is Scope.PROJECT and h.shard in wanted and h.due(now)]
+        project_heads = [h for h in heads if h.kind is SeriesOwner.PROJECT and h.shard in wanted and h.due(now)]
         for head in project_heads:
             self._roll_shard(head, owner, result, deadline, report=True)
         if project_heads:
             heads = self.work.heads()  # the project stage has just marked org hours
         now = self.clock()
-        org_heads = [h for h in heads if h.kind is Scope.ORG and h.due(now)]
+        org_heads = [h for h in heads if h.kind is SeriesOwner.ORG and h.due(now)]
         for head in sorted(org_heads, key=lambda h: h.shard not in wanted):
             if head.shard in wanted:
                 self._roll_shard(head, owner, result, deadline, report=True)
@@ -272,7 +272,7 @@ class RollupService:
     def _roll_batch(self, lease: Lease, marks: list[Mark], retries: dict[str, Retry], result: RollupResult) -> None:
         """Roll ``marks``: as one batch, or one project (or org) at a time if the batch fails; then clear
         the marks rolled, and park the projects (or orgs) that failed."""
-        roll = self._roll_projects if lease.kind is Scope.PROJECT else self._roll_orgs
+        roll = self._roll_projects if lease.kind is SeriesOwner.PROJECT else self._roll_orgs
         written = result.buckets_written
         failed: dict[str, Exception] = {}
         try:
@@ -314,7 +314,7 @@ class RollupService:
             "rollup failed; retrying later",
             exc_info=error,
             extra={
-                "projectId" if lease.kind is Scope.PROJECT else "orgId": identifier,
+                "projectId" if lease.kind is SeriesOwner.PROJECT else "orgId": identifier,
                 "attempts": attempts,
                 "retryAt": format_instant(retry.retry_at),
                 "error": f"{type(error).__name__}: {error}",
@@ -346,12 +346,12 @@ class RollupService:
                 computed = hour_usage(hour, readings.values())
                 hourly[hour] = computed.usage
                 parts[hour] = (computed.usage, computed.occupancy)
-            self.rollups.write_series(Scope.PROJECT, project_id, Granularity.HOUR, hourly)
+            self.rollups.write_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR, hourly)
             self.rollups.write_contributions(project.org_id, project_id, parts)
-            result.buckets_written += len(hourly) + self._roll_calendar(Scope.PROJECT, project_id, hours)
+            result.buckets_written += len(hourly) + self._roll_calendar(SeriesOwner.PROJECT, project_id, hours)
             stale_org_hours.update((project.org_id, hour) for hour in hours)
         # the org hours carry the project marks' origin: the reads' watermark waits for the org series too
-        self.work.mark(Scope.ORG, stale_org_hours, self.clock(), _origin(marks))
+        self.work.mark(SeriesOwner.ORG, stale_org_hours, self.clock(), _origin(marks))
 
     def _resolve_samples(
         self, project_id: str, hours: list[int], origin: int | None = None
@@ -370,7 +370,7 @@ class RollupService:
             self.samples.write_tombstones(project_id, resolution.tombstones)
             # a version that stopped counting may overlap the hour after its partition too
             elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - set(hours)
-            self.work.mark(Scope.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock(), origin)
+            self.work.mark(SeriesOwner.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock(), origin)
             self.samples.write_identities(project_id, resolution.identities)
             self.samples.write_indexed(project_id, partitions.values())
             resolution.apply(partitions)
@@ -392,11 +392,11 @@ class RollupService:
                 sums = merge_all(usage for usage, _ in parts)
                 peak = Occupancy.combine(occupancy for _, occupancy in parts).peak
                 hourly[hour] = replace(sums, peak=peak)
-            self.rollups.write_series(Scope.ORG, org_id, Granularity.HOUR, hourly)
-            result.buckets_written += len(hourly) + self._roll_calendar(Scope.ORG, org_id, hours)
+            self.rollups.write_series(SeriesOwner.ORG, org_id, Granularity.HOUR, hourly)
+            result.buckets_written += len(hourly) + self._roll_calendar(SeriesOwner.ORG, org_id, hours)
 
     # ------------------------------------------------------------------ days and months
-    def _roll_calendar(self, scope: Scope, identifier: str, hours: list[int]) -> int:
+    def _roll_calendar(self, scope: SeriesOwner, identifier: str, hours: list[int]) -> int:
         """Recompute the days of ``hours`` from their hours, and their months from their days."""
         days = sorted({floor_day(hour) for hour in hours})
         daily = {
@@ -414,7 +414,9 @@ class RollupService:
         self.rollups.write_series(scope, identifier, Granularity.MONTH, monthly)
         return len(daily) + len(monthly)
 
-    def _read(self, scope: Scope, identifier: str, granularity: Granularity, first: int, last: int) -> list[Usage]:
+    def _read(
+        self, scope: SeriesOwner, identifier: str, granularity: Granularity, first: int, last: int
+    ) -> list[Usage]:
         return list(self.rollups.read_series(scope, identifier, granularity, first, last, consistent=True).values())
 
 
