@@ -42,48 +42,48 @@ from pydantic.json_schema import models_json_schema
 from ocore_usage.api.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
 from ocore_usage.api.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
 from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals
-from ocore_usage.domain.problems import PROBLEM_JSON, STATUS_AND_TITLE, TYPE_BASE
+from ocore_usage.domain.problems import PROBLEM_JSON, ProblemCode
 
 REF = "#/components/schemas/{model}"
 
 # One request that triggers each code, shown as the example of its answer.
-ERROR_EXAMPLES: dict[str, str] = {
-    "invalid_period": "GET /api/usage?period=weekly",
-    "invalid_date": "GET /api/usage?start_date=2026-13-01",
-    "invalid_range": "GET /api/usage?start_date=2026-11-02&end_date=2026-11-01",
-    "unknown_parameter": "GET /api/usage?perid=daily",
-    "range_too_large": "GET /api/usage?period=hourly&start_date=2026-01-01&end_date=2026-06-01",
-    "invalid_token": "GET /api/usage?next_token=not-a-token",
-    "invalid_limit": "GET /api/usage?limit=0",
-    "invalid_timezone": "GET /api/usage?period=daily&tz=Mars/Olympus_Mons",
-    "validation_error": "GET /api/usage?period=daily&period=hourly",
-    "project_not_found": "GET /api/projects/proj_of_another_org/usage",
-    "insufficient_scope": "GET /api/usage with a token without usage:read (POST /api/usage/samples: usage:write)",
-    "internal_error": "any request during an unexpected fault (the answer carries the request id)",
-    "sample_out_of_window": 'POST /api/usage/samples {"samples": [{"intervalStart": "2020-01-01T00:00:00Z", ...}]}',
-    "payload_too_large": 'POST /api/usage/samples {"samples": [... 1001 samples ...]}',
-}
-_SAMPLE_EXAMPLES = {
-    "validation_error": 'POST /api/usage/samples {"samples": [{"sampleId": "s1", "cpuCores": -1, ...}]}',
+ERROR_EXAMPLES: dict[ProblemCode, str] = {
+    ProblemCode.INVALID_PERIOD: "GET /api/usage?period=weekly",
+    ProblemCode.INVALID_DATE: "GET /api/usage?start_date=2026-13-01",
+    ProblemCode.INVALID_RANGE: "GET /api/usage?start_date=2026-11-02&end_date=2026-11-01",
+    ProblemCode.UNKNOWN_PARAMETER: "GET /api/usage?perid=daily",
+    ProblemCode.RANGE_TOO_LARGE: "GET /api/usage?period=hourly&start_date=2026-01-01&end_date=2026-06-01",
+    ProblemCode.INVALID_TOKEN: "GET /api/usage?next_token=not-a-token",
+    ProblemCode.INVALID_LIMIT: "GET /api/usage?limit=0",
+    ProblemCode.INVALID_TIMEZONE: "GET /api/usage?period=daily&tz=Mars/Olympus_Mons",
+    ProblemCode.MALFORMED_REQUEST: "GET /api/usage?period=daily&period=hourly",
+    ProblemCode.PROJECT_NOT_FOUND: "GET /api/projects/proj_of_another_org/usage",
+    ProblemCode.INSUFFICIENT_SCOPE: "GET /api/usage with a token without usage:read "
+    "(POST /api/usage/samples: usage:write)",
+    ProblemCode.INTERNAL_ERROR: "any request during an unexpected fault (the answer carries the request id)",
+    ProblemCode.SAMPLE_OUT_OF_WINDOW: "POST /api/usage/samples "
+    '{"samples": [{"intervalStart": "2020-01-01T00:00:00Z", ...}]}',
+    ProblemCode.PAYLOAD_TOO_LARGE: 'POST /api/usage/samples {"samples": [... 1001 samples ...]}',
+    ProblemCode.VALIDATION_ERROR: 'POST /api/usage/samples {"samples": [{"sampleId": "s1", "cpuCores": -1, ...}]}',
 }
 
 # The 400 codes of a read operation, in this order; a parameter's own code only where it exists.
 _READ_400 = [
-    "invalid_period",
-    "invalid_date",
-    "invalid_range",
-    "unknown_parameter",
-    "range_too_large",
-    "invalid_token",
-    "invalid_limit",
-    "invalid_timezone",
-    "validation_error",
+    ProblemCode.INVALID_PERIOD,
+    ProblemCode.INVALID_DATE,
+    ProblemCode.INVALID_RANGE,
+    ProblemCode.UNKNOWN_PARAMETER,
+    ProblemCode.RANGE_TOO_LARGE,
+    ProblemCode.INVALID_TOKEN,
+    ProblemCode.INVALID_LIMIT,
+    ProblemCode.INVALID_TIMEZONE,
+    ProblemCode.MALFORMED_REQUEST,
 ]
 _CODE_OF_PARAMETER = {
-    "period": "invalid_period",
-    "next_token": "invalid_token",
-    "limit": "invalid_limit",
-    "tz": "invalid_timezone",
+    "period": ProblemCode.INVALID_PERIOD,
+    "next_token": ProblemCode.INVALID_TOKEN,
+    "limit": ProblemCode.INVALID_LIMIT,
+    "tz": ProblemCode.INVALID_TIMEZONE,
 }
 
 
@@ -120,7 +120,7 @@ class GatewayMessage(BaseModel):
     message: Literal["Unauthorized", "Forbidden"]
 
 
-def _codes_400(query_model: type[QueryParameters]) -> list[str]:
+def _codes_400(query_model: type[QueryParameters]) -> list[ProblemCode]:
     names = {parameter.name for parameter in fields(query_model)}
     absent = {code for name, code in _CODE_OF_PARAMETER.items() if name not in names}
     return [code for code in _READ_400 if code not in absent]
@@ -222,7 +222,7 @@ def _read_operation(
     description: str,
     query_model: type[QueryParameters],
     response_schema: str,
-    codes_400: list[str],
+    codes_400: list[ProblemCode],
     *,
     path_id: bool = False,
     not_found: bool = False,
@@ -273,22 +273,21 @@ def _read_operation(
             "description": "If-None-Match names this answer's ETag (or is *): nothing changed, no body.",
             "headers": _VALIDATOR_HEADERS,
         },
-        "400": _problem_response("The request's parameters are not acceptable.", 400, codes_400),
+        "400": _problem_response("The request's parameters are not acceptable.", codes_400),
         "401": _gateway_response("Unauthorized", "No bearer token (answered by API Gateway)."),
         "403": _forbidden_response(),
     }
     if not_found:
         responses["404"] = _problem_response(
             "No such project in the caller's organization (also for another organization's project).",
-            404,
-            ["project_not_found"],
+            [ProblemCode.PROJECT_NOT_FOUND],
         )
     if path_id:
         # API Gateway decodes the path before routing: an id holding %2F is another path, no route
         gateway = _gateway_response("Not Found", "")["content"]
         responses["404"]["description"] += ' An id holding "/" (%2F) matches no route: API Gateway answers.'
         responses["404"]["content"] = {**gateway, **responses["404"]["content"]}
-    responses["500"] = _problem_response("An unexpected fault; quote the requestId.", 500, ["internal_error"])
+    responses["500"] = _problem_response("An unexpected fault; quote the requestId.", [ProblemCode.INTERNAL_ERROR])
     return {
         "operationId": operation_id,
         "summary": summary,
@@ -352,20 +351,17 @@ def _ingest_operation() -> dict[str, Any]:
             },
             "400": _problem_response(
                 "The body is empty or not JSON.",
-                400,
-                ["validation_error"],
-                examples={"validation_error": "POST /api/usage/samples with a body that is not JSON"},
+                [ProblemCode.MALFORMED_REQUEST],
+                examples={ProblemCode.MALFORMED_REQUEST: "POST /api/usage/samples with a body that is not JSON"},
             ),
             "401": _gateway_response("Unauthorized", "No bearer token (answered by API Gateway)."),
             "403": _forbidden_response(),
-            "413": _problem_response("Too many samples, or too large a body.", 413, ["payload_too_large"]),
+            "413": _problem_response("Too many samples, or too large a body.", [ProblemCode.PAYLOAD_TOO_LARGE]),
             "422": _problem_response(
                 "Samples not acceptable; errors lists each bad sample by index and field.",
-                422,
-                ["validation_error", "sample_out_of_window"],
-                examples=_SAMPLE_EXAMPLES,
+                [ProblemCode.VALIDATION_ERROR, ProblemCode.SAMPLE_OUT_OF_WINDOW],
             ),
-            "500": _problem_response("An unexpected fault; quote the requestId.", 500, ["internal_error"]),
+            "500": _problem_response("An unexpected fault; quote the requestId.", [ProblemCode.INTERNAL_ERROR]),
         },
     }
 
@@ -403,12 +399,14 @@ def _response_schemas() -> dict[str, Any]:
 
 
 def _problem_response(
-    description: str, status: int, codes: list[str], examples: dict[str, str] | None = None
+    description: str, codes: list[ProblemCode], examples: dict[ProblemCode, str] | None = None
 ) -> dict[str, Any]:
+    """The answer of ``codes``, which share one status."""
+    (status,) = {code.status for code in codes}
     schema = {
         "allOf": [
             {"$ref": REF.format(model="ProblemDetails")},
-            {"properties": {"status": {"const": status}, "code": {"enum": codes}}},
+            {"properties": {"status": {"const": status}, "code": {"enum": [code.code for code in codes]}}},
         ]
     }
     return {
@@ -416,22 +414,22 @@ def _problem_response(
         "content": {
             PROBLEM_JSON: {
                 "schema": schema,
-                "examples": {code: _problem_example(code, status, examples) for code in codes},
+                "examples": {code.code: _problem_example(code, examples) for code in codes},
             }
         },
     }
 
 
-def _problem_example(code: str, status: int, examples: dict[str, str] | None) -> dict[str, Any]:
+def _problem_example(code: ProblemCode, examples: dict[ProblemCode, str] | None) -> dict[str, Any]:
     request = (examples or {}).get(code) or ERROR_EXAMPLES[code]
     value: dict[str, Any] = {
-        "type": TYPE_BASE + code.replace("_", "-"),
-        "title": STATUS_AND_TITLE[code][1],
-        "status": status,
+        "type": code.type,
+        "title": code.title,
+        "status": code.status,
         "detail": "…",
-        "code": code,
+        "code": code.code,
     }
-    if code == "internal_error":
+    if code is ProblemCode.INTERNAL_ERROR:
         value["requestId"] = "Qm9vdHN0cmFwQQ="
     return {"summary": request, "value": value}
 
@@ -442,7 +440,7 @@ def _gateway_response(message: str, description: str) -> dict[str, Any]:
 
 
 def _forbidden_response() -> dict[str, Any]:
-    problem = _problem_response("", 403, ["insufficient_scope"])["content"]
+    problem = _problem_response("", [ProblemCode.INSUFFICIENT_SCOPE])["content"]
     gateway = _gateway_response("Forbidden", "")["content"]
     return {
         "description": 'The token is invalid (API Gateway answers {"message": "Forbidden"}), or lacks the '

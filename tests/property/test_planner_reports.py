@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ocore_usage.api.pagination import PageTokens
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
 from ocore_usage.domain.planner import Period, TimeRange, plan_reads
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.zones import calendar
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
@@ -229,6 +229,6 @@ def test_a_project_is_only_visible_to_its_own_org(data, world):
         try:
             ask()
         except Problem as problem:
-            assert problem.code == "project_not_found"
+            assert problem.code is ProblemCode.PROJECT_NOT_FOUND
         else:
             raise AssertionError("another org's project was readable")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from functions.ingest_samples import app as ingest_app
+from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.samples import MAX_BODY_BYTES, parse_batch
 from ocore_usage.domain.timeline import parse_full_date, parse_rfc3339, to_micros
 from tests.support.pipeline import Clock, Pipeline
@@ -118,9 +119,9 @@ def test_the_body_limit_counts_utf8_bytes_not_characters():
     # GIVEN a body of fewer characters than the limit but more bytes ("é" is two bytes in UTF-8)
     padded = '{"samples": [], "pad": "' + "é" * (MAX_BODY_BYTES // 2) + '"}'
     assert len(padded) < MAX_BODY_BYTES < len(padded.encode())
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(Problem) as raised:
         parse_batch(padded, now)
-    assert (getattr(raised.value, "code", None), getattr(raised.value, "status", None)) == ("payload_too_large", 413)
+    assert (raised.value.code, raised.value.status) == (ProblemCode.PAYLOAD_TOO_LARGE, 413)
 
     # AND a body of exactly the limit in bytes is read (and found wanting for other reasons)
     exact = '{"samples": [], "pad": "' + "x" * (MAX_BODY_BYTES - 26) + '"}'

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ocore_usage.api.queries import resolve_range
 from ocore_usage.domain.planner import Period
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from tests.support.read_api import ReadApi, WorldProject, seeded_world
 from tests.support.read_reference import ReadReference, iso, to_us
 
@@ -162,7 +162,7 @@ def test_longest_ranges(period, start, end, fits):
     try:
         resolve_range(t(start), t(end), Period(period), t("2030-01-01"))
     except Problem as problem:
-        assert problem.code == "range_too_large" and not fits
+        assert problem.code is ProblemCode.RANGE_TOO_LARGE and not fits
     else:
         assert fits
 

@@ -16,7 +16,7 @@ from ocore_usage.api.pagination import PageTokens
 from ocore_usage.api.queries import ProjectUsageQuery, UsageQuery, read_parameters
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.planner import Period, TimeRange, plan_reads
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import Granularity
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
@@ -128,7 +128,7 @@ def test_another_orgs_project_is_not_found_even_when_its_buckets_arrive_first(ro
         else:
             reports.usage("org_a", read_parameters(UsageQuery, {**_daily().values(), "project_id": "proj_x"}))
     # THEN the answer is the unknown project's, with nothing of its usage
-    assert raised.value.code == "project_not_found"
+    assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
     assert "proj_x" in raised.value.detail and "PROJ_X" not in str(raised.value.to_body(None))
 
 
@@ -141,7 +141,7 @@ def test_a_foreign_project_is_refused_without_waiting_for_its_buckets():
     try:
         with pytest.raises(Problem) as raised:
             _reports(projects, rollups).project_usage("org_a", "proj_x", _daily())
-        assert raised.value.code == "project_not_found"
+        assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
         assert not rollups.release.is_set()
     finally:
         rollups.release.set()
@@ -154,6 +154,6 @@ def test_an_unknown_or_malformed_project_reads_no_bucket():
     for project_id in ("proj_nope", "bad id/../x"):
         with pytest.raises(Problem) as raised:
             reports.project_usage("org_a", project_id, _daily())
-        assert raised.value.code == "project_not_found"
+        assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
     # the unknown id's queries were started beside its lookup; the malformed one's never
     assert rollups.queries <= 3

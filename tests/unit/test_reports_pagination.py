@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ocore_usage import wiring
 from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Position, parse_keys, ssm_key_source
 from ocore_usage.domain.planner import TimeRange
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
@@ -51,7 +51,7 @@ def test_a_token_serves_only_its_own_binding(other):
     tokens = PageTokens(StaticKey())
     with pytest.raises(Problem) as raised:
         tokens.open(other, tokens.issue(BINDING, STATE))
-    assert raised.value.code == "invalid_token"
+    assert raised.value.code is ProblemCode.INVALID_TOKEN
 
 
 def test_a_token_signed_with_another_key_is_refused():
@@ -80,14 +80,14 @@ def test_a_token_of_neither_key_is_invalid():
     token = PageTokens(StaticKey(b"retired key")).issue(BINDING, STATE)
     with pytest.raises(Problem) as raised:
         PageTokens(StaticKey(b"new key", older=(b"old key",))).open(BINDING, token)
-    assert raised.value.code == "invalid_token"
+    assert raised.value.code is ProblemCode.INVALID_TOKEN
 
 
 def test_once_the_old_key_is_dropped_its_tokens_are_invalid():
     token = PageTokens(StaticKey(b"old key")).issue(BINDING, STATE)
     with pytest.raises(Problem) as raised:
         PageTokens(StaticKey(b"new key")).open(BINDING, token)
-    assert raised.value.code == "invalid_token"
+    assert raised.value.code is ProblemCode.INVALID_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_any_alteration_of_a_token_is_refused(data):
     altered = token[:index] + replacement + token[index + 1 :]
     with pytest.raises(Problem) as raised:
         tokens.open(BINDING, altered)
-    assert raised.value.code == "invalid_token"
+    assert raised.value.code is ProblemCode.INVALID_TOKEN
 
 
 @settings(max_examples=200, deadline=None)
@@ -125,7 +125,7 @@ def test_any_alteration_of_a_token_is_refused(data):
 def test_garbage_is_an_invalid_token_never_a_crash(garbage):
     with pytest.raises(Problem) as raised:
         PageTokens(StaticKey()).open(BINDING, garbage)
-    assert raised.value.code == "invalid_token"
+    assert raised.value.code is ProblemCode.INVALID_TOKEN
 
 
 # ---------------------------------------------------------------- the key in SSM, the real wiring

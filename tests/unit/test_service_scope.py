@@ -17,7 +17,7 @@ from functions.ingest_samples import app as ingest_app
 from local.__main__ import main
 from local.tokens import TokenRefused, mint_token
 from ocore_usage.api.http_api import READ_SCOPE, WRITE_SCOPE, Caller
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from tests.support.read_api import LambdaContext
 
 EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "ingest_samples.json").read_text())
@@ -82,7 +82,7 @@ def test_the_caller_rule_itself() -> None:
     for caller, scope in [(agent, READ_SCOPE), (tenant, WRITE_SCOPE)]:
         with pytest.raises(Problem) as refused:
             caller.require(scope)
-        assert refused.value.code == "insufficient_scope"
+        assert refused.value.code is ProblemCode.INSUFFICIENT_SCOPE
 
 
 @pytest.mark.parametrize("scope", ["usage:write", "usage:read usage:write", "  usage:write\topenid "])

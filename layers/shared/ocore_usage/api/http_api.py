@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from ocore_usage.api import jsonnum
-from ocore_usage.domain.problems import PROBLEM_JSON, Problem
+from ocore_usage.domain.problems import PROBLEM_JSON, Problem, ProblemCode
 
 logger = Logger(service="ocore-usage")
 
@@ -40,16 +40,18 @@ class Caller:
         are refused to it whatever its scopes.
         """
         if scope not in self.scopes or (scope == READ_SCOPE and not self.org_id):
-            raise Problem("insufficient_scope", f"this operation needs the scope {scope!r}")
+            raise Problem(ProblemCode.INSUFFICIENT_SCOPE, f"this operation needs the scope {scope!r}")
         if scope == WRITE_SCOPE and self.org_id:
-            raise Problem("insufficient_scope", f"{scope!r} is a service scope; a token with an org_id cannot write")
+            raise Problem(
+                ProblemCode.INSUFFICIENT_SCOPE, f"{scope!r} is a service scope; a token with an org_id cannot write"
+            )
         return self
 
     @property
     def read_org(self) -> str:
         """The org a reader may see (call after ``require(READ_SCOPE)``)."""
         if not self.org_id:
-            raise Problem("insufficient_scope", f"this operation needs the scope {READ_SCOPE!r}")
+            raise Problem(ProblemCode.INSUFFICIENT_SCOPE, f"this operation needs the scope {READ_SCOPE!r}")
         return self.org_id
 
 
@@ -101,11 +103,11 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.not_found
     def on_not_found(_: NotFoundError) -> Response[str]:
-        return problem_response(Problem("not_found", "no such route"))
+        return problem_response(Problem(ProblemCode.NOT_FOUND, "no such route"))
 
     @app.exception_handler(Exception)
     def on_fault(error: Exception) -> Response[str]:
         logger.exception("unexpected fault", exc_info=error)
         rid = request_id()
-        problem = Problem("internal_error", "an unexpected fault occurred; quote the request id", status=500)
+        problem = Problem(ProblemCode.INTERNAL_ERROR, "an unexpected fault occurred; quote the request id")
         return problem_response(problem, rid)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocore_usage.domain.planner import TimeRange
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 
 KeySource = Callable[[], Sequence[bytes]]
 """The keys in force: the first signs, every one verifies."""
@@ -137,7 +137,7 @@ def _mac(key: bytes, binding: PageBinding, encoded_payload: str) -> bytes:
 
 
 def _invalid() -> Problem:
-    return Problem("invalid_token", "next_token is not valid for this request (altered, or other parameters)")
+    return Problem(ProblemCode.INVALID_TOKEN, "next_token is not valid for this request (altered, or other parameters)")
 
 
 def _b64encode(data: bytes) -> str:

@@ -43,7 +43,7 @@ from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import parse_qsl
 
 from ocore_usage.domain.planner import Period, TimeRange
-from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
 from ocore_usage.domain.timeline import (
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
@@ -67,7 +67,15 @@ MAX_TOKEN_LENGTH: Final = 2048
 _EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
 _LATEST = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
 _LIMIT_TEXT = re.compile(r"[0-9]{1,9}", re.ASCII)  # matched whole: no sign, space, newline or other digits
-_QUERY_CODES = frozenset({"invalid_period", "invalid_date", "invalid_limit", "invalid_token", "invalid_timezone"})
+_QUERY_CODES = frozenset(
+    {
+        ProblemCode.INVALID_PERIOD,
+        ProblemCode.INVALID_DATE,
+        ProblemCode.INVALID_LIMIT,
+        ProblemCode.INVALID_TOKEN,
+        ProblemCode.INVALID_TIMEZONE,
+    }
+)
 
 
 class Fill(StrEnum):
@@ -100,7 +108,7 @@ class FullDate(int):
 class ParameterError(ValueError):
     """A parameter's value is not acceptable; ``code`` is the API's error code for it."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ProblemCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -111,7 +119,7 @@ def _period(value: object) -> Period:
         return value
     if value in ("hourly", "daily", "monthly"):
         return Period(str(value))
-    raise ParameterError("invalid_period", "period must be one of hourly, daily, monthly")
+    raise ParameterError(ProblemCode.INVALID_PERIOD, "period must be one of hourly, daily, monthly")
 
 
 def _instant(value: object) -> int:
@@ -125,22 +133,23 @@ def _instant(value: object) -> int:
             continue
         if _EARLIEST <= instant < _LATEST:
             return FullDate(instant) if parse is parse_full_date else instant
-        raise ParameterError("invalid_date", "dates must lie between 1970-01-01 and 2999-12-31")
+        raise ParameterError(ProblemCode.INVALID_DATE, "dates must lie between 1970-01-01 and 2999-12-31")
     raise ParameterError(
-        "invalid_date", "expected an RFC 3339 date-time with offset (2026-11-01T00:00:00Z) or a date (2026-11-01)"
+        ProblemCode.INVALID_DATE,
+        "expected an RFC 3339 date-time with offset (2026-11-01T00:00:00Z) or a date (2026-11-01)",
     )
 
 
 def _fill(value: object) -> Fill:
     if value in ("zero", "none"):
         return Fill(str(value))
-    raise ParameterError("validation_error", "fill must be zero or none")
+    raise ParameterError(ProblemCode.MALFORMED_REQUEST, "fill must be zero or none")
 
 
 def _format(value: object) -> Format:
     if value in ("json", "csv"):
         return Format(str(value))
-    raise ParameterError("validation_error", "format must be json or csv")
+    raise ParameterError(ProblemCode.MALFORMED_REQUEST, "format must be json or csv")
 
 
 def _zone(value: object) -> str:
@@ -149,7 +158,7 @@ def _zone(value: object) -> str:
         calendar(text)
     except UnknownZone:
         raise ParameterError(
-            "invalid_timezone", "tz must be an IANA time zone name such as Europe/Berlin or America/New_York"
+            ProblemCode.INVALID_TIMEZONE, "tz must be an IANA time zone name such as Europe/Berlin or America/New_York"
         ) from None
     return text
 
@@ -158,14 +167,14 @@ def _limit(value: object) -> int:
     text = str(value)
     if _LIMIT_TEXT.fullmatch(text) and 1 <= int(text) <= MAX_LIMIT:
         return int(text)
-    raise ParameterError("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    raise ParameterError(ProblemCode.INVALID_LIMIT, f"limit must be a whole number from 1 to {MAX_LIMIT}")
 
 
 def _token(value: object) -> str:
     text = str(value)
     if 0 < len(text) <= MAX_TOKEN_LENGTH:
         return text
-    raise ParameterError("invalid_token", "next_token is not a token this API issued")
+    raise ParameterError(ProblemCode.INVALID_TOKEN, "next_token is not a token this API issued")
 
 
 def _text(value: object) -> str:
@@ -330,17 +339,16 @@ def parse_query[Q: QueryParameters](model: type[Q], event: Mapping[str, Any]) ->
     unknown = sorted({name for name in names if name not in accepted})
     if unknown:
         raise Problem(
-            "unknown_parameter",
+            ProblemCode.UNKNOWN_PARAMETER,
             f"unknown query parameter(s): {', '.join(unknown)}; accepted: {', '.join(accepted)}",
             [FieldError(name, "unknown parameter") for name in unknown],
         )
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise Problem(
-            "validation_error",
+            ProblemCode.MALFORMED_REQUEST,
             f"query parameter(s) given more than once: {', '.join(repeated)}",
             [FieldError(name, "given more than once") for name in repeated],
-            status=400,
         )
     return read_parameters(model, values)
 
@@ -350,7 +358,7 @@ def read_parameters[Q: QueryParameters](model: type[Q], values: Mapping[str, obj
     is absent for a parameter whose default is None); a ``400`` problem listing every bad value,
     with the first one's own code, otherwise."""
     read: dict[str, Any] = {}
-    errors: list[tuple[str, FieldError]] = []
+    errors: list[tuple[ProblemCode, FieldError]] = []
     for found in fields(model):
         if found.name not in values:
             continue
@@ -363,9 +371,9 @@ def read_parameters[Q: QueryParameters](model: type[Q], values: Mapping[str, obj
         except ParameterError as error:
             errors.append((error.code, FieldError(found.name, error.message)))
         except ValueError as error:
-            errors.append(("value_error", FieldError(found.name, f"Value error, {error}")))
+            errors.append((ProblemCode.MALFORMED_REQUEST, FieldError(found.name, f"Value error, {error}")))
     unknown = sorted(set(values) - {f.name for f in fields(model)})
-    errors += [("unknown_parameter", FieldError(name, "Extra inputs are not permitted")) for name in unknown]
+    errors += [(ProblemCode.UNKNOWN_PARAMETER, FieldError(name, "Extra inputs are not permitted")) for name in unknown]
     if errors:
         raise _problem_of(errors)
     return model(**read)
@@ -378,13 +386,13 @@ def path_project_id(event: Mapping[str, Any]) -> str:
     return str((event.get("pathParameters") or {}).get("id") or "")
 
 
-def _problem_of(errors: list[tuple[str, FieldError]]) -> Problem:
+def _problem_of(errors: list[tuple[ProblemCode, FieldError]]) -> Problem:
     codes = [code for code, _ in errors]
-    code = next((c for c in codes if c in _QUERY_CODES), "validation_error")
-    if "unknown_parameter" in codes:
-        code = "unknown_parameter"
+    code = next((c for c in codes if c in _QUERY_CODES), ProblemCode.MALFORMED_REQUEST)
+    if ProblemCode.UNKNOWN_PARAMETER in codes:
+        code = ProblemCode.UNKNOWN_PARAMETER
     first = errors[0][1]
-    return Problem(code, f"{first.field}: {first.message}", [error for _, error in errors], status=400)
+    return Problem(code, f"{first.field}: {first.message}", [error for _, error in errors])
 
 
 # ---------------------------------------------------------------- the effective range
@@ -400,13 +408,13 @@ def resolve_range(
         start = zone.date_start(start.day) if isinstance(start, FullDate) else start
         end = zone.date_start(end.day) if isinstance(end, FullDate) else end
     if start is not None and end is not None and end <= start:
-        raise Problem("invalid_range", "end_date must be later than start_date")
+        raise Problem(ProblemCode.INVALID_RANGE, "end_date must be later than start_date")
     effective_end = ceil_hour(end if end is not None else now)
     effective_start = floor_hour(start) if start is not None else default_start(effective_end, period, zone)
     if effective_end <= effective_start:
-        raise Problem("invalid_range", "the range is empty: end_date must be later than start_date")
+        raise Problem(ProblemCode.INVALID_RANGE, "the range is empty: end_date must be later than start_date")
     if not within_longest_range(effective_start, effective_end, period, zone):
-        raise Problem("range_too_large", f"a {period} range may span at most {_LONGEST[period]}")
+        raise Problem(ProblemCode.RANGE_TOO_LARGE, f"a {period} range may span at most {_LONGEST[period]}")
     return TimeRange(effective_start, effective_end)
 
 

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from ocore_usage.domain.attribution import MeteredInterval
-from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, parse_rfc3339
 
 MAX_SAMPLES = 1000
@@ -226,7 +226,7 @@ def request_body(body: str | None, base64_encoded: bool | None) -> bytes | str |
     try:
         return base64.b64decode(body, validate=True)
     except ValueError as error:
-        raise Problem("validation_error", "the request body is marked base64 but is not", status=400) from error
+        raise Problem(ProblemCode.MALFORMED_REQUEST, "the request body is marked base64 but is not") from error
 
 
 def _decode(body: str | bytes | None) -> Any:
@@ -234,34 +234,36 @@ def _decode(body: str | bytes | None) -> Any:
     try:
         raw = body.encode() if isinstance(body, str) else body or b""
     except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 text has one
-        raise Problem("validation_error", "the request body is not UTF-8 text", status=400) from error
+        raise Problem(ProblemCode.MALFORMED_REQUEST, "the request body is not UTF-8 text") from error
     if len(raw) > MAX_BODY_BYTES:
-        raise Problem("payload_too_large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
+        raise Problem(ProblemCode.PAYLOAD_TOO_LARGE, f"the request body exceeds {MAX_BODY_BYTES} bytes")
     try:
         text = raw.decode()  # strict UTF-8: no BOM sniffing for UTF-16/32, no replacement characters
     except UnicodeDecodeError as error:
-        raise Problem("validation_error", "the request body is not UTF-8 text", status=400) from error
+        raise Problem(ProblemCode.MALFORMED_REQUEST, "the request body is not UTF-8 text") from error
     if not text.strip():
-        raise Problem("validation_error", 'the request body is empty; send {"samples": [...]}', status=400)
+        raise Problem(ProblemCode.MALFORMED_REQUEST, 'the request body is empty; send {"samples": [...]}')
     try:
         return json.loads(text, parse_float=_json_fraction, parse_int=_json_integer, parse_constant=_reject_constant)
     except RecursionError as error:
-        raise Problem("validation_error", "the request body is nested too deeply", status=400) from error
+        raise Problem(ProblemCode.MALFORMED_REQUEST, "the request body is nested too deeply") from error
     except ValueError as error:
-        raise Problem("validation_error", f"the request body is not valid JSON: {error}", status=400) from error
+        raise Problem(ProblemCode.MALFORMED_REQUEST, f"the request body is not valid JSON: {error}") from error
 
 
 def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
     """Every sample of ``body``, or a Problem naming each bad one. Later duplicates replace earlier ones."""
     payload = _decode(body)
     if not isinstance(payload, dict):
-        raise Problem("validation_error", 'the body must be an object {"samples": [...]}', status=422)
+        raise Problem(ProblemCode.VALIDATION_ERROR, 'the body must be an object {"samples": [...]}')
     raw_samples = payload.get("samples")
     if isinstance(raw_samples, list) and len(raw_samples) > MAX_SAMPLES:
-        raise Problem("payload_too_large", f"at most {MAX_SAMPLES} samples per request, got {len(raw_samples)}")
+        raise Problem(
+            ProblemCode.PAYLOAD_TOO_LARGE, f"at most {MAX_SAMPLES} samples per request, got {len(raw_samples)}"
+        )
     problems = _batch_errors(payload)
     if problems:
-        raise Problem("validation_error", "the body is not a sample batch", problems)
+        raise Problem(ProblemCode.VALIDATION_ERROR, "the body is not a sample batch", problems)
 
     errors: list[FieldError] = []
     window: list[FieldError] = []
@@ -282,7 +284,11 @@ def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
         accepted.pop(sample.key, None)  # re-insert so a replacement keeps the latest position
         accepted[sample.key] = sample
     if errors:
-        raise Problem("validation_error", f"{len(errors + window)} problem(s) in the samples", errors + window)
+        raise Problem(
+            ProblemCode.VALIDATION_ERROR, f"{len(errors + window)} problem(s) in the samples", errors + window
+        )
     if window:
-        raise Problem("sample_out_of_window", f"{len(window)} sample(s) outside the accepted time window", window)
+        raise Problem(
+            ProblemCode.SAMPLE_OUT_OF_WINDOW, f"{len(window)} sample(s) outside the accepted time window", window
+        )
     return list(accepted.values())

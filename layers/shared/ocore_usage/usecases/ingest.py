@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
-from ocore_usage.domain.problems import FieldError, Problem
+from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
 from ocore_usage.domain.samples import WINDOW_PAST, Sample, parse_batch
 from ocore_usage.domain.timeline import format_instant, now_micros
 from ocore_usage.domain.versions import new_version
@@ -70,4 +70,4 @@ class IngestService:
             if start < opens
         ]
         if closed:
-            raise Problem("sample_out_of_window", f"{len(closed)} sample(s) correct a closed version", closed)
+            raise Problem(ProblemCode.SAMPLE_OUT_OF_WINDOW, f"{len(closed)} sample(s) correct a closed version", closed)

@@ -66,7 +66,7 @@ from ocore_usage.domain.planner import (
     output_buckets,
     plan_buckets,
 )
-from ocore_usage.domain.problems import Problem
+from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, floor_month, format_instant, now_micros
 from ocore_usage.domain.zones import UTC_NAME, Calendar
 from ocore_usage.storage.keys import SeriesOwner
@@ -272,7 +272,7 @@ class Reports:
         owner = self.pool.submit(self.projects.get, project_id)
         if position is not None and position.project_id != project_id:
             self._owned(owner, org_id, project_id)
-            raise Problem("invalid_token", "next_token does not belong to this project")
+            raise Problem(ProblemCode.INVALID_TOKEN, "next_token does not belong to this project")
 
         # Start every read this answer needs, then wait for the tenancy check before using any.
         buckets = _remaining(output_buckets(time_range, period, answer.calendar), project_id, position)
@@ -554,7 +554,7 @@ def _remaining(buckets: Sequence[OutputBucket], project_id: str, position: Posit
 
 
 def _project_not_found(project_id: str) -> Problem:
-    return Problem("project_not_found", f"no project {project_id!r} in your organization")
+    return Problem(ProblemCode.PROJECT_NOT_FOUND, f"no project {project_id!r} in your organization")
 
 
 def _bound_parameters(query: ProjectUsageQuery | TotalsQuery) -> dict[str, object]:
