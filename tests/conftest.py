@@ -32,7 +32,7 @@ def dynamodb() -> Iterator[object]:
 
 @pytest.fixture
 def tables(dynamodb: object) -> Tables:
-    return Tables.on(
+    return Tables(
         dynamodb,  # type: ignore[arg-type]
         {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"},
     )

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage.api.auth import TokenVerifier, authorize, verifier_from_settings
-from ocore_usage.settings import get_settings
+from ocore_usage.settings import TokenSettings
 
 logger = Logger()
 
@@ -22,7 +22,7 @@ logger = Logger()
 @cache
 def verifier() -> TokenVerifier:
     """One verifier per process: its SSM secret and JWKS client caches outlive invocations."""
-    return verifier_from_settings(get_settings())
+    return verifier_from_settings(TokenSettings.from_environ())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

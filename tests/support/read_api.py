@@ -370,7 +370,7 @@ def seeded_world(
     with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_tables(client)
-        api = ReadApi.install(Tables.on(client, LOGICAL_TABLE_NAMES), monkeypatch, now=now)
+        api = ReadApi.install(Tables(client, LOGICAL_TABLE_NAMES), monkeypatch, now=now)
         for spec in projects:
             api.project(spec.project_id, spec.org_id, spec.name, spec.deleted)
             reference.projects[spec.project_id] = RefProject(spec.project_id, spec.org_id, spec.name, spec.deleted)
@@ -396,12 +396,11 @@ def deployed_functions(monkeypatch: Any, key: str = "s3cret-page-key") -> Iterat
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
-    from ocore_usage import settings, wiring
+    from ocore_usage import wiring
     from ocore_usage.usecases import reports
     from tests.support.template import create_tables
 
     def clear() -> None:
-        settings.get_settings.cache_clear()
         for cached in (wiring.dynamodb_client, wiring.tables, wiring.ingest_service, reports.reports):
             cached.cache_clear()
         parameters.clear_caches()

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
@@ -35,7 +36,7 @@ from ocore_usage.api.auth import (
     authorize,
     verifier_from_settings,
 )
-from ocore_usage.settings import Settings
+from ocore_usage.settings import TokenSettings
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SECRET = "ocore-local-dev-secret-not-for-production"  # the local stack's HS256 secret (local/parameter_store.py)
@@ -499,7 +500,7 @@ def ssm() -> Iterator[Any]:
         yield client
 
 
-def dev_settings(**overrides: str) -> Settings:
+def dev_settings(**overrides: str) -> TokenSettings:
     values = {
         "JWT_ISSUER": ISSUER,
         "JWT_AUDIENCE": AUDIENCE,
@@ -508,7 +509,7 @@ def dev_settings(**overrides: str) -> Settings:
         "JWKS_URL": "",
     }
     values.update(overrides)
-    return Settings.from_environ(values)
+    return TokenSettings.from_environ(values)
 
 
 def test_dev_stage_reads_the_secret_from_ssm(ssm):
@@ -936,8 +937,9 @@ def test_handler_denies_the_recorded_expired_event(monkeypatch):
 
 
 def test_handler_builds_its_verifier_from_the_template_settings(monkeypatch):
-    # GIVEN the settings the template gives a dev stage
-    monkeypatch.setattr(app, "get_settings", lambda: dev_settings())
+    # GIVEN the variables the template gives a dev stage
+    for variable, value in asdict(dev_settings()).items():
+        monkeypatch.setenv(variable.upper(), value)
 
     # WHEN the per-process verifier is built (bypassing the process cache)
     verifier = app.verifier.__wrapped__()

@@ -31,7 +31,7 @@ NAME = 'Web, "shop"\nEU'  # a comma, quotes and a line break: all three need quo
 
 @pytest.fixture
 def api(dynamodb, monkeypatch) -> Iterator[ReadApi]:
-    api = ReadApi.install(Tables.on(dynamodb, LOGICAL_TABLE_NAMES), monkeypatch, now=NOW)
+    api = ReadApi.install(Tables(dynamodb, LOGICAL_TABLE_NAMES), monkeypatch, now=NOW)
     # the heads are read for every request here (the tests change them)
     api.reports.watermark = RollupWatermark(WorkQueue(api.tables.work), api.clock, max_age=0)
     api.project("proj_a", "org_a", NAME)

@@ -1,41 +1,100 @@
-"""Settings come from the template's environment: defaults for absent variables, whole numbers checked."""
+"""Each function reads the variables it uses from the environment the template gives it, and fails
+naming any it lacks; whole numbers are checked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
+from moto import mock_aws
 
-from ocore_usage.settings import Settings
-from tests.support.template import template
+from functions.authorizer import app as authorizer_app
+from ocore_usage import wiring
+from ocore_usage.settings import ROLLUP_BATCH_MARKS, MissingSetting, whole_setting
+from ocore_usage.usecases import reports
+from tests.support.template import local_template
+
+TABLES = {"SAMPLES_TABLE", "WORK_TABLE", "ROLLUPS_TABLE", "PROJECTS_TABLE"}
+READ = {"WORK_TABLE", "ROLLUPS_TABLE", "PROJECTS_TABLE", "PAGINATION_KEY_PARAMETER"}
+
+# What each function's first request builds, and the variables that build reads.
+BUILDS: dict[str, tuple[Callable[[], Any], set[str]]] = {
+    "AuthorizerFunction": (
+        authorizer_app.verifier.__wrapped__,
+        {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "JWT_SECRET_PARAMETER", "JWKS_URL"},
+    ),
+    "GetProjectUsageFunction": (reports.reports.__wrapped__, READ),
+    "GetUsageFunction": (reports.reports.__wrapped__, READ),
+    "GetUsageTotalsFunction": (reports.reports.__wrapped__, READ),
+    "IngestSamplesFunction": (wiring.ingest_service.__wrapped__, {"SAMPLES_TABLE", "WORK_TABLE"}),
+    "RollupFunction": (
+        lambda: (wiring.rollup_service.__wrapped__(), wiring.rollup_dispatcher.__wrapped__("RollupFunction")),
+        TABLES | {"ROLLUP_CONCURRENCY"},
+    ),
+    "ProjectSyncFunction": (wiring.project_sync.__wrapped__, {"PROJECTS_TABLE", "WORK_TABLE"}),
+    "ApiDocsFunction": (lambda: None, set()),
+}
 
 
-def test_the_template_sets_every_setting_but_the_batch_size():
-    # GIVEN the variables the template gives the functions (Globals and each function's own)
-    document = template()
-    names = set(document["Globals"]["Function"]["Environment"]["Variables"])
-    for resource in document["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            names |= set((resource["Properties"].get("Environment") or {}).get("Variables") or {})
-    # WHEN / THEN each setting but ROLLUP_BATCH_MARKS (a tuning knob, default 2000) is one of them
-    settings = {name.upper() for name in Settings.__dataclass_fields__}
-    assert settings - names == {"ROLLUP_BATCH_MARKS"}
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, str]], None]]:
+    """Sets the process environment to a function's variables (and a region), nothing else of the template's."""
+    every = {name for function in local_template().functions.values() for name in function.environment}
+
+    def use(variables: dict[str, str]) -> None:
+        for name in every | {"ROLLUP_BATCH_MARKS"}:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        wiring.tables.cache_clear()
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield use
+    wiring.tables.cache_clear()
 
 
-def test_absent_variables_take_the_defaults_and_others_are_ignored():
-    settings = Settings.from_environ({"WORK_TABLE": "work-prod", "ROLLUP_CONCURRENCY": "9", "PATH": "/usr/bin"})
-    assert (settings.work_table, settings.rollup_concurrency) == ("work-prod", 9)
-    assert (settings.samples_table, settings.rollup_batch_marks, settings.stage) == ("ocore-usage-samples", 2000, "dev")
+def test_every_function_is_described():
+    assert set(BUILDS) == set(local_template().functions)
+
+
+@pytest.mark.parametrize("logical_id", sorted(BUILDS))
+def test_each_function_gets_what_it_reads_and_fails_naming_what_it_lacks(logical_id, environ):
+    build, reads = BUILDS[logical_id]
+    variables = local_template().function(logical_id).environment
+    # GIVEN the variables the template gives the function, WHEN its first request builds what it uses
+    environ(variables)
+    build()  # THEN nothing is missing
+    # AND without any one variable it reads, the build fails naming that variable; without any other, it builds
+    missing = set()
+    for variable in variables:
+        environ({name: value for name, value in variables.items() if name != variable})
+        try:
+            build()
+        except MissingSetting as error:
+            assert (error.variable, variable in str(error)) == (variable, True)
+            missing.add(variable)
+    assert missing == reads
+
+
+def test_the_batch_size_is_a_tuning_knob_with_a_default():
+    assert whole_setting("ROLLUP_BATCH_MARKS", 1, {}, default=ROLLUP_BATCH_MARKS) == 2000
+    assert whole_setting("ROLLUP_BATCH_MARKS", 1, {"ROLLUP_BATCH_MARKS": "7"}, default=ROLLUP_BATCH_MARKS) == 7
+    with pytest.raises(MissingSetting, match="ROLLUP_CONCURRENCY"):
+        whole_setting("ROLLUP_CONCURRENCY", 2, {})
 
 
 @pytest.mark.parametrize(
-    ("variable", "text"),
+    ("variable", "text", "minimum"),
     [
-        ("ROLLUP_BATCH_MARKS", "0"),
-        ("ROLLUP_BATCH_MARKS", ""),
-        ("ROLLUP_BATCH_MARKS", "many"),
-        ("ROLLUP_BATCH_MARKS", "\uff12\uff10"),  # full-width digits
-        ("ROLLUP_CONCURRENCY", "1"),  # the dispatcher needs a worker beside it
+        ("ROLLUP_BATCH_MARKS", "0", 1),
+        ("ROLLUP_BATCH_MARKS", "", 1),
+        ("ROLLUP_BATCH_MARKS", "many", 1),
+        ("ROLLUP_BATCH_MARKS", "\uff12\uff10", 1),  # full-width digits
+        ("ROLLUP_CONCURRENCY", "1", 2),  # the dispatcher needs a worker beside it
     ],
 )
-def test_a_whole_number_out_of_range_fails_naming_the_variable(variable, text):
+def test_a_whole_number_out_of_range_fails_naming_the_variable(variable, text, minimum):
     with pytest.raises(ValueError, match=variable):
-        Settings.from_environ({variable: text})
+        whole_setting(variable, minimum, {variable: text})

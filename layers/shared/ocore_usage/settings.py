@@ -1,7 +1,14 @@
-"""Settings of every function, read from the environment the template gives it, once per process.
+"""The settings of each function: the environment variables template.yaml gives it.
 
-A plain dataclass rather than a pydantic model: every function reads its settings on its first
-request, and pydantic would add its import to every cold start for thirteen strings and ints.
+Each function reads only the variables it uses, when the wiring first builds what uses them: the
+authorizer its token settings, the other functions the names of the tables they touch, the read
+functions ``PAGINATION_KEY_PARAMETER``, the rollup ``ROLLUP_CONCURRENCY``. A missing variable
+fails that build with ``MissingSetting`` naming it, never a default that would name another
+stage's table. The one variable with a default is ``ROLLUP_BATCH_MARKS``, a tuning knob (marks
+per rollup batch), not a name.
+
+Plain functions and a dataclass rather than a pydantic model: every function reads its settings
+on its first request, and pydantic would add its import to every cold start for a few strings.
 """
 
 from __future__ import annotations
@@ -9,48 +16,35 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from functools import cache
-from typing import Any
+
+ROLLUP_BATCH_MARKS = 2000
+"""Marks per rollup batch when ``ROLLUP_BATCH_MARKS`` is not set."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Environment variables set by template.yaml (Globals and per function): each field's name in
-    upper case (``samples_table`` is ``SAMPLES_TABLE``); an absent variable takes the default."""
+class MissingSetting(LookupError):
+    """A variable the function reads is not in its environment."""
 
-    samples_table: str = "ocore-usage-samples"
-    work_table: str = "ocore-usage-work"
-    rollups_table: str = "ocore-usage-rollups"
-    projects_table: str = "ocore-usage-projects"
-    stage: str = "dev"
-    jwt_issuer: str = "https://auth.ocore.dev/"
-    jwt_audience: str = "https://api.ocore.dev"
-    jwt_algorithms: str = "HS256"
-    jwt_secret_parameter: str = ""
-    jwks_url: str = ""
-    pagination_key_parameter: str = ""
-    rollup_batch_marks: int = 2000
-    rollup_concurrency: int = 5
-    """The rollup function's reserved concurrency: the dispatcher and up to this many minus one workers."""
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """The settings ``environ`` gives; raises ValueError naming a variable that holds no valid value."""
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            variable = field.name.upper()
-            if variable in environ:
-                text = environ[variable]
-                minimum = _WHOLE_NUMBERS.get(field.name)
-                values[field.name] = text if minimum is None else _whole(variable, text, minimum)
-        return cls(**values)
+    def __init__(self, variable: str) -> None:
+        super().__init__(f"the environment variable {variable} is not set (template.yaml gives it)")
+        self.variable = variable
 
 
-_WHOLE_NUMBERS = {"rollup_batch_marks": 1, "rollup_concurrency": 2}
-"""The fields that are whole numbers, with the least value each takes."""
+def setting(variable: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The value of ``variable``; raises MissingSetting when it is not set."""
+    try:
+        return environ[variable]
+    except KeyError:
+        raise MissingSetting(variable) from None
 
 
-def _whole(variable: str, text: str, minimum: int) -> int:
+def whole_setting(
+    variable: str, minimum: int, environ: Mapping[str, str] = os.environ, default: int | None = None
+) -> int:
+    """The whole number ``variable`` holds, at least ``minimum``; ``default`` (if any) when it is
+    not set. Raises MissingSetting, or ValueError naming a variable that holds no valid value."""
+    if default is not None and variable not in environ:
+        return default
+    text = setting(variable, environ)
     try:
         value = int(text) if text.isascii() else None
     except ValueError:
@@ -60,6 +54,18 @@ def _whole(variable: str, text: str, minimum: int) -> int:
     return value
 
 
-@cache
-def get_settings() -> Settings:
-    return Settings.from_environ(os.environ)
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    """How the authorizer verifies tokens: each field's variable is its name in upper case
+    (``jwt_issuer`` is ``JWT_ISSUER``)."""
+
+    jwt_issuer: str
+    jwt_audience: str
+    jwt_algorithms: str
+    jwt_secret_parameter: str
+    jwks_url: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> TokenSettings:
+        """The settings ``environ`` gives; raises MissingSetting naming the first variable it lacks."""
+        return cls(*(setting(field.name.upper(), environ) for field in fields(cls)))

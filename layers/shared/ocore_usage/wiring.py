@@ -2,17 +2,18 @@
 
 Nothing here runs at import time: a function's cold start only creates the DynamoDB client when a
 request first needs it, and loads the services (and the sample rules) only in the functions that
-use them. Tests do not go through here: they build repositories on their own
-clients (moto or DynamoDB Local).
+use them. Each build reads the variables it needs then (a table's name when the table is first
+used): a function fails on a missing variable only if it uses it, and then names it. Tests do not
+go through here: they build repositories on their own clients (moto or DynamoDB Local).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Mapping
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, cast
 
-from ocore_usage.settings import get_settings
+from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.tables import Table
@@ -29,12 +30,33 @@ if TYPE_CHECKING:
     from ocore_usage.usecases.rollup import RollupService
 
 
-@dataclass(frozen=True, slots=True)
 class Tables:
-    samples: Table
-    work: Table
-    rollups: Table
-    projects: Table
+    """The service's tables on ``client``, each named when first used: by ``names`` (keyed
+    ``samples``, ``work``, ``rollups``, ``projects``), else by its variable (``SAMPLES_TABLE``...)."""
+
+    def __init__(self, client: DynamoDBClient, names: Mapping[str, str] | None = None) -> None:
+        self._client = client
+        self._names = names or {}
+
+    def _named(self, which: str) -> Table:
+        name = self._names.get(which)
+        return Table(self._client, setting(f"{which.upper()}_TABLE") if name is None else name)
+
+    @cached_property
+    def samples(self) -> Table:
+        return self._named("samples")
+
+    @cached_property
+    def work(self) -> Table:
+        return self._named("work")
+
+    @cached_property
+    def rollups(self) -> Table:
+        return self._named("rollups")
+
+    @cached_property
+    def projects(self) -> Table:
+        return self._named("projects")
 
     @property
     def rollup_repository(self) -> RollupRepository:
@@ -43,18 +65,6 @@ class Tables:
     @property
     def project_repository(self) -> ProjectRepository:
         return ProjectRepository(self.projects)
-
-    @classmethod
-    def on(cls, client: DynamoDBClient, names: dict[str, str] | None = None) -> Tables:
-        """The service's tables on ``client``, named by settings unless ``names`` says otherwise."""
-        settings = get_settings()
-        names = names or {}
-        return cls(
-            samples=Table(client, names.get("samples", settings.samples_table)),
-            work=Table(client, names.get("work", settings.work_table)),
-            rollups=Table(client, names.get("rollups", settings.rollups_table)),
-            projects=Table(client, names.get("projects", settings.projects_table)),
-        )
 
 
 @cache
@@ -73,7 +83,7 @@ def dynamodb_client() -> DynamoDBClient:
 
 @cache
 def tables() -> Tables:
-    return Tables.on(dynamodb_client())
+    return Tables(dynamodb_client())
 
 
 @cache
@@ -96,7 +106,7 @@ def rollup_service() -> RollupService:
         WorkQueue(found.work),
         found.rollup_repository,
         found.project_repository,
-        batch_marks=get_settings().rollup_batch_marks,
+        batch_marks=whole_setting("ROLLUP_BATCH_MARKS", 1, default=ROLLUP_BATCH_MARKS),
     )
 
 
@@ -105,8 +115,10 @@ def rollup_dispatcher(function: str) -> RollupDispatcher:
     """The dispatcher that starts workers as asynchronous invocations of ``function`` (itself)."""
     from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
 
+    # the rollup's reserved concurrency: the dispatcher and the workers beside it (at least one)
+    workers = whole_setting("ROLLUP_CONCURRENCY", 2) - 1
     launcher = AsyncInvoker(cast("LambdaClient", _botocore_session().create_client("lambda")), function)
-    return RollupDispatcher(WorkQueue(tables().work), launcher, workers=get_settings().rollup_concurrency - 1)
+    return RollupDispatcher(WorkQueue(tables().work), launcher, workers=workers)
 
 
 @cache

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
     from mypy_boto3_ssm.client import SSMClient
 
-    from ocore_usage.settings import Settings
+    from ocore_usage.settings import TokenSettings
 
 logger = Logger(service="ocore-usage")
 
@@ -339,7 +339,7 @@ class JwksKeys:
         return True
 
 
-def verifier_from_settings(settings: Settings, *, ssm_client: SSMClient | None = None) -> TokenVerifier:
+def verifier_from_settings(settings: TokenSettings, *, ssm_client: SSMClient | None = None) -> TokenVerifier:
     """The verifier the template configures: HS256 + SSM secret, or RS256/ES256 + JWKS."""
     algorithms = [name.strip() for name in settings.jwt_algorithms.split(",") if name.strip()]
     keys: KeySource

@@ -590,7 +590,7 @@ def _response_bytes(record: UsageRecord) -> int:
 @cache
 def reports() -> Reports:
     """The process's use cases on the service's tables (built on first request, not at import)."""
-    from ocore_usage.settings import get_settings
+    from ocore_usage.settings import setting
     from ocore_usage.storage.work import WorkQueue
     from ocore_usage.usecases.freshness import RollupWatermark
     from ocore_usage.wiring import tables
@@ -599,6 +599,6 @@ def reports() -> Reports:
     return Reports(
         projects=built.project_repository,
         rollups=built.rollup_repository,
-        tokens=PageTokens(ssm_key_source(get_settings().pagination_key_parameter)),
+        tokens=PageTokens(ssm_key_source(setting("PAGINATION_KEY_PARAMETER"))),
         watermark=RollupWatermark(WorkQueue(built.work)),
     )
