@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocore_usage.domain.aggregation import Usage
-from ocore_usage.domain.planner import Period, StoredBucket, TimeRange, output_buckets, plan_reads
+from ocore_usage.domain.periods import Period
+from ocore_usage.domain.planner import StoredBucket, TimeRange, output_buckets, plan_reads
 from ocore_usage.domain.timeline import Granularity
 from ocore_usage.domain.zones import calendar
 from tests.support.read_api import derived_series

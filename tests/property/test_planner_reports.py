@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from ocore_usage.api.pagination import PageTokens
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
-from ocore_usage.domain.planner import Period, TimeRange, plan_reads
+from ocore_usage.domain.periods import Period
+from ocore_usage.domain.planner import TimeRange, plan_reads
 from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.zones import calendar
 from ocore_usage.storage.keys import SeriesOwner

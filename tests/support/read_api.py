@@ -29,7 +29,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ocore_usage.domain.aggregation import Usage, merge_all
-from ocore_usage.domain.timeline import Granularity, bucket_start, floor_month
+from ocore_usage.domain.periods import bucket_start
+from ocore_usage.domain.timeline import Granularity, floor_month
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from ocore_usage.storage.rollups import RollupRepository

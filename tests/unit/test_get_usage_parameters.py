@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocore_usage.api.queries import resolve_range
-from ocore_usage.domain.planner import Period
+from ocore_usage.domain.periods import Period
 from ocore_usage.domain.problems import Problem, ProblemCode
 from tests.support.read_api import ReadApi, WorldProject, seeded_world
 from tests.support.read_reference import ReadReference, iso, to_us

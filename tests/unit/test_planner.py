@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import (
-    Period,
     SeriesRead,
     StoredBucket,
     TimeRange,

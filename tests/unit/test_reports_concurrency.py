@@ -15,7 +15,8 @@ import pytest
 from ocore_usage.api.pagination import PageTokens
 from ocore_usage.api.queries import ProjectUsageQuery, UsageQuery, read_parameters
 from ocore_usage.domain.aggregation import Usage
-from ocore_usage.domain.planner import Period, TimeRange, plan_reads
+from ocore_usage.domain.periods import Period
+from ocore_usage.domain.planner import TimeRange, plan_reads
 from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import Granularity
 from ocore_usage.storage.keys import SeriesOwner

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from ocore_usage.domain.planner import Period, TimeRange, output_buckets, plan_reads
+from ocore_usage.domain.periods import Period
+from ocore_usage.domain.planner import TimeRange, output_buckets, plan_reads
 from tests.support.read_api import ReadApi, WorldProject, seeded_world
 from tests.support.read_reference import ReadReference, calendar_buckets, fewest_buckets, to_us
 

@@ -10,8 +10,9 @@ repeated values with commas in ``queryStringParameters``, so only ``rawQueryStri
 name came twice.
 
 :func:`resolve_range` turns the dates into the effective range: widened to whole hours,
-defaults filled in, bounded by the longest range of each period. ``now`` is passed in, so
-callers (and tests) choose the clock. The rules:
+defaults filled in, bounded by the longest range of each period (both rules are rows of
+:data:`ocore_usage.domain.periods.PERIODS`). ``now`` is passed in, so callers (and tests) choose
+the clock. The rules:
 
 - ``end`` defaults to now ceiled to the hour; ``start`` defaults to ``end - 24 h`` (hourly),
   the start of the UTC day 30 days before ``end`` (daily), the start of the UTC month 11
@@ -42,12 +43,10 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import parse_qsl
 
-from ocore_usage.domain.planner import Period, TimeRange
+from ocore_usage.domain.periods import NAMED_PERIODS, Period
+from ocore_usage.domain.planner import TimeRange
 from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
 from ocore_usage.domain.timeline import (
-    MICROS_PER_DAY,
-    MICROS_PER_HOUR,
-    Granularity,
     ceil_hour,
     floor_hour,
     from_micros,
@@ -59,9 +58,6 @@ from ocore_usage.domain.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Ca
 
 DEFAULT_LIMIT: Final = 1000
 MAX_LIMIT: Final = 5000
-MAX_HOURLY_DAYS: Final = 93
-MAX_DAILY_DAYS: Final = 1830
-MAX_MONTHS: Final = 120
 MAX_TOKEN_LENGTH: Final = 2048
 
 _EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
@@ -115,11 +111,11 @@ class ParameterError(ValueError):
 
 
 def _period(value: object) -> Period:
-    if isinstance(value, Period) and value is not Period.TOTAL:
+    if isinstance(value, Period) and value in NAMED_PERIODS:
         return value
-    if value in ("hourly", "daily", "monthly"):
+    if value in NAMED_PERIODS:
         return Period(str(value))
-    raise ParameterError(ProblemCode.INVALID_PERIOD, "period must be one of hourly, daily, monthly")
+    raise ParameterError(ProblemCode.INVALID_PERIOD, f"period must be one of {', '.join(NAMED_PERIODS)}")
 
 
 def _instant(value: object) -> int:
@@ -181,7 +177,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
-PERIOD_SCHEMA: Final = {"type": "string", "enum": ["hourly", "daily", "monthly"], "default": "hourly"}
+PERIOD_SCHEMA: Final = {
+    "type": "string",
+    "enum": [period.value for period in NAMED_PERIODS],
+    "default": NAMED_PERIODS[0].value,
+}
 DATE_SCHEMA: Final = {
     "type": "string",
     "description": "RFC 3339 date-time with offset, or a full date YYYY-MM-DD (00:00 UTC; with tz, "
@@ -410,47 +410,9 @@ def resolve_range(
     if start is not None and end is not None and end <= start:
         raise Problem(ProblemCode.INVALID_RANGE, "end_date must be later than start_date")
     effective_end = ceil_hour(end if end is not None else now)
-    effective_start = floor_hour(start) if start is not None else default_start(effective_end, period, zone)
+    effective_start = floor_hour(start) if start is not None else period.rule.default_start(effective_end, zone)
     if effective_end <= effective_start:
         raise Problem(ProblemCode.INVALID_RANGE, "the range is empty: end_date must be later than start_date")
-    if not within_longest_range(effective_start, effective_end, period, zone):
-        raise Problem(ProblemCode.RANGE_TOO_LARGE, f"a {period} range may span at most {_LONGEST[period]}")
+    if not period.rule.within_longest(effective_start, effective_end, zone):
+        raise Problem(ProblemCode.RANGE_TOO_LARGE, f"a {period} range may span at most {period.rule.longest}")
     return TimeRange(effective_start, effective_end)
-
-
-def default_start(end: int, period: Period, zone: Calendar = UTC_CALENDAR) -> int:
-    """The start of a range without ``start_date``, in ``zone``'s days and months."""
-    match period:
-        case Period.HOURLY:
-            return end - 24 * MICROS_PER_HOUR
-        case Period.DAILY:
-            return zone.unit_start(zone.unit_of(end, Granularity.DAY) - 30, Granularity.DAY)
-        case Period.MONTHLY:
-            return zone.unit_start(zone.unit_of(end, Granularity.MONTH) - 11, Granularity.MONTH)
-        case Period.TOTAL:
-            return zone.unit_start(zone.unit_of(end - MICROS_PER_HOUR, Granularity.MONTH), Granularity.MONTH)
-
-
-_LONGEST = {
-    Period.HOURLY: f"{MAX_HOURLY_DAYS} days",
-    Period.DAILY: f"{MAX_DAILY_DAYS} days",
-    Period.MONTHLY: f"{MAX_MONTHS} months",
-    Period.TOTAL: f"{MAX_MONTHS} months",
-}
-
-
-def within_longest_range(start: int, end: int, period: Period, zone: Calendar = UTC_CALENDAR) -> bool:
-    """Hourly: 93 days of 24 hours. Daily: 1,830 of ``zone``'s days. Monthly and totals: 120 of its
-    calendar months (``end`` no later than the same day and time ten years after ``start``)."""
-    match period:
-        case Period.HOURLY:
-            return end - start <= MAX_HOURLY_DAYS * MICROS_PER_DAY
-        case Period.DAILY:
-            return end <= zone.days_later(start, MAX_DAILY_DAYS)
-        case Period.MONTHLY | Period.TOTAL:
-            return end <= months_later(start, MAX_MONTHS, zone)
-
-
-def months_later(instant: int, months: int, zone: Calendar = UTC_CALENDAR) -> int:
-    """The same day and time ``months`` calendar months later (the day clamped to the month's end)."""
-    return zone.months_later(instant, months)

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from ocore_usage.api.jsonnum import decimal_literal
 from ocore_usage.domain.aggregation import Usage, render_metrics
+from ocore_usage.domain.periods import NAMED_PERIODS, PERIODS
 
-PeriodType = Literal["hourly", "daily", "monthly", "total"]
 SCHEMA_REF = "#/components/schemas/{model}"
 """Where the published document keeps a schema (``UsageRecord``), for the ``$ref`` of a field."""
 
@@ -81,9 +81,7 @@ class UsageRecord:
             }
         )
     )
-    periodType: PeriodType = field(
-        metadata=json_schema({"enum": ["hourly", "daily", "monthly", "total"], "type": "string"})
-    )
+    periodType: str = field(metadata=json_schema({"enum": [rule.period.value for rule in PERIODS], "type": "string"}))
     projectId: str | None = field(metadata=json_schema(_nullable_text("null for organization-wide totals.")))
     projectName: str | None = field(
         metadata=json_schema(_nullable_text("The project's current name; null for organization-wide totals."))
@@ -108,7 +106,7 @@ class UsageRecord:
         usage: Usage,
         *,
         period_start: str,
-        period_type: PeriodType,
+        period_type: str,
         project_id: str | None,
         project_name: str | None,
         partial: bool = False,
@@ -189,7 +187,7 @@ class UsageReport:
             }
         )
     )
-    period: str = field(metadata=json_schema({"enum": ["hourly", "daily", "monthly"], "type": "string"}))
+    period: str = field(metadata=json_schema({"enum": [period.value for period in NAMED_PERIODS], "type": "string"}))
     totals: UsageRecord = field(
         metadata=json_schema(
             {

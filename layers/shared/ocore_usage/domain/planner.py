@@ -5,9 +5,9 @@ A request asks for a half-open, hour-aligned range ``[start, end)`` at a period 
 are the period's calendar buckets that overlap the range, each clipped to it; an output
 bucket keeps its own start as ``period_start`` (the range start for ``total``).
 
-Each output bucket's stretch of time is answered from stored rollups (hourly ``H``, daily
-``D`` and monthly ``M`` series, see ``storage.keys``): whole months from ``M``, whole days
-from ``D``, the ragged edges from ``H``. Its value is the merge of those parts: they cover
+Each output bucket's stretch of time is answered from stored rollups (the units of
+:mod:`ocore_usage.domain.periods`: hourly ``H``, daily ``D`` and monthly ``M`` series): whole
+months from ``M``, whole days from ``D``, the ragged edges from ``H``. Its value is the merge of those parts: they cover
 disjoint stretches of time, so the sums add and the peak is their maximum.
 
 Why this is the fewest items: UTC hours, days and months form a laminar family (two buckets
@@ -36,31 +36,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from ocore_usage.domain.aggregation import ZERO, Usage, merge_all
-from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, bucket_end, bucket_start, buckets
+from ocore_usage.domain.periods import UNITS, Period, bucket_end, buckets
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity
 from ocore_usage.domain.zones import UTC_CALENDAR, Calendar
-
-
-class Period(StrEnum):
-    """What a request asks for: one record per calendar bucket, or one for the whole range."""
-
-    HOURLY = "hourly"
-    DAILY = "daily"
-    MONTHLY = "monthly"
-    TOTAL = "total"
-
-    @property
-    def granularity(self) -> Granularity | None:
-        """The calendar unit of the output buckets (``None`` for ``total``)."""
-        return _GRANULARITY.get(self)
-
-
-_GRANULARITY = {Period.HOURLY: Granularity.HOUR, Period.DAILY: Granularity.DAY, Period.MONTHLY: Granularity.MONTH}
-
-# Coarsest first: the greedy walk tries the largest bucket before smaller ones.
-_COARSEST_FIRST = (Granularity.MONTH, Granularity.DAY, Granularity.HOUR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +108,10 @@ def decompose(start: int, end: int) -> tuple[StoredBucket, ...]:
     parts: list[StoredBucket] = []
     cursor = start
     while cursor < end:
-        for granularity in _COARSEST_FIRST:
-            if bucket_start(cursor, granularity) == cursor and bucket_end(cursor, granularity) <= end:
-                parts.append(StoredBucket(granularity, cursor))
-                cursor = bucket_end(cursor, granularity)
+        for unit in UNITS:
+            if unit.start(cursor) == cursor and unit.next(cursor) <= end:
+                parts.append(StoredBucket(unit.granularity, cursor))
+                cursor = unit.next(cursor)
                 break
         else:  # pragma: no cover - TimeRange guarantees hour alignment
             raise ValueError("stretch not aligned to whole hours")
@@ -181,12 +161,13 @@ def read_runs(parts: Iterable[StoredBucket]) -> tuple[SeriesRead, ...]:
     for part in parts:
         by_granularity[part.granularity].append(part.start)
     reads: list[SeriesRead] = []
-    for granularity in _COARSEST_FIRST:
+    for unit in UNITS:
+        granularity = unit.granularity
         starts = sorted(set(by_granularity.get(granularity, ())))
         run_first = previous = None
         count = 0
         for bucket in starts:
-            if previous is not None and bucket != bucket_end(previous, granularity):
+            if previous is not None and bucket != unit.next(previous):
                 assert run_first is not None
                 reads.append(SeriesRead(granularity, run_first, previous, count))
                 run_first, count = None, 0

@@ -8,7 +8,6 @@ and months. Everything here is pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -29,7 +28,8 @@ _FULL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 
 
 class Granularity(StrEnum):
-    """The stored rollup granularities, and the calendar unit each one buckets by."""
+    """The calendar units of stored rollups (their bucket math is in :mod:`ocore_usage.domain.periods`);
+    each one's value is the letter of its series in stored keys."""
 
     HOUR = "H"
     DAY = "D"
@@ -107,36 +107,6 @@ def add_months(instant: int, months: int) -> int:
     moment = from_micros(instant)
     index = moment.year * 12 + moment.month - 1 + months
     return to_micros(datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC))
-
-
-def bucket_start(instant: int, granularity: Granularity) -> int:
-    """The start of the bucket of ``granularity`` that holds ``instant``."""
-    match granularity:
-        case Granularity.HOUR:
-            return floor_hour(instant)
-        case Granularity.DAY:
-            return floor_day(instant)
-        case Granularity.MONTH:
-            return floor_month(instant)
-
-
-def bucket_end(start: int, granularity: Granularity) -> int:
-    """The end (exclusive) of the bucket that starts at ``start``."""
-    match granularity:
-        case Granularity.HOUR:
-            return start + MICROS_PER_HOUR
-        case Granularity.DAY:
-            return start + MICROS_PER_DAY
-        case Granularity.MONTH:
-            return add_months(start, 1)
-
-
-def buckets(start: int, end: int, granularity: Granularity) -> Iterator[int]:
-    """Starts of the buckets of ``granularity`` that overlap ``[start, end)``, in order."""
-    cursor = bucket_start(start, granularity)
-    while cursor < end:
-        yield cursor
-        cursor = bucket_end(cursor, granularity)
 
 
 def now_micros() -> int:

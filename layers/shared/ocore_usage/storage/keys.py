@@ -22,6 +22,7 @@ ProjectsTable
     ``projectId``; index ``ByOrg`` on ``orgId`` / ``projectId``; sparse index ``ActiveByOrg`` on
     ``activeOrgId`` / ``projectId`` (the attribute exists only while the project is not deleted)
 
+``H|D|M`` is the stored unit's letter (its ``Granularity`` value, see ``ocore_usage.domain.periods``).
 ``hour`` and ``bucket`` are bucket starts as RFC 3339 UTC (``2026-11-26T02:00:00Z``): fixed
 width, so they sort as time does. ``kind`` is ``P`` (project marks) or ``O`` (org marks).
 """

@@ -55,11 +55,11 @@ from typing import Protocol
 from ocore_usage.api import jsonnum
 from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Position, ssm_key_source
 from ocore_usage.api.queries import Fill, ProjectUsageQuery, TotalsQuery, UsageQuery, resolve_range
-from ocore_usage.api.responses import PeriodType, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.api.responses import UsageRecord, UsageReport, UsageTotals
 from ocore_usage.domain.aggregation import ZERO, Usage, merge_all
+from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import (
     OutputBucket,
-    Period,
     ReadPlan,
     StoredBucket,
     TimeRange,
@@ -138,13 +138,12 @@ class _Answer:
     def record(self, usage: Usage, bucket: OutputBucket, period: Period, project: Project | None) -> UsageRecord:
         granularity = period.granularity
         label = self.calendar.label(bucket.period_start, granularity) if granularity else None
-        period_type: PeriodType = period.value
         period_start = label or format_instant(bucket.period_start)
-        return _record(usage, period_start, period_type, project, self._partial(bucket.end))
+        return _record(usage, period_start, period.value, project, self._partial(bucket.end))
 
     def total(self, usage: Usage, project: Project | None) -> UsageRecord:
         start, end = self.time_range.start, self.time_range.end
-        return _record(usage, format_instant(start), "total", project, self._partial(end))
+        return _record(usage, format_instant(start), Period.TOTAL.value, project, self._partial(end))
 
     def _partial(self, end: int) -> bool:
         """The stretch ends after the watermark: samples received later may still change it."""
@@ -567,9 +566,7 @@ def _bound_parameters(query: ProjectUsageQuery | TotalsQuery) -> dict[str, objec
     return {name: value for name, value in query.values().items() if name not in excluded}
 
 
-def _record(
-    usage: Usage, period_start: str, period_type: PeriodType, project: Project | None, partial: bool
-) -> UsageRecord:
+def _record(usage: Usage, period_start: str, period_type: str, project: Project | None, partial: bool) -> UsageRecord:
     return UsageRecord.of(
         usage,
         period_start=period_start,

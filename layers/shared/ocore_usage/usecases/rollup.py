@@ -32,14 +32,11 @@ from aws_lambda_powertools import Logger
 
 from ocore_usage.domain.aggregation import Occupancy, Usage, merge_all
 from ocore_usage.domain.attribution import MeteredInterval, hour_usage
+from ocore_usage.domain.periods import UNITS, unit
 from ocore_usage.domain.timeline import (
-    MICROS_PER_DAY,
     MICROS_PER_HOUR,
     MICROS_PER_SECOND,
     Granularity,
-    add_months,
-    floor_day,
-    floor_month,
     format_instant,
     now_micros,
 )
@@ -397,22 +394,22 @@ class RollupService:
 
     # ------------------------------------------------------------------ days and months
     def _roll_calendar(self, scope: SeriesOwner, identifier: str, hours: list[int]) -> int:
-        """Recompute the days of ``hours`` from their hours, and their months from their days."""
-        days = sorted({floor_day(hour) for hour in hours})
-        daily = {
-            day: merge_all(self._read(scope, identifier, Granularity.HOUR, day, day + MICROS_PER_DAY - MICROS_PER_HOUR))
-            for day in days
-        }
-        self.rollups.write_series(scope, identifier, Granularity.DAY, daily)
-        months = sorted({floor_month(day) for day in days})
-        monthly = {
-            month: merge_all(
-                self._read(scope, identifier, Granularity.DAY, month, add_months(month, 1) - MICROS_PER_DAY)
-            )
-            for month in months
-        }
-        self.rollups.write_series(scope, identifier, Granularity.MONTH, monthly)
-        return len(daily) + len(monthly)
+        """Recompute each coarser unit's buckets that hold ``hours`` from the finer unit's buckets
+        (days from hours, then months from days); returns how many buckets were written."""
+        changed, written = hours, 0
+        for coarser in reversed(UNITS):
+            if coarser.built_from is None:
+                continue
+            finer = unit(coarser.built_from)
+            rebuilt = {
+                bucket: merge_all(
+                    self._read(scope, identifier, finer.granularity, bucket, finer.start(coarser.next(bucket) - 1))
+                )
+                for bucket in sorted({coarser.start(start) for start in changed})
+            }
+            self.rollups.write_series(scope, identifier, coarser.granularity, rebuilt)
+            changed, written = list(rebuilt), written + len(rebuilt)
+        return written
 
     def _read(
         self, scope: SeriesOwner, identifier: str, granularity: Granularity, first: int, last: int
