@@ -5,6 +5,7 @@
 - ``storage``   DynamoDB: key layout, table access, one repository per table.
 - ``domain``    pure rules: time, zones, samples, attribution, aggregation, planning, versions.
 
-``settings`` reads the environment and ``wiring`` builds the services from it (the only place
-that does). README.md ("Where each rule lives") maps every module to the rules it owns.
+``settings`` reads the environment, ``aws`` makes the AWS clients, and ``wiring`` builds the
+services from them (the only place that does). README.md ("Where each rule lives") maps every
+module to the rules it owns.
 """

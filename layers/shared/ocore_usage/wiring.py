@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, cast
 
+from ocore_usage import aws
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
@@ -20,7 +21,6 @@ from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
 
 if TYPE_CHECKING:
-    from botocore.session import Session as BotocoreSession
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_lambda.client import LambdaClient
 
@@ -68,17 +68,8 @@ class Tables:
 
 
 @cache
-def _botocore_session() -> BotocoreSession:
-    # botocore's own session, not boto3's: the same clients, without importing boto3 (and its
-    # s3transfer) into the cold start. Imported on first use, when a request needs a client.
-    import botocore.session
-
-    return botocore.session.get_session()
-
-
-@cache
 def dynamodb_client() -> DynamoDBClient:
-    return cast("DynamoDBClient", _botocore_session().create_client("dynamodb"))
+    return cast("DynamoDBClient", aws.client("dynamodb"))
 
 
 @cache
@@ -117,7 +108,7 @@ def rollup_dispatcher(function: str) -> RollupDispatcher:
 
     # the rollup's reserved concurrency: the dispatcher and the workers beside it (at least one)
     workers = whole_setting("ROLLUP_CONCURRENCY", 2) - 1
-    launcher = AsyncInvoker(cast("LambdaClient", _botocore_session().create_client("lambda")), function)
+    launcher = AsyncInvoker(cast("LambdaClient", aws.client("lambda")), function)
     return RollupDispatcher(WorkQueue(tables().work), launcher, workers=workers)
 
 

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import jwt
 from aws_lambda_powertools import Logger
@@ -29,8 +29,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 
+from ocore_usage import aws
+
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
     from mypy_boto3_ssm.client import SSMClient
 
     from ocore_usage.settings import TokenSettings
@@ -231,31 +232,42 @@ def authorize(event: APIGatewayAuthorizerEventV2, verifier: TokenVerifier) -> AP
 
 
 class SsmSecret:
-    """The HS256 secret: an SSM SecureString read through Powertools parameters and cached.
+    """The HS256 secret: an SSM SecureString, decrypted, reused for ``max_age`` seconds.
 
-    The provider (and its boto3 client) is created on first use; pass ``client`` to use a
-    given SSM client (tests: moto).
+    The SSM client is created on first use (botocore's, through :mod:`ocore_usage.aws`); pass
+    ``client`` to use a given one (tests: moto). Any failure to read the parameter is a
+    :class:`KeyUnavailable`.
     """
 
-    def __init__(self, name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS, client: SSMClient | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_age: int = SECRET_MAX_AGE_SECONDS,
+        client: SSMClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not name:
             raise ValueError("no SSM parameter name for the HS256 secret")
         self.name = name
         self.max_age = max_age
         self._client = client
-        self._provider: SSMProvider | None = None
+        self._clock = clock
+        self._secret: str | None = None
+        self._read_at = 0.0
 
     def key_for(self, header: Mapping[str, Any]) -> str:
-        from aws_lambda_powertools.utilities.parameters import (  # imported on first use: lean cold start
-            GetParameterError,
-            SSMProvider,
-        )
+        now = self._clock()
+        if self._secret is None or now - self._read_at >= self.max_age:
+            self._secret, self._read_at = self._read(), now
+        return self._secret
 
-        if self._provider is None:
-            self._provider = SSMProvider(boto3_client=self._client) if self._client else SSMProvider()
+    def _read(self) -> str:
         try:
-            secret = self._provider.get(self.name, max_age=self.max_age, decrypt=True)
-        except GetParameterError as error:
+            if self._client is None:
+                self._client = cast("SSMClient", aws.client("ssm"))
+            secret = self._client.get_parameter(Name=self.name, WithDecryption=True)["Parameter"]["Value"]
+        except Exception as error:  # unreachable, denied, absent, misconfigured: never the token's fault
             raise KeyUnavailable(f"cannot read the SSM parameter {self.name}") from error
         if not isinstance(secret, str) or not secret:
             raise KeyUnavailable(f"the SSM parameter {self.name} holds no secret")
