@@ -1,10 +1,11 @@
 """Builds the service's tables and repositories from settings, once per process, on first use.
 
 Nothing here runs at import time: a function's cold start only creates the DynamoDB client when a
-request first needs it, and loads the services (and the sample rules) only in the functions that
-use them. Each build reads the variables it needs then (a table's name when the table is first
-used): a function fails on a missing variable only if it uses it, and then names it. Tests do not
-go through here: they build repositories on their own clients (moto or DynamoDB Local).
+request first needs it, and loads the services, the repositories and the sample rules only in the
+functions that use them. Each build reads the variables it needs then (a table's name when the
+table is first used): a function fails on a missing variable only if it uses it, and then names
+it. Tests do not go through here: they build repositories on their own clients (moto or DynamoDB
+Local).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING, cast
 
 from ocore_usage import aws
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
-from ocore_usage.storage.projects import ProjectRepository
-from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
 
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_lambda.client import LambdaClient
 
+    from ocore_usage.storage.projects import ProjectRepository
+    from ocore_usage.storage.rollups import RollupRepository
     from ocore_usage.usecases.dispatch import RollupDispatcher
     from ocore_usage.usecases.ingest import IngestService
     from ocore_usage.usecases.projects import ProjectSync
@@ -60,10 +61,14 @@ class Tables:
 
     @property
     def rollup_repository(self) -> RollupRepository:
+        from ocore_usage.storage.rollups import RollupRepository  # the rollup and the reads only
+
         return RollupRepository(self.rollups)
 
     @property
     def project_repository(self) -> ProjectRepository:
+        from ocore_usage.storage.projects import ProjectRepository  # not the ingest
+
         return ProjectRepository(self.projects)
 
 
