@@ -19,10 +19,9 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocore_usage.domain.attribution import MeteredInterval
-from ocore_usage.domain.samples import Sample
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity, Partition, StoredEntry
 from ocore_usage.storage.keys import (
@@ -37,6 +36,9 @@ from ocore_usage.storage.keys import (
     version_of_page,
 )
 from ocore_usage.storage.tables import Item, Table, runs_within
+
+if TYPE_CHECKING:
+    from ocore_usage.domain.samples import Sample  # the ingest's payload rules: the rollup does without them
 
 PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
