@@ -33,7 +33,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
@@ -41,12 +41,43 @@ from pydantic.json_schema import models_json_schema
 
 from ocore_usage.api.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
 from ocore_usage.api.representation import CLOSED_MAX_AGE, OPEN_MAX_AGE
-from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals
+from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals, csv_row, published_fields
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.metrics import MICRO
 from ocore_usage.domain.problems import PROBLEM_JSON, ProblemCode
+from ocore_usage.domain.timeline import MICROS_PER_HOUR
 
 REF = "#/components/schemas/{model}"
 
 # One request that triggers each code, shown as the example of its answer.
+_UNIT_HOURS = MICRO * MICROS_PER_HOUR
+"""One core (or GB) for one hour, in micro-units x microseconds."""
+_CSV_EXAMPLE = (
+    ",".join(CSV_COLUMNS)
+    + "\r\n"
+    + ",".join(
+        csv_row(
+            UsageRecord.of(
+                Usage.of(
+                    cpu=46 * _UNIT_HOURS,
+                    ram=92 * _UNIT_HOURS,
+                    disk=460 * _UNIT_HOURS,
+                    instance=23 * MICROS_PER_HOUR,
+                    bytes_in=1000,
+                    bytes_out=5000,
+                    peak=2,
+                ),
+                period_start="2026-03-29T00:00:00+01:00",
+                period_type="daily",
+                project_id="prj_web_frontend",
+                project_name="web-frontend",
+            )
+        )
+    )
+    + "\r\n"
+)
+"""The CSV form of an answer: its header and one record (a Berlin day of 23 hours, two instances)."""
+
 ERROR_EXAMPLES: dict[ProblemCode, str] = {
     ProblemCode.INVALID_PERIOD: "GET /api/usage?period=weekly",
     ProblemCode.INVALID_DATE: "GET /api/usage?start_date=2026-13-01",
@@ -264,8 +295,7 @@ def _read_operation(
                         "record in the JSON order. Columns: " + ", ".join(CSV_COLUMNS) + ". Numbers as in JSON, "
                         "null as an empty field, partial as true or false.",
                     },
-                    "example": ",".join(CSV_COLUMNS) + "\r\n"
-                    "prj_web_frontend,web-frontend,daily,2026-03-29T00:00:00+01:00,1000,5000,46,460,2,23,92,false\r\n",
+                    "example": _CSV_EXAMPLE,
                 },
             },
         },
@@ -387,12 +417,12 @@ def _response_schemas() -> dict[str, Any]:
     """The response dataclasses as closed JSON objects: each field's schema; required unless it has a default."""
     schemas = {}
     for body in (UsageRecord, UsageReport, UsageTotals):
-        declared = fields(body)
+        declared = published_fields(body)
         schemas[body.__name__] = {
             "additionalProperties": False,
             "description": inspect.cleandoc(body.__doc__ or ""),
-            "properties": {f.name: dict(sorted(f.metadata["schema"].items())) for f in declared},
-            "required": [f.name for f in declared if f.default is MISSING],
+            "properties": {f.name: dict(sorted(f.schema.items())) for f in declared},
+            "required": [f.name for f in declared if f.required],
             "type": "object",
         }
     return schemas

@@ -126,7 +126,7 @@ def test_queries_read_exactly_the_planned_items_in_maximal_runs(data, period):
 
 
 usages = st.builds(
-    Usage,
+    Usage.of,
     cpu=st.integers(0, 10**15),
     ram=st.integers(0, 10**15),
     disk=st.integers(0, 10**15),

@@ -94,7 +94,7 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
 def _usage(cpu: int, ram: int, instance: int, b_in: int, b_out: int, peak: int) -> Any:
     from ocore_usage.domain.aggregation import Usage
 
-    return Usage(cpu=cpu, ram=ram, disk=cpu // 3, instance=instance, bytes_in=b_in, bytes_out=b_out, peak=peak)
+    return Usage.of(cpu=cpu, ram=ram, disk=cpu // 3, instance=instance, bytes_in=b_in, bytes_out=b_out, peak=peak)
 
 
 @st.composite

@@ -304,7 +304,7 @@ class ReadApi:
 
 def random_usage(rng: random.Random, max_peak: int = 4) -> Usage:
     peak = rng.randint(1, max_peak)
-    return Usage(
+    return Usage.of(
         cpu=rng.randint(0, 4 * 10**6) * rng.randint(1, 3600) * 10**6,
         ram=rng.randint(0, 16 * 10**6) * rng.randint(1, 3600) * 10**6,
         disk=rng.randint(0, 100 * 10**6) * rng.randint(1, 3600) * 10**6,
@@ -325,7 +325,7 @@ def org_hours_of(project_hours: Sequence[Mapping[int, Usage]]) -> dict[int, Usag
     result = {}
     for hour, usages in by_hour.items():
         merged = merge_all(usages)
-        result[hour] = Usage(**{**merged.as_dict(), "peak": sum(u.peak for u in usages)})
+        result[hour] = Usage.of(**{**merged.as_dict(), "peak": sum(u.peak for u in usages)})
     return result
 
 

@@ -88,7 +88,7 @@ def fewest_buckets(start: int, end: int) -> int:
 
 def merge_hours(hours: Mapping[int, Usage], start: int, end: int) -> Usage:
     picked = [u for h, u in hours.items() if start <= h < end]
-    return Usage(
+    return Usage.of(
         cpu=sum(u.cpu for u in picked),
         ram=sum(u.ram for u in picked),
         disk=sum(u.disk for u in picked),

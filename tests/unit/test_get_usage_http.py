@@ -48,7 +48,7 @@ def _usage(i: int) -> Any:
     from ocore_usage.domain.aggregation import Usage
 
     unit = 10**6 * HOUR_US
-    return Usage(cpu=(i + 1) * unit // 3, ram=unit, disk=unit, instance=HOUR_US, bytes_in=i, bytes_out=7, peak=1)
+    return Usage.of(cpu=(i + 1) * unit // 3, ram=unit, disk=unit, instance=HOUR_US, bytes_in=i, bytes_out=7, peak=1)
 
 
 def mark_pending(api: ReadApi, origin: str) -> None:

@@ -118,12 +118,12 @@ def test_a_page_of_buckets_reads_only_its_own_parts():
 def test_assemble_adds_sums_and_keeps_the_largest_peak():
     plan = plan_reads(span("2026-10-31T22:00:00Z", "2026-11-01T02:00:00Z"), Period.TOTAL)
     stored = {
-        StoredBucket(H, t("2026-10-31T22:00:00Z")): Usage(cpu=1, instance=10, bytes_in=3, peak=2),
-        StoredBucket(H, t("2026-11-01T01:00:00Z")): Usage(cpu=5, instance=20, bytes_in=4, peak=3),
+        StoredBucket(H, t("2026-10-31T22:00:00Z")): Usage.of(cpu=1, instance=10, bytes_in=3, peak=2),
+        StoredBucket(H, t("2026-11-01T01:00:00Z")): Usage.of(cpu=5, instance=20, bytes_in=4, peak=3),
         # a bucket outside the plan is ignored
-        StoredBucket(H, t("2026-11-01T02:00:00Z")): Usage(cpu=100, instance=100, peak=9),
+        StoredBucket(H, t("2026-11-01T02:00:00Z")): Usage.of(cpu=100, instance=100, peak=9),
     }
-    assert plan.assemble(stored) == [Usage(cpu=6, instance=30, bytes_in=7, peak=3)]
+    assert plan.assemble(stored) == [Usage.of(cpu=6, instance=30, bytes_in=7, peak=3)]
 
 
 def test_an_empty_total_has_no_parts():

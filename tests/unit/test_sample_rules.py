@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from ocore_usage.domain.metered import Sample
 from ocore_usage.domain.problems import Problem
-from ocore_usage.domain.samples import SAMPLE_FIELDS, SAMPLE_SCHEMA, Sample, parse_batch, read_sample
+from ocore_usage.domain.samples import SAMPLE_FIELDS, SAMPLE_SCHEMA, parse_batch, read_sample
 from ocore_usage.domain.timeline import parse_rfc3339
 from tests.support.samples import NOW, sample
 

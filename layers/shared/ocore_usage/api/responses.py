@@ -1,7 +1,8 @@
 """Response bodies of the read endpoints: plain dataclasses, each field with its JSON Schema.
 
 The reports build these; the OpenAPI document takes its schemas from their fields (each one's
-:func:`json_schema`), so what the document promises is what the functions send. Field names and
+:func:`json_schema`; a record's metrics from :data:`ocore_usage.domain.metrics.METRICS`, see
+:func:`published_fields`), so what the document promises is what the functions send. Field names and
 order follow the published API reference; ``startDate``, ``endDate`` and ``nextToken`` are
 additive fields (see docs/read-api.md), and so are ``dataThrough`` and a record's ``partial``
 (present only when true, so a record of a closed, rolled bucket has exactly the published fields).
@@ -17,12 +18,13 @@ columns first, then the metrics in the published order, then ``partial``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
 
 from ocore_usage.api.jsonnum import decimal_literal
 from ocore_usage.domain.aggregation import Usage, render_metrics
+from ocore_usage.domain.metrics import METRICS, PEAK_FIELD, PEAK_SCHEMA
 from ocore_usage.domain.periods import NAMED_PERIODS, PERIODS
 
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -34,8 +36,6 @@ def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"schema": schema}
 
 
-_HOUR_METRIC = {"description": "Exact value rounded half-even to 6 decimals.", "minimum": 0, "type": "number"}
-_BYTES = {"description": "Exact number of bytes.", "minimum": 0, "type": "integer"}
 _UTC_INSTANT = {
     "format": "date-time",
     "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$",
@@ -56,23 +56,43 @@ def _nullable_text(description: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedField:
+    """One property of a response body in the published document."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool
+
+
+def published_fields(body: type[Any]) -> list[PublishedField]:
+    """The properties of a response dataclass, in the order it sends them: each field with its
+    schema, required unless it has a default (a record's metrics stand for one field each)."""
+    if body is UsageRecord:
+        return [_RECORD_SCHEMAS[name] for name in _RECORD_FIELDS]
+    return _declared(body)
+
+
+def _declared(body: type[Any]) -> list[PublishedField]:
+    """The properties of ``body`` in the order of its fields; a field whose metadata lists ``fields``
+    stands for those, each required."""
+    declared = []
+    for found in fields(body):
+        if "fields" in found.metadata:
+            declared += [PublishedField(name, schema, True) for name, schema in found.metadata["fields"].items()]
+        else:
+            declared.append(PublishedField(found.name, found.metadata["schema"], found.default is MISSING))
+    return declared
+
+
+_METRIC_SCHEMAS = {**{metric.answer_field: metric.kind.answer_schema for metric in METRICS}, PEAK_FIELD: PEAK_SCHEMA}
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     """Usage of one project (or of the organization) over one bucket or the whole range."""
 
-    bandwidthInBytes: int = field(metadata=json_schema(_BYTES))
-    bandwidthOutBytes: int = field(metadata=json_schema(_BYTES))
-    cpuCoreHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
-    diskGbHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
-    instanceCount: int = field(
-        metadata=json_schema(
-            {
-                "description": "Peak number of distinct instances running at one instant (never summed).",
-                "minimum": 0,
-                "type": "integer",
-            }
-        )
-    )
-    instanceHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
+    metrics: dict[str, int | Decimal] = field(metadata={"fields": _METRIC_SCHEMAS})
+    """Each metric's field (``cpuCoreHours``, ..., ``instanceCount``), as :func:`render_metrics` renders it."""
     periodStart: str = field(
         metadata=json_schema(
             {
@@ -86,7 +106,6 @@ class UsageRecord:
     projectName: str | None = field(
         metadata=json_schema(_nullable_text("The project's current name; null for organization-wide totals."))
     )
-    ramGbHours: Decimal = field(metadata=json_schema(_HOUR_METRIC))
     partial: Literal[True] | None = field(
         default=None,
         metadata=json_schema(
@@ -111,9 +130,8 @@ class UsageRecord:
         project_name: str | None,
         partial: bool = False,
     ) -> UsageRecord:
-        metrics: dict[str, Any] = render_metrics(usage)
         return cls(
-            **metrics,
+            render_metrics(usage),
             periodStart=period_start,
             periodType=period_type,
             projectId=project_id,
@@ -122,8 +140,16 @@ class UsageRecord:
         )
 
     def values(self) -> dict[str, Any]:
-        """Every field by name, ``partial`` included (None when not partial)."""
-        return {name: getattr(self, name) for name in _RECORD_FIELDS}
+        """Every field by name in the order sent, ``partial`` included (None when not partial)."""
+        found = {
+            **self.metrics,
+            "periodStart": self.periodStart,
+            "periodType": self.periodType,
+            "projectId": self.projectId,
+            "projectName": self.projectName,
+            "partial": self.partial,
+        }
+        return {name: found[name] for name in _RECORD_FIELDS}
 
     def body(self) -> dict[str, Any]:
         """The record as sent: ``partial`` only when true."""
@@ -133,27 +159,19 @@ class UsageRecord:
         return body
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
+_RECORD_SCHEMAS = {found.name: found for found in _declared(UsageRecord)}
+_RECORD_FIELDS = (
+    *sorted(name for name, found in _RECORD_SCHEMAS.items() if found.required),
+    *(name for name, found in _RECORD_SCHEMAS.items() if not found.required),
+)
+"""A record's fields as sent (the published order): the required ones by name, then ``partial``."""
 
 DATA_THROUGH = (
     "Every sample received (answered 202) before this instant is counted in this answer; records whose "
     "stretch ends later carry partial. The rollup's watermark, never later than the time of the request."
 )
 
-CSV_COLUMNS = (
-    "projectId",
-    "projectName",
-    "periodType",
-    "periodStart",
-    "bandwidthInBytes",
-    "bandwidthOutBytes",
-    "cpuCoreHours",
-    "diskGbHours",
-    "instanceCount",
-    "instanceHours",
-    "ramGbHours",
-    "partial",
-)
+CSV_COLUMNS = ("projectId", "projectName", "periodType", "periodStart", *sorted(_METRIC_SCHEMAS), "partial")
 """The columns of the CSV form, in this order (its header row)."""
 
 

@@ -1,69 +1,71 @@
 """Exact usage sums, the instance peak, and how both are rendered as API numbers.
 
-A :class:`Usage` holds integrals in integer units, so adding any number of them is exact:
+A :class:`Usage` holds one sum per metric of :data:`ocore_usage.domain.metrics.METRICS` in
+integer units (allocations: micro-units times microseconds; instance time: microseconds;
+counters: their count), so adding any number of them is exact. Its ``peak`` is the peak number
+of distinct instances running at one instant. It is never summed: merging two usages keeps the
+larger peak, which is right for buckets that do not overlap in time. Peaks of usages that do
+overlap in time (several projects in one hour) come from their :class:`Occupancy` instead.
 
-- ``cpu``, ``ram``, ``disk``: micro-units (cores, GB) times microseconds;
-- ``instance``: instance-microseconds;
-- ``bytes_in``, ``bytes_out``: bytes;
-- ``peak``: the peak number of distinct instances running at one instant. It is never summed:
-  merging two usages keeps the larger peak, which is right for buckets that do not overlap
-  in time. Peaks of usages that do overlap in time (several projects in one hour) come from
-  their :class:`Occupancy` instead.
-
-Rendering turns integrals into hours rounded half-even to 6 decimals, as exact ``Decimal``.
+Rendering answers each sum as its metric's kind says (hours rounded half-even to 6 decimals,
+as exact ``Decimal``, or exact integers), and the peak as ``instanceCount``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
+from operator import add
 
-from ocore_usage.domain.timeline import MICROS_PER_HOUR
+from ocore_usage.domain.metrics import INDEX, INSTANCE_TIME, METRICS, PEAK, PEAK_FIELD, position
 
-MICRO = 1_000_000
-# unit integral -> millionths of an hour-based metric
-_UNIT_HOURS_DIVISOR = MICROS_PER_HOUR  # micro-units x us / (1e6 x 3.6e9) x 1e6
-_INSTANCE_HOURS_DIVISOR = MICROS_PER_HOUR // MICRO  # us / 3.6e9 x 1e6
+_NAMES = tuple(metric.name for metric in METRICS)
+_NO_SUMS = (0,) * len(METRICS)
+_FIELDS = tuple(metric.answer_field for metric in METRICS)
+_RENDERS = tuple(metric.kind.render for metric in METRICS)
+_INSTANCE_TIME = tuple(index for index, metric in enumerate(METRICS) if metric.kind is INSTANCE_TIME)
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Exact usage of one scope over one stretch of time (see the module doc for units)."""
+    """Exact usage of one scope over one stretch of time: one sum per metric, in the table's order,
+    and the instance peak (see the module doc for units)."""
 
-    cpu: int = 0
-    ram: int = 0
-    disk: int = 0
-    instance: int = 0
-    bytes_in: int = 0
-    bytes_out: int = 0
+    sums: tuple[int, ...] = _NO_SUMS
     peak: int = 0
+
+    @classmethod
+    def of(cls, peak: int = 0, **sums: int) -> Usage:
+        """The usage with the sums of the metrics named (``cpu=...``; absent ones are zero)."""
+        unknown = sums.keys() - INDEX.keys()
+        if unknown:
+            raise TypeError(f"no metric named {', '.join(sorted(unknown))}")
+        return cls(tuple(sums.get(name, 0) for name in _NAMES), peak)
+
+    def __getattr__(self, metric: str) -> int:
+        """The sum of the metric named ``metric`` (``usage.cpu``)."""
+        return self.sums[position(metric)]
 
     def merge(self, other: Usage) -> Usage:
         """Usage of two disjoint stretches of time: sums add, the peak is the larger one."""
-        return Usage(
-            cpu=self.cpu + other.cpu,
-            ram=self.ram + other.ram,
-            disk=self.disk + other.disk,
-            instance=self.instance + other.instance,
-            bytes_in=self.bytes_in + other.bytes_in,
-            bytes_out=self.bytes_out + other.bytes_out,
-            peak=max(self.peak, other.peak),
-        )
+        return Usage(tuple(map(add, self.sums, other.sums)), max(self.peak, other.peak))
 
     @property
     def is_empty(self) -> bool:
         """True when nothing ran: every sample has a positive duration, so instance time says it all."""
-        return self.instance == 0
+        return not any(self.sums[index] for index in _INSTANCE_TIME)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Every sum by metric name, then the peak (the attributes of a stored rollup item)."""
+        return {**dict(zip(_NAMES, self.sums, strict=True)), PEAK: self.peak}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Usage:
-        return cls(**{f.name: int(data.get(f.name, 0)) for f in fields(cls)})  # type: ignore[call-overload]
+        """The usage of a stored rollup item (an absent attribute is zero)."""
+        return cls(tuple(int(data.get(name, 0)) for name in _NAMES), int(data.get(PEAK, 0)))  # type: ignore[call-overload]
 
 
 ZERO = Usage()
@@ -77,26 +79,13 @@ def merge_all(usages: Iterable[Usage]) -> Usage:
     return total
 
 
-def round_millionths(numerator: int, divisor: int) -> Decimal:
-    """``numerator / divisor`` millionths, rounded half-even, as an exact 6-decimal Decimal."""
-    quotient, remainder = divmod(numerator, divisor)
-    twice = 2 * remainder
-    if twice > divisor or (twice == divisor and quotient % 2 == 1):
-        quotient += 1
-    return Decimal(quotient).scaleb(-6)
-
-
 def render_metrics(usage: Usage) -> dict[str, int | Decimal]:
-    """The seven metric fields of an API usage record."""
-    return {
-        "bandwidthInBytes": usage.bytes_in,
-        "bandwidthOutBytes": usage.bytes_out,
-        "cpuCoreHours": round_millionths(usage.cpu, _UNIT_HOURS_DIVISOR),
-        "diskGbHours": round_millionths(usage.disk, _UNIT_HOURS_DIVISOR),
-        "instanceCount": usage.peak,
-        "instanceHours": round_millionths(usage.instance, _INSTANCE_HOURS_DIVISOR),
-        "ramGbHours": round_millionths(usage.ram, _UNIT_HOURS_DIVISOR),
+    """The metric fields of an API usage record, the peak included."""
+    rendered = {
+        metric.answer_field: metric.kind.render(total) for metric, total in zip(METRICS, usage.sums, strict=True)
     }
+    rendered[PEAK_FIELD] = usage.peak
+    return rendered
 
 
 @dataclass(frozen=True, slots=True)

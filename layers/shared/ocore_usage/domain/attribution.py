@@ -1,8 +1,9 @@
 """How one usage sample splits over the UTC hours it overlaps (docs/pipeline.md, "Attribution").
 
-A sample covers ``[start, start + duration)``. Each hour it overlaps by ``o`` receives
-``rate x o`` of every allocation integral and ``o`` of instance time; bytes are split by
-cumulative overlap so the integer parts add up to the sample's bytes exactly. Pure.
+A sample covers ``[start, start + duration)``. Each hour it overlaps receives the part of every
+metric its kind's rule gives (:mod:`ocore_usage.domain.metrics`): ``rate x overlap`` of every
+allocation integral, the overlap itself as instance time, and counters split by cumulative
+overlap so the integer parts add up to the sample's count exactly. Pure.
 """
 
 from __future__ import annotations
@@ -12,33 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ocore_usage.domain.aggregation import Occupancy, Usage
-from ocore_usage.domain.timeline import MICROS_PER_HOUR, floor_hour
+from ocore_usage.domain.metered import MeteredInterval
+from ocore_usage.domain.metrics import METRICS
+from ocore_usage.domain.timeline import MICROS_PER_HOUR
 
-
-@dataclass(frozen=True, slots=True)
-class MeteredInterval:
-    """The numbers of one sample that attribution needs, in integer units.
-
-    ``cpu``, ``ram`` and ``disk`` are micro-units (the 6-decimal values times 10^6); ``start``
-    and ``duration`` are microseconds.
-    """
-
-    instance_id: str
-    start: int
-    duration: int
-    cpu: int
-    ram: int
-    disk: int
-    bytes_in: int
-    bytes_out: int
-
-    @property
-    def end(self) -> int:
-        return self.start + self.duration
-
-    def hours(self) -> list[int]:
-        """Starts of the hours this interval overlaps (one or two for a sample of up to 1 h)."""
-        return list(range(floor_hour(self.start), self.end, MICROS_PER_HOUR))
+_SPLITS = tuple(metric.kind.split for metric in METRICS)
 
 
 def split_by_hour(interval: MeteredInterval) -> dict[int, Usage]:
@@ -48,25 +27,15 @@ def split_by_hour(interval: MeteredInterval) -> dict[int, Usage]:
     """
     parts: dict[int, Usage] = {}
     covered = 0
+    duration = interval.duration
     for hour in interval.hours():
         overlap = min(interval.end, hour + MICROS_PER_HOUR) - max(interval.start, hour)
         before, covered = covered, covered + overlap
-        parts[hour] = Usage(
-            cpu=interval.cpu * overlap,
-            ram=interval.ram * overlap,
-            disk=interval.disk * overlap,
-            instance=overlap,
-            bytes_in=_share(interval.bytes_in, covered, interval.duration)
-            - _share(interval.bytes_in, before, interval.duration),
-            bytes_out=_share(interval.bytes_out, covered, interval.duration)
-            - _share(interval.bytes_out, before, interval.duration),
-            peak=1,
+        sums = tuple(
+            split(value, before, covered, duration) for split, value in zip(_SPLITS, interval.values, strict=True)
         )
+        parts[hour] = Usage(sums, peak=1)
     return parts
-
-
-def _share(total: int, covered: int, duration: int) -> int:
-    return total * covered // duration
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
-"""The ingest payload: what a usage sample is, and every rule a batch must pass.
+"""The ingest payload: the fields of a usage sample on the wire, and every rule a batch must pass.
 
 Validation is all-or-nothing: :func:`parse_batch` either returns every sample of the body, or
 raises one :class:`Problem` that lists each bad sample by index and field. JSON numbers are read
 as ``Decimal`` so allocations are rounded half-even to 6 decimals from their exact text, and
-become integer micro-units.
+become integer micro-units. The metric fields are those of :data:`ocore_usage.domain.metrics.METRICS`
+that agents send, each read as its kind says; a read sample is a :class:`ocore_usage.domain.metered.Sample`.
 """
 
 from __future__ import annotations
@@ -13,20 +14,18 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ocore_usage.domain.attribution import MeteredInterval
+from ocore_usage.domain.metered import MeteredInterval, Sample
+from ocore_usage.domain.metrics import METRICS, SAMPLED, Reading, whole
 from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, parse_rfc3339
 
 MAX_SAMPLES = 1000
 MAX_BODY_BYTES = 1_048_576
-MAX_ALLOCATION = Decimal(1_000_000)
-MAX_BYTES = 10**15
 WINDOW_PAST = 35 * MICROS_PER_DAY
 WINDOW_FUTURE = 5 * 60 * MICROS_PER_SECOND
-_MICRO = Decimal("0.000001")
 
 
 # ---------------------------------------------------------------- the fields of a sample
@@ -44,6 +43,10 @@ class SampleField:
     read: Callable[[Any], Any]
     schema: dict[str, Any]
 
+    @classmethod
+    def reading(cls, name: str, reading: Reading) -> SampleField:
+        return cls(name, reading.read, reading.schema)
+
 
 def _text(name: str, allowed: str) -> SampleField:
     """A string made wholly of ``allowed`` (a regular expression); no trailing newline slips through."""
@@ -60,34 +63,6 @@ def _text(name: str, allowed: str) -> SampleField:
     return SampleField(name, read, {"pattern": pattern, "type": "string"})
 
 
-def _whole(name: str, least: int, most: int) -> SampleField:
-    """A JSON integer (not a fraction, not a boolean) from ``least`` to ``most``."""
-
-    def read(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("Input should be a valid integer")
-        if value < least:
-            raise ValueError(f"Input should be greater than or equal to {least}")
-        if value > most:
-            raise ValueError(f"Input should be less than or equal to {most}")
-        return value
-
-    return SampleField(name, read, {"maximum": most, "minimum": least, "type": "integer"})
-
-
-def _allocation(value: Any) -> int:
-    """A JSON number in [0, 1e6], rounded half-even to 6 decimals, as integer micro-units."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("Value error, must be a number")
-    number = Decimal(value)
-    if not number.is_finite() or number < 0 or number > MAX_ALLOCATION:
-        raise ValueError("Value error, must be a number from 0 to 1000000")
-    try:
-        return int(number.quantize(_MICRO, rounding=ROUND_HALF_EVEN) * 1_000_000)
-    except InvalidOperation as error:  # pragma: no cover - bounded above, kept for safety
-        raise ValueError("Value error, must be a number from 0 to 1000000") from error
-
-
 def _instant(value: Any) -> int:
     """An RFC 3339 date-time string with offset, as microseconds."""
     if not isinstance(value, str):
@@ -98,9 +73,7 @@ def _instant(value: Any) -> int:
         raise ValueError(f"Value error, {error}") from None
 
 
-# On the wire an allocation is a JSON number and an instant an RFC 3339 string; a sample holds both
-# as integers (micro-units, microseconds).
-_ALLOCATION_SCHEMA = {"description": "Average allocation.", "maximum": 1000000, "minimum": 0, "type": "number"}
+# On the wire an instant is an RFC 3339 string; a sample holds it as microseconds.
 SAMPLE_FIELDS = (
     _text("sampleId", "[A-Za-z0-9._:-]{1,128}"),
     _text("projectId", "[A-Za-z0-9._-]{1,64}"),
@@ -108,12 +81,8 @@ SAMPLE_FIELDS = (
     SampleField(
         "intervalStart", _instant, {"description": "RFC 3339 with offset.", "format": "date-time", "type": "string"}
     ),
-    _whole("intervalSeconds", 1, 3600),
-    SampleField("cpuCores", _allocation, _ALLOCATION_SCHEMA),
-    SampleField("ramGb", _allocation, _ALLOCATION_SCHEMA),
-    SampleField("diskGb", _allocation, _ALLOCATION_SCHEMA),
-    _whole("bandwidthInBytes", 0, MAX_BYTES),
-    _whole("bandwidthOutBytes", 0, MAX_BYTES),
+    SampleField.reading("intervalSeconds", whole(1, 3600)),
+    *(SampleField.reading(metric.sample_field, metric.reading) for metric in SAMPLED),
 )
 """Every field of a sample, each required, in the order errors are listed; no other field is accepted."""
 _FIELD_NAMES = frozenset(field.name for field in SAMPLE_FIELDS)
@@ -128,35 +97,15 @@ SAMPLE_SCHEMA: dict[str, Any] = {
 """The JSON Schema of one sample (``SampleIn`` in the published document), from the same fields."""
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """A validated sample: its identity and its metered interval."""
-
-    project_id: str
-    sample_id: str
-    interval: MeteredInterval
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.project_id, self.sample_id)
-
-    @classmethod
-    def of(cls, raw: dict[str, Any]) -> Sample:
-        """The sample of a JSON object whose every field :data:`SAMPLE_FIELDS` has read."""
-        return cls(
-            project_id=raw["projectId"],
-            sample_id=raw["sampleId"],
-            interval=MeteredInterval(
-                instance_id=raw["instanceId"],
-                start=raw["intervalStart"],
-                duration=raw["intervalSeconds"] * MICROS_PER_SECOND,
-                cpu=raw["cpuCores"],
-                ram=raw["ramGb"],
-                disk=raw["diskGb"],
-                bytes_in=raw["bandwidthInBytes"],
-                bytes_out=raw["bandwidthOutBytes"],
-            ),
-        )
+def _sample(raw: dict[str, Any]) -> Sample:
+    """The sample of a JSON object whose every field :data:`SAMPLE_FIELDS` has read."""
+    values = [0] * len(METRICS)
+    for metric in SAMPLED:
+        values[metric.index] = raw[metric.sample_field]
+    interval = MeteredInterval(
+        raw["instanceId"], raw["intervalStart"], raw["intervalSeconds"] * MICROS_PER_SECOND, tuple(values)
+    )
+    return Sample(project_id=raw["projectId"], sample_id=raw["sampleId"], interval=interval)
 
 
 def read_sample(raw: dict[str, Any], at: str) -> Sample | list[FieldError]:
@@ -172,7 +121,7 @@ def read_sample(raw: dict[str, Any], at: str) -> Sample | list[FieldError]:
         except ValueError as error:
             errors.append(FieldError(f"{at}.{field.name}", str(error)))
     errors += [FieldError(f"{at}.{name}", "unknown field") for name in raw if name not in _FIELD_NAMES]
-    return errors or Sample.of(values)
+    return errors or _sample(values)
 
 
 def _batch_errors(payload: dict[str, Any]) -> list[FieldError]:

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ocore_usage.domain.attribution import MeteredInterval
+from ocore_usage.domain.metered import MeteredInterval
 
 
 def new_version(received_at: int) -> str:

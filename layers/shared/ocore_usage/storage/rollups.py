@@ -19,11 +19,11 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
 from ocore_usage.domain.aggregation import Occupancy, Usage
+from ocore_usage.domain.metrics import METRICS, PEAK
 from ocore_usage.domain.timeline import Granularity, floor_month, parse_rfc3339
 from ocore_usage.storage.keys import (
     SeriesOwner,
@@ -36,9 +36,9 @@ from ocore_usage.storage.keys import (
 )
 from ocore_usage.storage.tables import Item, Table, runs_within
 
-_USAGE_FIELDS = tuple(field.name for field in fields(Usage))
-"""Usage's figures, in the order of its constructor."""
-_SERIES_ATTRIBUTES = ("sk", *_USAGE_FIELDS)
+_SUMS = tuple(metric.name for metric in METRICS)
+"""The attributes of a usage's sums, in the order of its ``sums``; then its ``peak``."""
+_SERIES_ATTRIBUTES = ("sk", *_SUMS, PEAK)
 _bucket_start = lru_cache(maxsize=1 << 16)(parse_rfc3339)
 """Bucket starts come back request after request (the current month's days, the last hours)."""
 
@@ -48,7 +48,8 @@ EDGE_BYTES = 300_000
 
 def _bucket_of(raw: Mapping[str, Any]) -> tuple[int, Usage]:
     """A stored bucket's start and figures, read from its attribute values (every figure a number)."""
-    return _bucket_start(raw["sk"]["S"]), Usage(*(int(raw[name]["N"]) if name in raw else 0 for name in _USAGE_FIELDS))
+    sums = tuple(int(raw[name]["N"]) if name in raw else 0 for name in _SUMS)
+    return _bucket_start(raw["sk"]["S"]), Usage(sums, int(raw[PEAK]["N"]) if PEAK in raw else 0)
 
 
 def _usage_item(pk: str, sk: str, usage: Usage) -> Item:

@@ -6,7 +6,9 @@ correction window). The rollup reads whole partitions, and writes tombstones, id
 the indexed set as :mod:`ocore_usage.domain.versions` decides. The layout is in ``storage/keys.py``.
 
 A page entry is a compact JSON array ``[sampleId, instanceId, start - hour, duration, cpu,
-ram, disk, bytesIn, bytesOut]`` (integers in the units of ``MeteredInterval``); a page holds up
+ram, disk, bytesIn, bytesOut]``: the values are those of the metrics agents send, in the order of
+``domain.metrics.METRICS`` (integers in the units of ``MeteredInterval``; one an entry does not
+hold, written before its metric existed, reads as zero); a page holds up
 to ``PAGE_BYTES`` of them (about 100 bytes each), so a 1,000-sample request is one item per
 project and start hour instead of an item per sample. Pages, tombstones and the indexed set
 expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour; identities after
@@ -19,9 +21,10 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ocore_usage.domain.attribution import MeteredInterval
+from ocore_usage.domain.metered import MeteredInterval, Sample
+from ocore_usage.domain.metrics import METRICS, SAMPLED
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity, Partition, StoredEntry
 from ocore_usage.storage.keys import (
@@ -36,9 +39,6 @@ from ocore_usage.storage.keys import (
     version_of_page,
 )
 from ocore_usage.storage.tables import Item, Table, runs_within
-
-if TYPE_CHECKING:
-    from ocore_usage.domain.samples import Sample  # the ingest's payload rules: the rollup does without them
 
 PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
@@ -59,21 +59,15 @@ def _expires(instant: int, retention: int) -> int:
 
 def _entry(sample: Sample, hour: int) -> list[object]:
     i = sample.interval
-    return [sample.sample_id, i.instance_id, i.start - hour, i.duration, i.cpu, i.ram, i.disk, i.bytes_in, i.bytes_out]
+    return [sample.sample_id, i.instance_id, i.start - hour, i.duration, *(i.values[m.index] for m in SAMPLED)]
 
 
 def _stored(raw: list[Any], hour: int, version: str, page: str) -> StoredEntry:
-    sample_id, instance_id, offset, duration, cpu, ram, disk, bytes_in, bytes_out = raw
-    interval = MeteredInterval(
-        instance_id=str(instance_id),
-        start=hour + int(offset),
-        duration=int(duration),
-        cpu=int(cpu),
-        ram=int(ram),
-        disk=int(disk),
-        bytes_in=int(bytes_in),
-        bytes_out=int(bytes_out),
-    )
+    sample_id, instance_id, offset, duration, *sampled = raw
+    values = [0] * len(METRICS)
+    for metric, value in zip(SAMPLED, sampled, strict=False):  # an older entry may hold fewer
+        values[metric.index] = int(value)
+    interval = MeteredInterval(str(instance_id), hour + int(offset), int(duration), tuple(values))
     return StoredEntry(str(sample_id), version, page, interval)
 
 

@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
+from ocore_usage.domain.metered import Sample
 from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
-from ocore_usage.domain.samples import WINDOW_PAST, Sample, parse_batch
+from ocore_usage.domain.samples import WINDOW_PAST, parse_batch
 from ocore_usage.domain.timeline import format_instant, now_micros
 from ocore_usage.domain.versions import new_version
 from ocore_usage.storage.keys import SeriesOwner

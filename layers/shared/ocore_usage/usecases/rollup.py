@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 from aws_lambda_powertools import Logger
 
 from ocore_usage.domain.aggregation import Occupancy, Usage, merge_all
-from ocore_usage.domain.attribution import MeteredInterval, hour_usage
+from ocore_usage.domain.attribution import hour_usage
+from ocore_usage.domain.metered import MeteredInterval
 from ocore_usage.domain.periods import UNITS, unit
 from ocore_usage.domain.timeline import (
     MICROS_PER_HOUR,
