@@ -173,7 +173,6 @@ def main() -> None:
 def _measure() -> None:
     from functions.get_project_usage import app
     from ocore_usage import wiring
-    from ocore_usage.usecases import reports
 
     _seed()
     event, context = _event(), cast(Any, _Context())
@@ -184,7 +183,7 @@ def _measure() -> None:
         assert len(json.loads(response["body"])["items"]) == 35
 
     floor = _floor_query(wiring.dynamodb_client(), os.environ["ROLLUPS_TABLE"])
-    service = reports.reports()
+    service = wiring.read_service()
 
     def get_in_place() -> None:
         service.executor = _InPlace()

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ocore_usage import wiring
+from ocore_usage.api import reads
 from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.api.queries import ProjectUsageQuery, parse_query, path_project_id
 from ocore_usage.api.representation import ReadRequest, respond
-from ocore_usage.usecases import reports
 
 logger = Logger()
 app = create_resolver()
@@ -24,7 +25,7 @@ def get_project_usage() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
     project_id = path_project_id(app.current_event.raw_event)
     query = parse_query(ProjectUsageQuery, app.current_event.raw_event)
-    answer = reports.reports().project_usage(caller.read_org, project_id, query)
+    answer = reads.project_usage(wiring.read_service(), caller.read_org, project_id, query)
     return respond(answer, ReadRequest.of(app.current_event.raw_event), query.format)
 
 

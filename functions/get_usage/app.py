@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ocore_usage import wiring
+from ocore_usage.api import reads
 from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.api.queries import UsageQuery, parse_query
 from ocore_usage.api.representation import ReadRequest, respond
-from ocore_usage.usecases import reports
 
 logger = Logger()
 app = create_resolver()
@@ -20,7 +21,7 @@ app = create_resolver()
 def get_usage() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
     query = parse_query(UsageQuery, app.current_event.raw_event)
-    answer = reports.reports().usage(caller.read_org, query)
+    answer = reads.usage(wiring.read_service(), caller.read_org, query)
     return respond(answer, ReadRequest.of(app.current_event.raw_event), query.format)
 
 

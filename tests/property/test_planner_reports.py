@@ -17,7 +17,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocore_usage.api.pagination import PageTokens
+from ocore_usage import wiring
+from ocore_usage.api import reads
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import TimeRange, plan_reads
@@ -25,7 +26,7 @@ from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.zones import calendar
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
-from ocore_usage.usecases.reports import Reports
+from ocore_usage.usecases.reports.service import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, org_hours_of, usage_months
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, iso, to_us
 
@@ -87,7 +88,7 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
     reference.data_through = draw(st.sampled_from([NOW, BASE + draw(st.integers(0, SPAN_HOURS * 60)) * 60_000_000]))
     reference.tz = draw(st.sampled_from(ZONES))
     watermark = FixedWatermark(reference.data_through)
-    reports = Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: NOW, watermark=watermark)
+    reports = wiring.reads_on(projects, rollups, StaticKey(), clock=lambda: NOW, watermark=watermark)
     return reports, rollups, reference
 
 
@@ -143,7 +144,7 @@ def test_one_projects_usage_equals_the_reference_page_by_page(data, world, perio
             next_token=token,
             tz=reference.tz,
         )
-        return reports.project_usage(org_id, project_id, q)
+        return reads.project_usage(reports, org_id, project_id, q)
 
     rollups.queries = rollups.items_read = 0
     pages = all_pages(fetch)
@@ -178,7 +179,7 @@ def test_org_usage_equals_the_reference_page_by_page(data, world, period, fill):
             next_token=token,
             tz=reference.tz,
         )
-        return reports.usage(org_id, q)
+        return reads.usage(reports, org_id, q)
 
     pages = all_pages(fetch)
     assert [item for page in pages for item in page["items"]] == expected["items"]
@@ -193,7 +194,7 @@ def test_usage_totals_equal_the_reference(data, world):
     start, end = data.draw(ranges("daily"))
     org_id = data.draw(st.sampled_from(["org_a", "org_b"]))
     q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), tz=reference.tz)
-    answer = reports.usage_totals(org_id, q).body()
+    answer = reads.usage_totals(reports, org_id, q).body()
     assert answer == reference.usage_totals(org_id, start, end)
 
 
@@ -208,7 +209,7 @@ def test_pages_of_usage_totals_concatenate_to_the_reference(data, world):
 
     def fetch(token: str | None) -> Any:
         q = query(TotalsQuery, start_date=iso(start), end_date=iso(end), limit=limit, next_token=token, tz=reference.tz)
-        return reports.usage_totals(org_id, q)
+        return reads.usage_totals(reports, org_id, q)
 
     pages = all_pages(fetch)
     assert [record for page in pages for record in page["totals"]] == expected["totals"]
@@ -224,8 +225,8 @@ def test_a_project_is_only_visible_to_its_own_org(data, world):
     owner = reference.projects[project_id].org_id
     stranger = "org_b" if owner == "org_a" else "org_a"
     for ask in (
-        lambda: reports.project_usage(stranger, project_id, ProjectUsageQuery()),
-        lambda: reports.usage(stranger, UsageQuery(project_id=project_id)),
+        lambda: reads.project_usage(reports, stranger, project_id, ProjectUsageQuery()),
+        lambda: reads.usage(reports, stranger, UsageQuery(project_id=project_id)),
     ):
         try:
             ask()

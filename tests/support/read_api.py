@@ -261,10 +261,9 @@ class ReadApi:
 
     @classmethod
     def install(cls, tables: Any, monkeypatch: Any, now: str = "2026-11-26T02:30:00Z") -> ReadApi:
-        from ocore_usage.api.pagination import PageTokens
+        from ocore_usage import wiring
         from ocore_usage.domain.timeline import parse_rfc3339
         from ocore_usage.storage.work import WorkQueue
-        from ocore_usage.usecases import reports as reports_module
         from ocore_usage.usecases.freshness import RollupWatermark
 
         clock, key = FixedClock(parse_rfc3339(now)), StaticKey()
@@ -272,10 +271,10 @@ class ReadApi:
         # them (the fixed clock never lets them age): the requests the tests count are the reads' own
         watermark = RollupWatermark(WorkQueue(tables.work), clock, max_age=1 << 62)
         watermark.data_through()
-        service = reports_module.Reports(
-            tables.project_repository, tables.rollup_repository, PageTokens(key), clock=clock, watermark=watermark
+        service = wiring.reads_on(
+            tables.project_repository, tables.rollup_repository, key, clock=clock, watermark=watermark
         )
-        monkeypatch.setattr(reports_module, "reports", lambda: service)
+        monkeypatch.setattr(wiring, "read_service", lambda: service)
         return cls(tables, clock, key, service)
 
     def project(self, project_id: str, org_id: str, name: str = "", deleted: bool = False) -> Project:
@@ -398,11 +397,10 @@ def deployed_functions(monkeypatch: Any, key: str = "s3cret-page-key") -> Iterat
     from moto import mock_aws
 
     from ocore_usage import wiring
-    from ocore_usage.usecases import reports
     from tests.support.template import create_tables
 
     def clear() -> None:
-        for cached in (wiring.dynamodb_client, wiring.tables, wiring.ingest_service, reports.reports):
+        for cached in (wiring.dynamodb_client, wiring.tables, wiring.ingest_service, wiring.read_service):
             cached.cache_clear()
         parameters.clear_caches()
 

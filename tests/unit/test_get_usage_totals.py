@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocore_usage.api.pagination import PageTokens
+from ocore_usage import wiring
 from ocore_usage.storage.projects import Project
-from ocore_usage.usecases import reports as reports_module
-from ocore_usage.usecases.reports import Reports
+from ocore_usage.usecases.reports.service import Reports
 from tests.support.read_api import LambdaContext, MemoryProjects, MemoryRollups, StaticKey, WorldProject, api_event
 from tests.support.read_reference import instant as t
 from tests.support.read_reference import to_us
@@ -161,13 +160,13 @@ def _org_of(count: int, name: str) -> Reports:
     projects, rollups = MemoryProjects(), MemoryRollups()
     for i in range(count):
         projects.add(Project(f"proj_{i:05d}", "org_a", name))
-    return Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: t("2026-11-26T02:30:00Z"))
+    return wiring.reads_on(projects, rollups, StaticKey(), clock=lambda: t("2026-11-26T02:30:00Z"))
 
 
 def _pages(monkeypatch, service: Reports) -> list[str]:
     from functions.get_usage_totals import app
 
-    monkeypatch.setattr(reports_module, "reports", lambda: service)
+    monkeypatch.setattr(wiring, "read_service", lambda: service)
     texts, token = [], None
     while True:
         response = app.lambda_handler(api_event("totals", {"next_token": token} if token else {}), LambdaContext())

@@ -16,9 +16,9 @@ from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from ocore_usage import wiring
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
-from ocore_usage.usecases import reports
 from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
 from tests.support.template import template
 from tools.openapi import ERROR_EXAMPLES, build_document, render
@@ -183,7 +183,7 @@ def test_scope_and_fault_answers_match_the_document(deployed, contract, route):
         raise RuntimeError("no table")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reports, "reports", broken)
+        patch.setattr(wiring, "read_service", broken)
         answer = call(handler(route), api_event(route, {}))
     assert answer.status == 500
     contract.check(PATHS[route], "get", answer)

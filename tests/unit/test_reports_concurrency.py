@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocore_usage.api.pagination import PageTokens
+from ocore_usage import wiring
+from ocore_usage.api import reads
 from ocore_usage.api.queries import ProjectUsageQuery, UsageQuery, read_parameters
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.periods import Period
@@ -21,7 +22,7 @@ from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import Granularity
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
-from ocore_usage.usecases.reports import Reports
+from ocore_usage.usecases.reports.service import Reports
 from tests.support.read_api import MemoryProjects, MemoryRollups, StaticKey, random_usage
 from tests.support.read_reference import HOUR_US, ReadReference, RefProject, instant, to_us
 
@@ -75,7 +76,7 @@ def _world(projects: MemoryProjects, rollups: MemoryRollups) -> ReadReference:
 
 
 def _reports(projects: MemoryProjects, rollups: MemoryRollups) -> Reports:
-    return Reports(projects, rollups, PageTokens(StaticKey()), clock=lambda: instant("2026-11-20T00:00:00Z"))
+    return wiring.reads_on(projects, rollups, StaticKey(), clock=lambda: instant("2026-11-20T00:00:00Z"))
 
 
 def _daily() -> ProjectUsageQuery:
@@ -89,7 +90,7 @@ def test_the_project_lookup_runs_beside_the_bucket_queries():
     projects = GatedProjects(gate=rollups.started)
     reference = _world(projects, rollups)
     # WHEN one project's daily usage over a ragged range is read
-    answer = _reports(projects, rollups).project_usage("org_a", "proj_a", _daily()).body()
+    answer = reads.project_usage(_reports(projects, rollups), "org_a", "proj_a", _daily()).body()
     # THEN the lookup did not wait in vain, the plan's three queries ran, and the answer is exact
     assert projects.waited == [True]
     assert rollups.runs == len(plan_reads(TimeRange(instant(RAGGED[0]), instant(RAGGED[1])), Period.DAILY).reads) == 3
@@ -110,7 +111,7 @@ def test_the_queries_of_a_plan_run_at_once():
 
     rollups.release.set()
     rollups.read_series = read_series  # type: ignore[method-assign]
-    answer = _reports(projects, rollups).project_usage("org_a", "proj_a", _daily()).body()
+    answer = reads.project_usage(_reports(projects, rollups), "org_a", "proj_a", _daily()).body()
     assert answer == reference.project_usage("proj_a", instant(RAGGED[0]), instant(RAGGED[1]), "daily")
 
 
@@ -125,9 +126,9 @@ def test_another_orgs_project_is_not_found_even_when_its_buckets_arrive_first(ro
     # WHEN org_a asks for org_b's project
     with pytest.raises(Problem) as raised:
         if route == "project":
-            reports.project_usage("org_a", "proj_x", _daily())
+            reads.project_usage(reports, "org_a", "proj_x", _daily())
         else:
-            reports.usage("org_a", read_parameters(UsageQuery, {**_daily().values(), "project_id": "proj_x"}))
+            reads.usage(reports, "org_a", read_parameters(UsageQuery, {**_daily().values(), "project_id": "proj_x"}))
     # THEN the answer is the unknown project's, with nothing of its usage
     assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
     assert "proj_x" in raised.value.detail and "PROJ_X" not in str(raised.value.to_body(None))
@@ -141,7 +142,7 @@ def test_a_foreign_project_is_refused_without_waiting_for_its_buckets():
     # WHEN org_a asks for org_b's project THEN the 404 comes while its queries are still held
     try:
         with pytest.raises(Problem) as raised:
-            _reports(projects, rollups).project_usage("org_a", "proj_x", _daily())
+            reads.project_usage(_reports(projects, rollups), "org_a", "proj_x", _daily())
         assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
         assert not rollups.release.is_set()
     finally:
@@ -154,7 +155,7 @@ def test_an_unknown_or_malformed_project_reads_no_bucket():
     reports = _reports(projects, rollups)
     for project_id in ("proj_nope", "bad id/../x"):
         with pytest.raises(Problem) as raised:
-            reports.project_usage("org_a", project_id, _daily())
+            reads.project_usage(reports, "org_a", project_id, _daily())
         assert raised.value.code is ProblemCode.PROJECT_NOT_FOUND
     # the unknown id's queries were started beside its lookup; the malformed one's never
     assert rollups.queries <= 3

@@ -13,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocore_usage import wiring
-from ocore_usage.api.pagination import PageBinding, PageState, PageTokens, Position, parse_keys, ssm_key_source
+from ocore_usage.api.pagination import PageTokens, parse_keys, ssm_key_source
 from ocore_usage.domain.planner import TimeRange
 from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
+from ocore_usage.usecases.reports.paging import PageBinding, PageState, Position
 from tests.support.read_api import StaticKey, api_event, call, deployed_functions, random_usage
 
 BINDING = PageBinding("org_a", "GET /usage", {"period": "daily", "start_date": None, "fill": None})

@@ -12,7 +12,6 @@ from moto import mock_aws
 from functions.authorizer import app as authorizer_app
 from ocore_usage import wiring
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, MissingSetting, whole_setting
-from ocore_usage.usecases import reports
 from tests.support.template import local_template
 
 TABLES = {"SAMPLES_TABLE", "WORK_TABLE", "ROLLUPS_TABLE", "PROJECTS_TABLE"}
@@ -24,9 +23,9 @@ BUILDS: dict[str, tuple[Callable[[], Any], set[str]]] = {
         authorizer_app.verifier.__wrapped__,
         {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "JWT_SECRET_PARAMETER", "JWKS_URL"},
     ),
-    "GetProjectUsageFunction": (reports.reports.__wrapped__, READ),
-    "GetUsageFunction": (reports.reports.__wrapped__, READ),
-    "GetUsageTotalsFunction": (reports.reports.__wrapped__, READ),
+    "GetProjectUsageFunction": (wiring.read_service.__wrapped__, READ),
+    "GetUsageFunction": (wiring.read_service.__wrapped__, READ),
+    "GetUsageTotalsFunction": (wiring.read_service.__wrapped__, READ),
     "IngestSamplesFunction": (wiring.ingest_service.__wrapped__, {"SAMPLES_TABLE", "WORK_TABLE"}),
     "RollupFunction": (
         lambda: (wiring.rollup_service.__wrapped__(), wiring.rollup_dispatcher.__wrapped__("RollupFunction")),

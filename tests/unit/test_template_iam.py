@@ -295,14 +295,14 @@ def drive_every_function(recorder: CallRecorder) -> None:
     from functions.ingest_samples import app as ingest_app
     from functions.project_sync import app as sync_app
     from functions.rollup import app as rollup_app
-    from ocore_usage.usecases import reports
+    from ocore_usage import wiring
 
     def run(function: str, handler: Any, payload: Any, context: Any = None) -> Any:
         recorder.function = function
         return handler(payload, context or LambdaContext())
 
     def read(function: str, handler: Any, route: str, query: dict[str, str]) -> dict[str, Any]:
-        reports.reports.cache_clear()  # each function runs in its own process, with its own watermark cache
+        wiring.read_service.cache_clear()  # each function runs in its own process, with its own watermark cache
         request = api_event(route, query, org_id="org_demo", project_id="proj_web")
         response = run(function, handler, copy.deepcopy(request))
         assert response["statusCode"] == 200, response["body"]

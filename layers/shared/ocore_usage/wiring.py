@@ -4,8 +4,8 @@ Nothing here runs at import time: a function's cold start only creates the Dynam
 request first needs it, and loads the services, the repositories and the sample rules only in the
 functions that use them. Each build reads the variables it needs then (a table's name when the
 table is first used): a function fails on a missing variable only if it uses it, and then names
-it. Tests do not go through here: they build repositories on their own clients (moto or DynamoDB
-Local).
+it. Tests build repositories on their own clients (moto, DynamoDB Local or in memory), and the
+read service on them through :func:`reads_on`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, cast
 
 from ocore_usage import aws
+from ocore_usage.domain.timeline import now_micros
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_lambda.client import LambdaClient
 
+    from ocore_usage.api.pagination import KeySource
     from ocore_usage.storage.projects import ProjectRepository
     from ocore_usage.storage.rollups import RollupRepository
     from ocore_usage.usecases.dispatch import RollupDispatcher
     from ocore_usage.usecases.ingest import IngestService
     from ocore_usage.usecases.projects import ProjectSync
+    from ocore_usage.usecases.reports.service import Clock, ProjectSource, Reports, SeriesSource, Watermark
     from ocore_usage.usecases.rollup import RollupService
 
 
@@ -123,3 +126,34 @@ def project_sync() -> ProjectSync:
 
     found = tables()
     return ProjectSync(found.project_repository, WorkQueue(found.work))
+
+
+@cache
+def read_service() -> Reports:
+    """The read use cases on the service's tables, with tokens keyed from SSM and the rollup's watermark."""
+    from ocore_usage.api.pagination import ssm_key_source
+    from ocore_usage.usecases.freshness import RollupWatermark
+
+    found = tables()
+    return reads_on(
+        found.project_repository,
+        found.rollup_repository,
+        ssm_key_source(setting("PAGINATION_KEY_PARAMETER")),
+        watermark=RollupWatermark(WorkQueue(found.work)),
+    )
+
+
+def reads_on(
+    projects: ProjectSource,
+    rollups: SeriesSource,
+    keys: KeySource,
+    *,
+    clock: Clock = now_micros,
+    watermark: Watermark | None = None,
+) -> Reports:
+    """The read use cases on these repositories, their pages' tokens signed with ``keys``."""
+    from ocore_usage.api.pagination import PageTokens
+    from ocore_usage.api.reads import response_bytes
+    from ocore_usage.usecases.reports.service import Reports
+
+    return Reports(projects, rollups, PageTokens(keys), response_bytes, clock=clock, watermark=watermark)

@@ -1,5 +1,8 @@
 """Page tokens: opaque, tamper-proof ``next_token`` values (docs/read-api.md, "Records, totals, pages").
 
+Where a page starts and ends is the read use case's (:mod:`ocore_usage.usecases.reports.paging`);
+turning its state into a token a client carries, and back, is HTTP's, here.
+
 A token is ``<payload>.<mac>`` in base64url. The payload holds what the next page needs: the
 effective range of the first page (so pages stay consistent when a default end moves on with
 the clock) and the position of the next item (its ``projectId`` and ``periodStart``). The MAC
@@ -23,12 +26,11 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from ocore_usage.domain.planner import TimeRange
 from ocore_usage.domain.problems import Problem, ProblemCode
+from ocore_usage.usecases.reports.paging import PageBinding, PageState, Position
 
 KeySource = Callable[[], Sequence[bytes]]
 """The keys in force: the first signs, every one verifies."""
@@ -36,39 +38,6 @@ KeySource = Callable[[], Sequence[bytes]]
 _VERSION = 1
 _DOMAIN = b"ocore-usage/page-token/v1"
 KEY_CACHE_SECONDS = 300
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where the next page starts: the first item at or after ``(project_id, period_start)``."""
-
-    project_id: str
-    period_start: int
-
-
-@dataclass(frozen=True, slots=True)
-class PageBinding:
-    """What a token belongs to: one org, one endpoint, one set of query parameters."""
-
-    org_id: str
-    endpoint: str
-    parameters: Mapping[str, Any]
-
-    def digest(self) -> bytes:
-        canonical = json.dumps(
-            [self.org_id, self.endpoint, sorted((str(k), str(v)) for k, v in self.parameters.items())],
-            separators=(",", ":"),
-            ensure_ascii=True,
-        )
-        return hashlib.sha256(canonical.encode()).digest()
-
-
-@dataclass(frozen=True, slots=True)
-class PageState:
-    """The content of a valid token."""
-
-    time_range: TimeRange
-    position: Position
 
 
 def parse_keys(value: str) -> tuple[bytes, ...]:
@@ -91,7 +60,8 @@ def ssm_key_source(parameter_name: str) -> KeySource:
 
 
 class PageTokens:
-    """Issues tokens signed with the first key of ``key_source``; accepts a token signed with any of them."""
+    """Issues tokens signed with the first key of ``key_source``; accepts a token signed with any of them
+    (the reads' :class:`~ocore_usage.usecases.reports.paging.PageTokens` port)."""
 
     def __init__(self, key_source: KeySource) -> None:
         self._key_source = key_source
@@ -132,8 +102,17 @@ class PageTokens:
 
 
 def _mac(key: bytes, binding: PageBinding, encoded_payload: str) -> bytes:
-    message = b"\0".join((_DOMAIN, binding.digest(), encoded_payload.encode("ascii", "replace")))
+    message = b"\0".join((_DOMAIN, _digest(binding), encoded_payload.encode("ascii", "replace")))
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def _digest(binding: PageBinding) -> bytes:
+    canonical = json.dumps(
+        [binding.org_id, binding.endpoint, sorted((str(k), str(v)) for k, v in binding.parameters.items())],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode()).digest()
 
 
 def _invalid() -> Problem:

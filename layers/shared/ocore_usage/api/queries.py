@@ -55,6 +55,7 @@ from ocore_usage.domain.timeline import (
     to_micros,
 )
 from ocore_usage.domain.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Calendar, UnknownZone, calendar
+from ocore_usage.usecases.reports.request import Fill
 
 DEFAULT_LIMIT: Final = 1000
 MAX_LIMIT: Final = 5000
@@ -72,13 +73,6 @@ _QUERY_CODES = frozenset(
         ProblemCode.INVALID_TIMEZONE,
     }
 )
-
-
-class Fill(StrEnum):
-    """What to do with buckets without usage: zero records, or leave them out."""
-
-    ZERO = "zero"
-    NONE = "none"
 
 
 class Format(StrEnum):
