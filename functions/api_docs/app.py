@@ -62,17 +62,17 @@ def _file(name: str, content_type: str, cache_control: str, **headers: str) -> R
     )
 
 
-@app.get("/api/openapi.json", compress=True)
+@app.get("/api/openapi.json", compress=True, include_in_schema=False)
 def openapi_document() -> Response[str]:
     return _file("openapi.json", "application/json", FRESH)
 
 
-@app.get("/api/docs", compress=True)
+@app.get("/api/docs", compress=True, include_in_schema=False)
 def docs_page() -> Response[str]:
     return _file("docs.html", HTML, FRESH, **{"Content-Security-Policy": PAGE_POLICY})
 
 
-@app.get("/api/docs/<asset>", compress=True)
+@app.get("/api/docs/<asset>", compress=True, include_in_schema=False)
 def docs_asset(asset: str) -> Response[str]:
     if asset not in ASSETS:
         raise NotFoundError(asset)

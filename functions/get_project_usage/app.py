@@ -11,16 +11,23 @@ from ocore_usage import wiring
 from ocore_usage.api import reads
 from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.api.queries import ProjectUsageQuery, parse_query, path_project_id
-from ocore_usage.api.representation import ReadRequest, respond
+from ocore_usage.api.representation import ReadRequest, read_answers, respond
+from ocore_usage.api.responses import UsageReport
+from ocore_usage.domain.endpoints import PROJECT_USAGE, rule
 
 logger = Logger()
 app = create_resolver()
 
 
-# API Gateway routed the request here by its {id} segment and hands the path over percent-decoded,
-# so the segment may hold any character: match it whole, and take the id as delivered in
-# pathParameters (decoded once, like project_id in the query string).
-@app.get("/api/projects/[^/]+/usage")
+# the id as delivered in pathParameters: decoded once, like project_id in the query string
+@app.get(
+    rule(PROJECT_USAGE),
+    operation_id="getProjectUsage",
+    summary="Project usage",
+    description="Usage of one project of the caller's organization, per bucket, with totals over the range. "
+    "Requires the scope usage:read.",
+    responses=read_answers(ProjectUsageQuery, UsageReport, not_found=True, path_id=True),
+)
 def get_project_usage() -> Response[str]:
     caller = caller_of(app).require(READ_SCOPE)
     project_id = path_project_id(app.current_event.raw_event)

@@ -7,7 +7,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocore_usage.api.http_api import WRITE_SCOPE, caller_of, create_resolver, json_response
+from ocore_usage.api.http_api import (
+    FAULT,
+    FORBIDDEN,
+    UNAUTHORIZED,
+    WRITE_SCOPE,
+    caller_of,
+    create_resolver,
+    json_response,
+    problem_answers,
+)
+from ocore_usage.domain.endpoints import USAGE_SAMPLES, rule
+from ocore_usage.domain.problems import ProblemCode
 from ocore_usage.domain.samples import request_body
 from ocore_usage.wiring import ingest_service
 
@@ -15,7 +26,42 @@ logger = Logger()
 app = create_resolver()
 
 
-@app.post("/api/usage/samples")
+@app.post(
+    rule(USAGE_SAMPLES),
+    operation_id="postUsageSamples",
+    summary="Ingest usage samples",
+    description="Metering agents send 1 to 1000 samples; all-or-nothing validation; idempotent per "
+    "(projectId, sampleId). Requires the service scope usage:write.",
+    responses={
+        202: {
+            "description": "Every sample is stored.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["accepted"],
+                        "additionalProperties": False,
+                        "properties": {"accepted": {"type": "integer", "minimum": 1}},
+                    }
+                }
+            },
+        },
+        400: problem_answers(
+            "The body is empty or not JSON.",
+            ProblemCode.MALFORMED_REQUEST,
+            examples={ProblemCode.MALFORMED_REQUEST: "POST /api/usage/samples with a body that is not JSON"},
+        ),
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        413: problem_answers("Too many samples, or too large a body.", ProblemCode.PAYLOAD_TOO_LARGE),
+        422: problem_answers(
+            "Samples not acceptable; errors lists each bad sample by index and field.",
+            ProblemCode.VALIDATION_ERROR,
+            ProblemCode.SAMPLE_OUT_OF_WINDOW,
+        ),
+        500: FAULT,
+    },
+)
 def post_samples() -> Response[str]:
     caller = caller_of(app).require(WRITE_SCOPE)
     event = app.current_event

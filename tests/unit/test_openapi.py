@@ -17,11 +17,12 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from ocore_usage import wiring
+from ocore_usage.api.http_api import ERROR_EXAMPLES
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
 from tests.support.template import template
-from tools.openapi import ERROR_EXAMPLES, build_document, render
+from tools.openapi import build_document, render
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 DOC_URI = "urn:ocore:openapi"

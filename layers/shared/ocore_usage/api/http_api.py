@@ -4,6 +4,10 @@
 a :class:`Problem` into its problem+json answer, an unknown route into ``404 not_found``, and any
 other exception into a ``500`` carrying the request id and no stack trace. Successful answers
 are serialized with :mod:`ocore_usage.api.jsonnum`, so figures stay exact.
+
+``problem_answers``, ``gateway_answer`` and the constants built from them describe those answers
+in OpenAPI terms for the route decorators' ``responses`` (tools/openapi.py assembles the document):
+plain dicts, cheap to build at import.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from ocore_usage.api import jsonnum
 from ocore_usage.domain.problems import PROBLEM_JSON, Problem, ProblemCode
 
 logger = Logger(service="ocore-usage")
+
+SCHEMA_REF = "#/components/schemas/{model}"
 
 READ_SCOPE = "usage:read"
 WRITE_SCOPE = "usage:write"
@@ -111,3 +117,83 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         rid = request_id()
         problem = Problem(ProblemCode.INTERNAL_ERROR, "an unexpected fault occurred; quote the request id")
         return problem_response(problem, rid)
+
+
+# ---------------------------------------------------------------- the answers, as the document describes them
+
+ERROR_EXAMPLES: dict[ProblemCode, str] = {
+    ProblemCode.INVALID_PERIOD: "GET /api/usage?period=weekly",
+    ProblemCode.INVALID_DATE: "GET /api/usage?start_date=2026-13-01",
+    ProblemCode.INVALID_RANGE: "GET /api/usage?start_date=2026-11-02&end_date=2026-11-01",
+    ProblemCode.UNKNOWN_PARAMETER: "GET /api/usage?perid=daily",
+    ProblemCode.RANGE_TOO_LARGE: "GET /api/usage?period=hourly&start_date=2026-01-01&end_date=2026-06-01",
+    ProblemCode.INVALID_TOKEN: "GET /api/usage?next_token=not-a-token",
+    ProblemCode.INVALID_LIMIT: "GET /api/usage?limit=0",
+    ProblemCode.INVALID_TIMEZONE: "GET /api/usage?period=daily&tz=Mars/Olympus_Mons",
+    ProblemCode.MALFORMED_REQUEST: "GET /api/usage?period=daily&period=hourly",
+    ProblemCode.PROJECT_NOT_FOUND: "GET /api/projects/proj_of_another_org/usage",
+    ProblemCode.INSUFFICIENT_SCOPE: "GET /api/usage with a token without usage:read "
+    "(POST /api/usage/samples: usage:write)",
+    ProblemCode.INTERNAL_ERROR: "any request during an unexpected fault (the answer carries the request id)",
+    ProblemCode.SAMPLE_OUT_OF_WINDOW: "POST /api/usage/samples "
+    '{"samples": [{"intervalStart": "2020-01-01T00:00:00Z", ...}]}',
+    ProblemCode.PAYLOAD_TOO_LARGE: 'POST /api/usage/samples {"samples": [... 1001 samples ...]}',
+    ProblemCode.VALIDATION_ERROR: 'POST /api/usage/samples {"samples": [{"sampleId": "s1", "cpuCores": -1, ...}]}',
+}
+"""One request that triggers each code, shown as the example of its answer."""
+
+
+def problem_answers(description: str, *codes: ProblemCode, examples: dict[ProblemCode, str] | None = None) -> Any:
+    """The OpenAPI response of ``codes``, which share one status: problem+json, one example each."""
+    (status,) = {code.status for code in codes}
+    schema = {
+        "allOf": [
+            {"$ref": SCHEMA_REF.format(model="ProblemDetails")},
+            {"properties": {"status": {"const": status}, "code": {"enum": [code.code for code in codes]}}},
+        ]
+    }
+    return {
+        "description": description,
+        "content": {
+            PROBLEM_JSON: {
+                "schema": schema,
+                "examples": {code.code: _problem_example(code, examples or {}) for code in codes},
+            }
+        },
+    }
+
+
+def _problem_example(code: ProblemCode, examples: dict[ProblemCode, str]) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "type": code.type,
+        "title": code.title,
+        "status": code.status,
+        "detail": "…",
+        "code": code.code,
+    }
+    if code is ProblemCode.INTERNAL_ERROR:
+        value["requestId"] = "Qm9vdHN0cmFwQQ="
+    return {"summary": examples.get(code) or ERROR_EXAMPLES[code], "value": value}
+
+
+def gateway_answer(message: str, description: str) -> Any:
+    """The OpenAPI response of what API Gateway itself answers (``{"message": ...}``)."""
+    schema = {
+        "allOf": [
+            {"$ref": SCHEMA_REF.format(model="GatewayMessage")},
+            {"properties": {"message": {"const": message}}},
+        ]
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+UNAUTHORIZED = gateway_answer("Unauthorized", "No bearer token (answered by API Gateway).")
+FORBIDDEN: Any = {
+    "description": 'The token is invalid (API Gateway answers {"message": "Forbidden"}), or lacks the '
+    "scope the route needs (insufficient_scope).",
+    "content": {
+        **gateway_answer("Forbidden", "")["content"],
+        **problem_answers("", ProblemCode.INSUFFICIENT_SCOPE)["content"],
+    },
+}
+FAULT = problem_answers("An unexpected fault; quote the requestId.", ProblemCode.INTERNAL_ERROR)

@@ -373,6 +373,33 @@ def read_parameters[Q: QueryParameters](model: type[Q], values: Mapping[str, obj
     return model(**read)
 
 
+_READ_400 = (
+    ProblemCode.INVALID_PERIOD,
+    ProblemCode.INVALID_DATE,
+    ProblemCode.INVALID_RANGE,
+    ProblemCode.UNKNOWN_PARAMETER,
+    ProblemCode.RANGE_TOO_LARGE,
+    ProblemCode.INVALID_TOKEN,
+    ProblemCode.INVALID_LIMIT,
+    ProblemCode.INVALID_TIMEZONE,
+    ProblemCode.MALFORMED_REQUEST,
+)
+_CODE_OF_PARAMETER = {
+    "period": ProblemCode.INVALID_PERIOD,
+    "next_token": ProblemCode.INVALID_TOKEN,
+    "limit": ProblemCode.INVALID_LIMIT,
+    "tz": ProblemCode.INVALID_TIMEZONE,
+}
+
+
+def problem_codes(model: type[QueryParameters]) -> list[ProblemCode]:
+    """The ``400`` codes a request read into ``model`` can answer with (a parameter's own code only
+    where the parameter exists), in the documented order."""
+    names = {parameter.name for parameter in fields(model)}
+    absent = {code for name, code in _CODE_OF_PARAMETER.items() if name not in names}
+    return [code for code in _READ_400 if code not in absent]
+
+
 def path_project_id(event: Mapping[str, Any]) -> str:
     """The ``{id}`` of ``/projects/{id}/usage`` as API Gateway delivers it in ``pathParameters``:
     percent-decoded once, like every value of ``queryStringParameters``, so ``/projects/p%31/usage``

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ocore_usage.api import jsonnum
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, resolve_range
 from ocore_usage.api.responses import UsageRecord, UsageReport, UsageTotals
+from ocore_usage.domain.endpoints import PROJECT_USAGE, USAGE, USAGE_TOTALS
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.timeline import format_instant
 from ocore_usage.domain.zones import UTC_NAME
@@ -31,18 +32,18 @@ if TYPE_CHECKING:
 
 def project_usage(service: Reports, org_id: str, project_id: str, query: ProjectUsageQuery) -> UsageReport:
     """``GET /projects/{id}/usage``."""
-    request = _request(org_id, f"GET /projects/{project_id}/usage", query, project_id)
+    request = _request(org_id, "GET " + PROJECT_USAGE.format(id=project_id), query, project_id)
     return _report(reports.usage(service, request))
 
 
 def usage(service: Reports, org_id: str, query: UsageQuery) -> UsageReport:
     """``GET /usage``: one project's usage with ``project_id``, else the organization's."""
-    return _report(reports.usage(service, _request(org_id, "GET /usage", query, query.project_id)))
+    return _report(reports.usage(service, _request(org_id, "GET " + USAGE, query, query.project_id)))
 
 
 def usage_totals(service: Reports, org_id: str, query: TotalsQuery) -> UsageTotals:
     """``GET /usage/totals``."""
-    answer = reports.usage_totals(service, _request(org_id, "GET /usage/totals", query))
+    answer = reports.usage_totals(service, _request(org_id, "GET " + USAGE_TOTALS, query))
     return UsageTotals(
         totals=[render(record) for record in answer.records],
         startDate=format_instant(answer.time_range.start),

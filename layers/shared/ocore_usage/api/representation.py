@@ -38,9 +38,13 @@ from urllib.parse import parse_qsl, quote, urlencode
 from aws_lambda_powertools.event_handler import Response
 
 from ocore_usage.api import jsonnum
-from ocore_usage.api.queries import Format
-from ocore_usage.api.responses import CSV_COLUMNS, UsageReport, UsageTotals, csv_row
-from ocore_usage.domain.timeline import from_micros, parse_rfc3339
+from ocore_usage.api.http_api import FAULT, FORBIDDEN, SCHEMA_REF, UNAUTHORIZED, gateway_answer, problem_answers
+from ocore_usage.api.queries import Format, QueryParameters, problem_codes
+from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals, csv_row
+from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.metrics import MICRO
+from ocore_usage.domain.problems import ProblemCode
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, from_micros, parse_rfc3339
 
 JSON: Final = "application/json"
 CSV: Final = "text/csv; charset=utf-8; header=present"
@@ -181,3 +185,91 @@ def http_date(instant: int) -> str:
         f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} "
         f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
     )
+
+
+# ---------------------------------------------------------------- the answers, as the document describes them
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+_VALIDATOR_HEADERS = {
+    "ETag": _header("Strong entity tag: the SHA-256 of the body (for CSV, with the next page's token), base64url."),
+    "Last-Modified": _header("dataThrough as an HTTP-date (whole seconds, rounded down)."),
+    "Cache-Control": _header(
+        f"private; max-age={CLOSED_MAX_AGE} when the whole range ends no later than dataThrough "
+        f"(every bucket closed and rolled up), else max-age={OPEN_MAX_AGE}."
+    ),
+    "Vary": _header("Accept: the body's format follows it."),
+}
+_CSV_PAGE_HEADERS = {
+    "X-Next-Token": _header("CSV only: the nextToken of the JSON answer, when more records follow."),
+    "Link": _header('CSV only: <this request with next_token set>; rel="next", when more records follow.'),
+}
+
+
+def _csv_example() -> str:
+    """The CSV form of an answer: its header and one record (a Berlin day of 23 hours, two instances)."""
+    unit_hours = MICRO * MICROS_PER_HOUR  # one core (or GB) for one hour, in micro-units x microseconds
+    usage = Usage.of(
+        cpu=46 * unit_hours,
+        ram=92 * unit_hours,
+        disk=460 * unit_hours,
+        instance=23 * MICROS_PER_HOUR,
+        bytes_in=1000,
+        bytes_out=5000,
+        peak=2,
+    )
+    record = UsageRecord.of(
+        usage,
+        period_start="2026-03-29T00:00:00+01:00",
+        period_type="daily",
+        project_id="prj_web_frontend",
+        project_name="web-frontend",
+    )
+    return ",".join(CSV_COLUMNS) + "\r\n" + ",".join(csv_row(record)) + "\r\n"
+
+
+def read_answers(
+    query: type[QueryParameters], body: type[Answer], *, not_found: bool = False, path_id: bool = False
+) -> dict[int, Any]:
+    """The OpenAPI responses of a read route: ``body`` as JSON or CSV, ``304``, and its problems
+    (``404`` where a project is named, by ``path_id`` or a parameter)."""
+    records = "items" if body is UsageReport else "per-project totals"
+    answers: dict[int, Any] = {
+        200: {
+            "description": f"The usage asked for: JSON, or with Accept: text/csv (or format=csv) the {records} as CSV.",
+            "headers": {**_VALIDATOR_HEADERS, **_CSV_PAGE_HEADERS},
+            "content": {
+                JSON: {"schema": {"$ref": SCHEMA_REF.format(model=body.__name__)}},
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": f"RFC 4180 CSV (CRLF line ends): a header row, then one row per {records} "
+                        "record in the JSON order. Columns: " + ", ".join(CSV_COLUMNS) + ". Numbers as in JSON, "
+                        "null as an empty field, partial as true or false.",
+                    },
+                    "example": _csv_example(),
+                },
+            },
+        },
+        304: {
+            "description": "If-None-Match names this answer's ETag (or is *): nothing changed, no body.",
+            "headers": _VALIDATOR_HEADERS,
+            "content": {},  # no body (without content, Powertools would document the handler's return type)
+        },
+        400: problem_answers("The request's parameters are not acceptable.", *problem_codes(query)),
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+    }
+    if not_found:
+        missing = "No such project in the caller's organization (also for another organization's project)."
+        answers[404] = problem_answers(missing, ProblemCode.PROJECT_NOT_FOUND)
+    if path_id:
+        # API Gateway decodes the path before routing: an id holding %2F is another path, no route
+        gateway = gateway_answer("Not Found", "")["content"]
+        described = answers[404]["description"] + ' An id holding "/" (%2F) matches no route: API Gateway answers.'
+        answers[404] = {"description": described, "content": {**gateway, **answers[404]["content"]}}
+    answers[500] = FAULT
+    return answers
