@@ -14,8 +14,9 @@ from functions.rollup import app as rollup_app
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SHARDS, SeriesOwner, shard_of
+from ocore_usage.storage.leases import LeaseLost
 from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.storage.work import LeaseLost, WorkQueue
+from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, retry_delay
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339, to_micros
+from ocore_usage.storage.heads import Progress
 from ocore_usage.storage.keys import SeriesOwner, shard_of
-from ocore_usage.storage.work import Progress, WorkQueue
+from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.usecases.rollup import NO_DEADLINE, RollupResult
 from tests.support.pipeline import Clock, Pipeline

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, now_micros
-from ocore_usage.storage.work import Progress
+from ocore_usage.storage.heads import Progress
 
 MAX_AGE: Final = 10 * MICROS_PER_SECOND
 """How long a process reuses the heads it read."""

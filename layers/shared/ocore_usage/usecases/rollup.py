@@ -42,11 +42,15 @@ from ocore_usage.domain.timeline import (
     now_micros,
 )
 from ocore_usage.domain.versions import resolve
+from ocore_usage.storage.heads import ShardHead
 from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner
+from ocore_usage.storage.leases import Lease, LeaseLost
+from ocore_usage.storage.marks import Mark, MarkPage
+from ocore_usage.storage.parked import Retry
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
-from ocore_usage.storage.work import Lease, LeaseLost, Mark, MarkPage, Retry, ShardHead, WorkQueue
+from ocore_usage.storage.work import WorkQueue
 
 logger = Logger(service="ocore-usage", child=True)
 

@@ -1,0 +1,111 @@
+"""Shard leases: a rollup worker's hold on one shard, kept on the shard's head.
+
+A worker takes a shard's lease (``leaseOwner``, ``leaseExpires``) before it reads the shard's marks
+and gives it back with the cursor where it stopped (so the next worker goes on from there), the
+``seq`` it rolled up to, and when the shard's parked projects are due. Every mark it deletes is
+deleted with a check that it still holds the lease (:func:`lease_check`): a worker that lost its
+lease writes nothing more to the shard (:class:`LeaseLost`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ocore_usage.storage.heads import ShardHead, ShardHeads, head_key
+from ocore_usage.storage.keys import SeriesOwner
+from ocore_usage.storage.tables import Conditional
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the shard now: this one must stop writing to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A worker's hold on one shard, until ``expires``."""
+
+    kind: SeriesOwner
+    shard: int
+    owner: str
+    expires: int
+
+
+def lease_check(lease: Lease) -> Conditional:
+    """The shard's head, as long as ``lease``'s owner holds it."""
+    return Conditional(head_key(lease.kind, lease.shard), "leaseOwner = :owner", {":owner": lease.owner})
+
+
+class Leases(ShardHeads):
+    """Taking and giving back the leases of the shards."""
+
+    def acquire(self, head: ShardHead, owner: str, now: int, lease: int) -> Lease | None:
+        """Take the shard's lease for ``lease`` microseconds unless another worker holds an unexpired one.
+
+        Also starts ``lapOrigin`` afresh: the origins of the marks written from now on, which are all
+        that a run ending with an empty lap can leave behind.
+        """
+        expires = now + lease
+        taken = self._update_head(
+            head.kind,
+            head.shard,
+            "SET leaseOwner = :owner, leaseExpires = :expires REMOVE lapOrigin",
+            {":owner": owner, ":expires": expires, ":now": now},
+            condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
+        )
+        return Lease(head.kind, head.shard, owner, expires) if taken else None
+
+    def release(
+        self,
+        lease: Lease,
+        *,
+        cursor: str,
+        done: int | None = None,
+        retry_at: int | None = None,
+        since: int = 0,
+        parked: bool = True,
+    ) -> bool:
+        """Give the lease back, keeping ``cursor`` for the next worker.
+
+        ``done`` records the ``seq`` up to which every mark was rolled or parked; ``retry_at``
+        when the earliest parked one is due; ``parked``, whether parked projects remain. With
+        nothing parked, the shard's lag is cleared if no writer came meanwhile, else it restarts
+        at ``since`` (when the worker's last lap began). ``pendingOrigin`` follows: cleared with
+        the lag, else the origins of the marks written since the lease was taken (``lapOrigin``:
+        a mark written before the last lap began was rolled by it); with parked ids it stays.
+        A shard left with nothing pending records ``rolledAt``: every mark written before
+        ``since`` was rolled when it was released.
+        """
+        values: dict[str, Any] = {":owner": lease.owner, ":cursor": cursor}
+        sets = ["#cursor = :cursor"]
+        removes = ["leaseOwner", "leaseExpires"]
+        names = {"#cursor": "cursor"}
+        if done is not None:
+            sets.append("done = :done")
+            values[":done"] = done
+            if retry_at is not None:
+                sets.append("retryAt = :retry")
+                values[":retry"] = retry_at
+            else:
+                removes.append("retryAt")
+            if not parked:
+                removes.append("parked")
+        expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
+        condition = "leaseOwner = :owner"
+        if done is not None and retry_at is None:
+            # Nothing pending or parked, unless a writer bumped seq since: then the lag restarts at ``since``.
+            values[":since"] = since
+            cleared = self._update_head(
+                lease.kind,
+                lease.shard,
+                expression.replace("SET ", "SET rolledAt = :since, ", 1) + ", pendingSince, pendingOrigin, lapOrigin",
+                values,
+                condition=condition + " AND seq = :done",
+                names=names,
+            )
+            if cleared:
+                return True
+            expression = expression.replace(
+                "SET ", "SET pendingSince = :since, pendingOrigin = if_not_exists(lapOrigin, :since), ", 1
+            )
+        return self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
