@@ -1,2 +1,3 @@
-"""DynamoDB storage: key layout (``keys``), low-level table access (``tables``) and one repository
-per table (``samples``, ``work``, ``rollups``, ``projects``). The boto3 client is always injected."""
+"""DynamoDB storage: key layout (``keys``), table access (``tables``, the only caller of the client) and
+one repository per table (``samples``, ``work``, ``rollups``, ``projects``); the work table's parts
+are ``marks``, ``heads``, ``leases`` and ``parked``. The boto3 client is always injected."""
