@@ -1,4 +1,5 @@
 """The service's operations: ingest, rollup, dispatch, reports and project events.
 
-Their repositories are injected (``ocore_usage.wiring`` builds them); they work through ``storage`` and ``domain``.
+Their repositories are injected (``ocore_usage.wiring`` builds them) as the small Protocols of ``ports``;
+they work through ``storage`` and ``domain``.
 """

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, now_micros
-from ocore_usage.storage.work import WorkQueue
+from ocore_usage.usecases.ports import PendingShards
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
@@ -63,7 +63,7 @@ class Dispatch:
 
 class RollupDispatcher:
     def __init__(
-        self, work: WorkQueue, launcher: WorkerLauncher, workers: int, clock: Callable[[], int] = now_micros
+        self, work: PendingShards, launcher: WorkerLauncher, workers: int, clock: Callable[[], int] = now_micros
     ) -> None:
         self.work = work
         self.launcher = launcher

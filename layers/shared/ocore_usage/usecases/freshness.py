@@ -20,20 +20,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, now_micros
-from ocore_usage.storage.heads import Progress
+from ocore_usage.usecases.ports import RollupProgress
 
 MAX_AGE: Final = 10 * MICROS_PER_SECOND
 """How long a process reuses the heads it read."""
 _MINUTE = 60 * MICROS_PER_SECOND
-
-
-class RollupProgress(Protocol):
-    def progress(self) -> Progress:
-        """The shard heads' watermark (one request)."""
-        ...
 
 
 class RollupWatermark:

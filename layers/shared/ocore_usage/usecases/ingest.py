@@ -27,14 +27,13 @@ from ocore_usage.domain.samples import WINDOW_PAST, parse_batch
 from ocore_usage.domain.timeline import format_instant, now_micros
 from ocore_usage.domain.versions import new_version
 from ocore_usage.storage.keys import SeriesOwner
-from ocore_usage.storage.samples import SampleRepository
-from ocore_usage.storage.work import WorkQueue
+from ocore_usage.usecases.ports import SampleLog, StaleHours
 
 logger = Logger(service="ocore-usage", child=True)
 
 
 class IngestService:
-    def __init__(self, samples: SampleRepository, work: WorkQueue, clock: Callable[[], int] = now_micros) -> None:
+    def __init__(self, samples: SampleLog, work: StaleHours, clock: Callable[[], int] = now_micros) -> None:
         self.samples = samples
         self.work = work
         self.clock = clock

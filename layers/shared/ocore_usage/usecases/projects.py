@@ -20,8 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 from ocore_usage.domain.timeline import now_micros, parse_rfc3339
-from ocore_usage.storage.projects import ProjectChange, ProjectRepository
-from ocore_usage.storage.work import WorkQueue
+from ocore_usage.storage.projects import ProjectChange
+from ocore_usage.usecases.ports import HeldHours, ProjectRegistry
 
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # matched whole: no trailing newline
@@ -84,7 +84,7 @@ class SyncResult:
 
 
 class ProjectSync:
-    def __init__(self, projects: ProjectRepository, work: WorkQueue, clock: Callable[[], int] = now_micros) -> None:
+    def __init__(self, projects: ProjectRegistry, work: HeldHours, clock: Callable[[], int] = now_micros) -> None:
         self.projects = projects
         self.work = work
         self.clock = clock

@@ -47,10 +47,7 @@ from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner
 from ocore_usage.storage.leases import Lease, LeaseLost
 from ocore_usage.storage.marks import Mark, MarkPage
 from ocore_usage.storage.parked import Retry
-from ocore_usage.storage.projects import ProjectRepository
-from ocore_usage.storage.rollups import RollupRepository
-from ocore_usage.storage.samples import SampleRepository
-from ocore_usage.storage.work import WorkQueue
+from ocore_usage.usecases.ports import ProjectDirectory, RollupSeries, RollupWork, SampleVersions
 
 logger = Logger(service="ocore-usage", child=True)
 
@@ -145,10 +142,10 @@ class _Sweep:
 class RollupService:
     def __init__(
         self,
-        samples: SampleRepository,
-        work: WorkQueue,
-        rollups: RollupRepository,
-        projects: ProjectRepository,
+        samples: SampleVersions,
+        work: RollupWork,
+        rollups: RollupSeries,
+        projects: ProjectDirectory,
         clock: Callable[[], int] = now_micros,
         batch_marks: int = 2000,
     ) -> None:
