@@ -98,7 +98,7 @@ def body(*samples: dict[str, object]) -> str:
     return json.dumps({"samples": list(samples)})
 
 
-def test_a_closed_correction_refuses_the_whole_batch_before_anything_is_written():
+def test_a_closed_correction_refuses_the_whole_batch_before_anything_is_written() -> None:
     # GIVEN s-1 stored with a version that starts before the 35-day window, and a new valid sample s-2
     journal = Journal()
     closed = {("proj_web", "s-1"): NOW_MICROS - WINDOW_PAST - 1}
@@ -114,7 +114,7 @@ def test_a_closed_correction_refuses_the_whole_batch_before_anything_is_written(
     assert (samples.appended, marks.marked) == ([], set())
 
 
-def test_samples_are_written_before_the_hours_they_make_stale_are_marked():
+def test_samples_are_written_before_the_hours_they_make_stale_are_marked() -> None:
     journal = Journal()
     samples, marks = SamplesInMemory(journal), MarksInMemory(journal)
     ingest = IngestService(samples, marks, clock=lambda: NOW_MICROS)
@@ -131,7 +131,7 @@ def test_samples_are_written_before_the_hours_they_make_stale_are_marked():
     }
 
 
-def test_samples_that_could_not_be_written_mark_nothing():
+def test_samples_that_could_not_be_written_mark_nothing() -> None:
     # GIVEN a sample table that fails the write
     journal = Journal()
     samples, marks = SamplesInMemory(journal, down=True), MarksInMemory(journal)
@@ -152,7 +152,7 @@ def event(project_id: str, org_id: str, time: str, detail_type: str = "ProjectUp
     }
 
 
-def test_registering_a_project_releases_its_held_hours():
+def test_registering_a_project_releases_its_held_hours() -> None:
     journal = Journal()
     sync = ProjectSync(RegistryInMemory(journal), MarksInMemory(journal, held={"proj_new": 3}), clock=lambda: 0)
     result = sync.apply(event("proj_new", "org_a", NOW))
@@ -164,7 +164,7 @@ def test_registering_a_project_releases_its_held_hours():
     ("org_id", "time", "outcome"),
     [("org_b", "2026-11-26T03:00:00Z", Outcome.ORG_CONFLICT), ("org_a", "2026-11-26T01:00:00Z", Outcome.STALE)],
 )
-def test_an_event_not_applied_releases_nothing(org_id, time, outcome):
+def test_an_event_not_applied_releases_nothing(org_id: str, time: str, outcome: Outcome) -> None:
     # GIVEN proj_web registered to org_a by an event at NOW, with hours held
     journal = Journal()
     registry = RegistryInMemory(journal, [Project("proj_web", "org_a", "web", event_time=NOW_MICROS)])
