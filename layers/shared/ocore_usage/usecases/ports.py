@@ -3,7 +3,7 @@
 A use case is typed against these, never against a repository class: ``wiring`` hands in the
 repositories of :mod:`ocore_usage.storage` (mypy checks there that each one fits its port), and a
 test may hand in an in-memory fake instead. The reads' ports are beside the reads
-(:mod:`ocore_usage.usecases.reports`).
+(:mod:`ocore_usage.usecases.reports.service`).
 """
 
 from __future__ import annotations
