@@ -107,6 +107,25 @@ def test_the_reads_watermark_moves_only_when_the_rollup_does(dynamodb):
     assert watermark.data_through() == through
 
 
+def test_an_hour_marked_again_passes_its_first_sample_s_origin_on_to_the_org_stage(dynamodb):
+    pipeline = Pipeline(dynamodb, Clock(parse_rfc3339(NOW)))
+    pipeline.register("prj_a", "org_a")
+    work = WorkQueue(pipeline.table("work"))
+    # GIVEN three samples of one hour, each answered before the next is received: each ingest
+    # writes the hour's mark again, so the mark keeps only the last one's origin
+    answered = []
+    for number in range(3):
+        pipeline.send([sample("prj_a", number, 0)])
+        answered.append(pipeline.clock.now)
+        pipeline.clock.advance(MICROS_PER_SECOND)
+    # WHEN only the project stage runs
+    roll_stage(pipeline, SeriesOwner.PROJECT)
+    # THEN the org stage still owes all three, and the watermark stays before the first answer
+    assert counted(pipeline, SeriesOwner.ORG, "org_a") == {}
+    assert work.progress().oldest_unrolled is not None
+    assert work.progress().oldest_unrolled <= answered[0]
+
+
 def test_the_reads_keep_the_heads_they_read_for_a_while():
     class Counting:
         reads = 0

@@ -29,6 +29,12 @@ class Lease:
     shard: int
     owner: str
     expires: int
+    origin_floor: int | None = None
+    """No sample behind a mark this worker takes was answered before this instant: the shard's
+    ``pendingOrigin`` when the lease was taken, or the time it was taken if nothing was pending
+    (a mark written later was answered after it). The origins the worker passes on (the org hours
+    of rolled project hours, hours marked again) are never later than it: a mark's own ``origin``
+    is its last writer's, and an earlier writer's sample may already be answered."""
 
 
 def lease_check(lease: Lease) -> Conditional:
@@ -46,14 +52,15 @@ class Leases(ShardHeads):
         that a run ending with an empty lap can leave behind.
         """
         expires = now + lease
-        taken = self._update_head(
-            head.kind,
-            head.shard,
+        taken = self.table.update_if(
+            head_key(head.kind, head.shard),
             "SET leaseOwner = :owner, leaseExpires = :expires REMOVE lapOrigin",
-            {":owner": owner, ":expires": expires, ":now": now},
             condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
+            values={":owner": owner, ":expires": expires, ":now": now},
         )
-        return Lease(head.kind, head.shard, owner, expires) if taken else None
+        if taken is None:
+            return None
+        return Lease(head.kind, head.shard, owner, expires, int(taken.get("pendingOrigin", 0)) or now)
 
     def release(
         self,

@@ -236,6 +236,24 @@ class Table:
         params["ReturnValues"] = "ALL_NEW"
         return unmarshal(self.client.update_item(**params).get("Attributes", {}))
 
+    def update_if(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Item | None:
+        """Apply ``expression`` to the item at ``key`` if ``condition`` holds: the item as it is after
+        it, or None, changing nothing, when the condition does not hold."""
+        params = self._update(key, expression, condition, names, values)
+        params["ReturnValues"] = "ALL_NEW"
+        try:
+            return unmarshal(self.client.update_item(**params).get("Attributes", {}))
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return None
+
     def _update(
         self,
         key: Key,

@@ -211,7 +211,7 @@ class RollupService:
                 page = self.work.take(head.kind, head.shard, self.batch_marks, *sweep.window())
                 now = self.clock()
                 ready = []
-                for mark in page.marks:
+                for mark in _floored(page.marks, lease.origin_floor):
                     retry = retries.get(mark.identifier)
                     if retry is not None and retry.retry_at > now:
                         sweep.parked[mark.identifier] = retry.retry_at
@@ -424,6 +424,13 @@ def _hours_by_identifier(marks: list[Mark]) -> dict[str, list[int]]:
     for mark in marks:
         hours[mark.identifier].add(mark.hour)
     return {identifier: sorted(found) for identifier, found in hours.items()}
+
+
+def _floored(marks: list[Mark], floor: int | None) -> list[Mark]:
+    """``marks`` with origins no later than ``floor`` (see ``Lease.origin_floor``)."""
+    if floor is None:
+        return marks
+    return [replace(mark, origin=min(mark.origin or mark.marked_at, floor)) for mark in marks]
 
 
 def _origin(marks: list[Mark]) -> int | None:
