@@ -240,8 +240,24 @@ class QueryParameters(Protocol):
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
+class _ReadParameters:
+    """What every read's parameters answer, whatever their fields: the calendar of ``tz``, and each by name."""
+
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    tz: str | None
+
+    @property
+    def calendar(self) -> Calendar:
+        return calendar(self.tz)
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter by name, as read (defaults included)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 @dataclass(frozen=True, slots=True)
-class TotalsQuery:
+class TotalsQuery(_ReadParameters):
     """Query parameters of ``GET /usage/totals``."""
 
     start_date: int | None = field(
@@ -262,17 +278,9 @@ class TotalsQuery:
     tz: str | None = field(default=None, metadata=parameter(_zone, ZONE_SCHEMA, TZ_DESCRIPTION))
     format: Format | None = field(default=None, metadata=parameter(_format, FORMAT_SCHEMA, FORMAT_DESCRIPTION))
 
-    @property
-    def calendar(self) -> Calendar:
-        return calendar(self.tz)
-
-    def values(self) -> dict[str, Any]:
-        """Every parameter by name, as read (defaults included)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 @dataclass(frozen=True, slots=True)
-class ProjectUsageQuery:
+class ProjectUsageQuery(_ReadParameters):
     """Query parameters of ``GET /projects/{id}/usage``."""
 
     period: Period = field(default=Period.HOURLY, metadata=parameter(_period, PERIOD_SCHEMA, "Aggregation period."))
@@ -297,14 +305,6 @@ class ProjectUsageQuery:
     next_token: str | None = field(default=None, metadata=parameter(_token, TOKEN_SCHEMA, _NEXT_TOKEN))
     tz: str | None = field(default=None, metadata=parameter(_zone, ZONE_SCHEMA, TZ_DESCRIPTION))
     format: Format | None = field(default=None, metadata=parameter(_format, FORMAT_SCHEMA, FORMAT_DESCRIPTION))
-
-    @property
-    def calendar(self) -> Calendar:
-        return calendar(self.tz)
-
-    def values(self) -> dict[str, Any]:
-        """Every parameter by name, as read (defaults included)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,6 +192,25 @@ def csv_row(record: UsageRecord) -> list[str]:
     return row
 
 
+def _instant(description: str) -> Any:
+    """An answer field holding a UTC instant."""
+    return field(metadata=json_schema({**_UTC_INSTANT, "description": description}))
+
+
+def _next_token(follows: str) -> Any:
+    """An answer's ``nextToken``, present when ``follows``."""
+    description = f"Present when {follows}: pass it as next_token with the same other parameters."
+    return field(default=None, metadata=json_schema({"description": description, "type": "string"}))
+
+
+def _with_range(body: dict[str, Any], answer: UsageReport | UsageTotals) -> dict[str, Any]:
+    """``body`` followed by the answer's range, ``dataThrough`` and (when there is one) ``nextToken``."""
+    body.update(startDate=answer.startDate, endDate=answer.endDate, dataThrough=answer.dataThrough)
+    if answer.nextToken is not None:
+        body["nextToken"] = answer.nextToken
+    return body
+
+
 @dataclass(frozen=True, slots=True)
 class UsageReport:
     """``GET /projects/{id}/usage`` and ``GET /usage``."""
@@ -214,39 +233,18 @@ class UsageReport:
             }
         )
     )
-    startDate: str = field(
-        metadata=json_schema(
-            {**_UTC_INSTANT, "description": "Effective start of the range (inclusive), widened to the hour."}
-        )
-    )
-    endDate: str = field(
-        metadata=json_schema(
-            {**_UTC_INSTANT, "description": "Effective end of the range (exclusive), widened to the hour."}
-        )
-    )
-    dataThrough: str = field(metadata=json_schema({**_UTC_INSTANT, "description": DATA_THROUGH}))
-    nextToken: str | None = field(
-        default=None,
-        metadata=json_schema(
-            {
-                "description": "Present when more items follow: pass it as next_token with the same other parameters.",
-                "type": "string",
-            }
-        ),
-    )
+    startDate: str = _instant("Effective start of the range (inclusive), widened to the hour.")
+    endDate: str = _instant("Effective end of the range (exclusive), widened to the hour.")
+    dataThrough: str = _instant(DATA_THROUGH)
+    nextToken: str | None = _next_token("more items follow")
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "items": [item.body() for item in self.items],
             "period": self.period,
             "totals": self.totals.body(),
-            "startDate": self.startDate,
-            "endDate": self.endDate,
-            "dataThrough": self.dataThrough,
         }
-        if self.nextToken is not None:
-            body["nextToken"] = self.nextToken
-        return body
+        return _with_range(body, self)
 
     @property
     def records(self) -> list[UsageRecord]:
@@ -262,38 +260,16 @@ class UsageTotals:
     totals: list[UsageRecord] = field(
         metadata=json_schema({"items": {"$ref": SCHEMA_REF.format(model="UsageRecord")}, "type": "array"})
     )
-    startDate: str = field(
-        metadata=json_schema(
-            {**_UTC_INSTANT, "description": "Effective start of the range (inclusive), widened to the hour."}
-        )
-    )
-    endDate: str = field(
-        metadata=json_schema(
-            {**_UTC_INSTANT, "description": "Effective end of the range (exclusive), widened to the hour."}
-        )
-    )
-    dataThrough: str = field(metadata=json_schema({**_UTC_INSTANT, "description": DATA_THROUGH}))
-    nextToken: str | None = field(
-        default=None,
-        metadata=json_schema(
-            {
-                "description": "Present when more projects follow (more than limit, or more than fit 5 MB): pass it as "
-                "next_token with the same other parameters.",
-                "type": "string",
-            }
-        ),
-    )
+    startDate: str = _instant("Effective start of the range (inclusive), widened to the hour.")
+    endDate: str = _instant("Effective end of the range (exclusive), widened to the hour.")
+    dataThrough: str = _instant(DATA_THROUGH)
+    nextToken: str | None = _next_token("more projects follow (more than limit, or more than fit 5 MB)")
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "totals": [record.body() for record in self.totals],
-            "startDate": self.startDate,
-            "endDate": self.endDate,
-            "dataThrough": self.dataThrough,
         }
-        if self.nextToken is not None:
-            body["nextToken"] = self.nextToken
-        return body
+        return _with_range(body, self)
 
     @property
     def records(self) -> list[UsageRecord]:
