@@ -71,8 +71,8 @@ lint: $(VENV)/.installed ## ruff check and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions, build tools and local runner
-	$(VENV)/bin/mypy layers/shared/ocore_usage functions tools local
+typecheck: $(VENV)/.installed ## mypy (strict) over the core, functions, build tools, local runner and benchmarks
+	$(VENV)/bin/mypy layers/shared/ocore_usage functions tools local benchmarks
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint on template.yaml
 	$(SAM) validate --lint --template template.yaml
@@ -94,10 +94,10 @@ deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)
 	$(SAM) deploy $(ARGS)
 
 bench: install ## Benchmarks: ratios against a floor measured in the same run
-	$(PY) -m benchmarks
+	PYTHONPATH=layers/shared:. $(PY) -m benchmarks
 
 loadtest: install ## Ingest and rollup throughput of the local stack with 1, 2 and 4 rollup workers (LOADTEST_ARGS="--hours 4")
-	$(PY) -m benchmarks.loadtest $(LOADTEST_ARGS)
+	PYTHONPATH=layers/shared:. $(PY) -m benchmarks.loadtest $(LOADTEST_ARGS)
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the code (a test checks it is current)
 	PYTHONPATH=layers/shared:. $(PY) -m tools.openapi > docs/openapi.json

@@ -2,7 +2,9 @@
 
 What a user waits for on a cold start: Lambda imports the handler module (init), then runs the
 first invocation. Here each sample is a fresh interpreter that does exactly that for one
-function, with its event from ``events/``, against a DynamoDB Local and an SSM Parameter Store
+function, with its event from ``events/`` and its layer as ``sam build`` ships it (the package
+with its bytecode, from the layer's Makefile: Lambda's code is read-only, so source without
+bytecode would compile on every cold start), against a DynamoDB Local and an SSM Parameter Store
 started for the run (the local stack's own: the template's tables, its secrets, and each
 function's environment from the template, as ``make invoke`` gives it). The floor is a fresh
 interpreter doing ``import boto3; boto3.client("dynamodb", ...).get_item(...)`` against the same
@@ -160,10 +162,12 @@ def _run(code: str, env: Mapping[str, str], *flags: str) -> tuple[float, str]:
 class Bench:
     """The backends, and how to start each function (or the floor) in a fresh interpreter."""
 
-    def __init__(self, template: Template, dynamodb_endpoint: str, ssm_endpoint: str) -> None:
+    def __init__(
+        self, template: Template, built_layers: Mapping[Path, Path], dynamodb_endpoint: str, ssm_endpoint: str
+    ) -> None:
         self.template = template
         base = {k: v for k, v in os.environ.items() if k not in REMOVED_VARIABLES}
-        base["PYTHONDONTWRITEBYTECODE"] = "1"  # like Lambda's read-only code: the layer compiles on each cold start
+        base["PYTHONDONTWRITEBYTECODE"] = "1"  # like Lambda's read-only /var/task and /opt
         aws = aws_environment(dynamodb_endpoint, ssm_endpoint)
         self.floor_env = {**base, **aws}
         self.floor_code = _FLOOR_CODE.format(
@@ -176,7 +180,7 @@ class Bench:
         self.code: dict[str, str] = {}
         for logical_id, event in EVENTS.items():
             function = template.function(logical_id)
-            layers = os.pathsep.join(str(layer) for layer in function.layers)
+            layers = os.pathsep.join(str(built_layers[layer]) for layer in function.layers)
             own = function_environment(function, EnvOverrides())
             self.env[logical_id] = {**base, **own, **aws, "PYTHONPATH": layers}
             self.code[logical_id] = _function_code(function, ROOT / "events" / event)
@@ -272,16 +276,30 @@ def measure(bench: Bench) -> None:
         print(f"  first invoke outside imports: {outside * 1000:.0f} ms")
 
 
+def build_layers(template: Template, scratch: Path) -> dict[Path, Path]:
+    """Each layer's package as ``sam build`` ships it, with its bytecode (its Makefile's ``bytecode`` step)."""
+    built: dict[Path, Path] = {}
+    for layer in sorted({layer for function in template.functions.values() for layer in function.layers}):
+        site = scratch / f"layer-{len(built)}"
+        site.mkdir()
+        subprocess.run(
+            ["make", "--silent", "-C", str(layer), "bytecode", f"SITE={site}", f"PYTHON={sys.executable}"], check=True
+        )
+        built[layer] = site
+    return built
+
+
 def main() -> None:
     template = Template.load(ROOT / "template.yaml")
     with tempfile.TemporaryDirectory() as scratch:
+        built_layers = build_layers(template, Path(scratch))
         database = dynamodb.DynamoDBLocal(ROOT, free_port(), Path(scratch) / "dynamodb.log")
         parameters = LocalParameterStore()
         try:
             parameters.put_secrets(local_secrets(template))
             database.wait_until_ready()
             dynamodb.create_tables(dynamodb.client(database.endpoint), template.tables.values())
-            measure(Bench(template, database.endpoint, parameters.endpoint))
+            measure(Bench(template, built_layers, database.endpoint, parameters.endpoint))
         finally:
             parameters.stop()
             database.stop()

@@ -95,7 +95,8 @@ def _seed() -> None:
     import random
 
     from ocore_usage.domain.aggregation import Usage, merge_all
-    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, bucket_start, parse_rfc3339
+    from ocore_usage.domain.periods import bucket_start
+    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
     from ocore_usage.storage.keys import SeriesOwner
     from ocore_usage.storage.projects import ProjectChange
     from ocore_usage.wiring import tables
@@ -105,7 +106,7 @@ def _seed() -> None:
     rng = random.Random(1)
     first, end = (parse_rfc3339(text) for text in SEEDED)
     hourly = {
-        hour: Usage(
+        hour: Usage.of(
             cpu=rng.randint(1, 4 * 10**6) * 3600 * 10**6,
             ram=rng.randint(1, 16 * 10**6) * 3600 * 10**6,
             disk=rng.randint(1, 100 * 10**6) * 3600 * 10**6,

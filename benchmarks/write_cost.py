@@ -15,6 +15,7 @@ DynamoDB Local.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -226,7 +227,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
     body_of = [json.dumps({"samples": _samples(1000, seed=str(r))}) for r in range(ROUNDS)]
     for r in range(ROUNDS):
         floors.append(_sequential_batch_write(client, names["SamplesTable"]))
-        fresh = IngestService(samples, work, clock=lambda later=clock_now + r: later)
+        fresh = IngestService(samples, work, clock=functools.partial(int, clock_now + r))
         started = time.perf_counter()
         fresh.ingest_body(body_of[r].replace("s-0", f"r{r}-"), writer="bench")
         posts.append(time.perf_counter() - started)

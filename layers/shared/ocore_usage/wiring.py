@@ -18,7 +18,6 @@ from ocore_usage import aws
 from ocore_usage.domain.timeline import now_micros
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
 from ocore_usage.storage.tables import Table
-from ocore_usage.storage.work import WorkQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from ocore_usage.api.pagination import KeySource
     from ocore_usage.storage.projects import ProjectRepository
     from ocore_usage.storage.rollups import RollupRepository
+    from ocore_usage.storage.work import WorkQueue
     from ocore_usage.usecases.dispatch import RollupDispatcher
     from ocore_usage.usecases.ingest import IngestService
     from ocore_usage.usecases.projects import ProjectSync
@@ -63,6 +63,12 @@ class Tables:
         return self._named("projects")
 
     @property
+    def work_queue(self) -> WorkQueue:
+        from ocore_usage.storage.work import WorkQueue  # the writers and the rollup, not the reads
+
+        return WorkQueue(self.work)
+
+    @property
     def rollup_repository(self) -> RollupRepository:
         from ocore_usage.storage.rollups import RollupRepository  # the rollup and the reads only
 
@@ -91,7 +97,7 @@ def ingest_service() -> IngestService:
     from ocore_usage.usecases.ingest import IngestService
 
     found = tables()
-    return IngestService(SampleRepository(found.samples), WorkQueue(found.work))
+    return IngestService(SampleRepository(found.samples), found.work_queue)
 
 
 @cache
@@ -102,7 +108,7 @@ def rollup_service() -> RollupService:
     found = tables()
     return RollupService(
         SampleRepository(found.samples),
-        WorkQueue(found.work),
+        found.work_queue,
         found.rollup_repository,
         found.project_repository,
         batch_marks=whole_setting("ROLLUP_BATCH_MARKS", 1, default=ROLLUP_BATCH_MARKS),
@@ -117,7 +123,7 @@ def rollup_dispatcher(function: str) -> RollupDispatcher:
     # the rollup's reserved concurrency: the dispatcher and the workers beside it (at least one)
     workers = whole_setting("ROLLUP_CONCURRENCY", 2) - 1
     launcher = AsyncInvoker(cast("LambdaClient", aws.client("lambda")), function)
-    return RollupDispatcher(WorkQueue(tables().work), launcher, workers=workers)
+    return RollupDispatcher(tables().work_queue, launcher, workers=workers)
 
 
 @cache
@@ -125,13 +131,14 @@ def project_sync() -> ProjectSync:
     from ocore_usage.usecases.projects import ProjectSync
 
     found = tables()
-    return ProjectSync(found.project_repository, WorkQueue(found.work))
+    return ProjectSync(found.project_repository, found.work_queue)
 
 
 @cache
 def read_service() -> Reports:
     """The read use cases on the service's tables, with tokens keyed from SSM and the rollup's watermark."""
     from ocore_usage.api.pagination import ssm_key_source
+    from ocore_usage.storage.heads import ShardHeads
     from ocore_usage.usecases.freshness import RollupWatermark
 
     found = tables()
@@ -139,7 +146,7 @@ def read_service() -> Reports:
         found.project_repository,
         found.rollup_repository,
         ssm_key_source(setting("PAGINATION_KEY_PARAMETER")),
-        watermark=RollupWatermark(WorkQueue(found.work)),
+        watermark=RollupWatermark(ShardHeads(found.work)),
     )
 
 
