@@ -173,7 +173,7 @@ def main() -> None:
 
 def _measure() -> None:
     from functions.get_project_usage import app
-    from ocore_usage import wiring
+    from ocore_usage import aws, wiring
 
     _seed()
     event, context = _event(), cast(Any, _Context())
@@ -183,7 +183,7 @@ def _measure() -> None:
         assert response["statusCode"] == 200, response
         assert len(json.loads(response["body"])["items"]) == 35
 
-    floor = _floor_query(wiring.dynamodb_client(), os.environ["ROLLUPS_TABLE"])
+    floor = _floor_query(aws.client("dynamodb"), os.environ["ROLLUPS_TABLE"])
     service = wiring.read_service()
 
     def get_in_place() -> None:

@@ -18,6 +18,7 @@ from ocore_usage import aws
 from ocore_usage.domain.timeline import now_micros
 from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
 from ocore_usage.storage.tables import Table
+from ocore_usage.storage.wire import decode_with_json
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -83,7 +84,10 @@ class Tables:
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return cast("DynamoDBClient", aws.client("dynamodb"))
+    """The process's DynamoDB client, its read answers decoded by ``json`` (:mod:`ocore_usage.storage.wire`)."""
+    client = aws.client("dynamodb")
+    decode_with_json(client)
+    return cast("DynamoDBClient", client)
 
 
 @cache
@@ -136,14 +140,16 @@ def project_sync() -> ProjectSync:
 
 @cache
 def read_service() -> Reports:
-    """The read use cases on the service's tables, with tokens keyed from SSM and the rollup's watermark."""
+    """The read use cases on the service's tables, with tokens keyed from SSM, the rollup's watermark,
+    and the projects found kept a few seconds."""
     from ocore_usage.api.pagination import ssm_key_source
     from ocore_usage.storage.heads import ShardHeads
     from ocore_usage.usecases.freshness import RollupWatermark
+    from ocore_usage.usecases.reports.project_cache import ProjectCache
 
     found = tables()
     return reads_on(
-        found.project_repository,
+        ProjectCache(found.project_repository, now_micros),
         found.rollup_repository,
         ssm_key_source(setting("PAGINATION_KEY_PARAMETER")),
         watermark=RollupWatermark(ShardHeads(found.work)),

@@ -7,6 +7,7 @@ the micro-core-hour, so responses are serialized here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -28,36 +29,47 @@ def dumps(value: Any) -> str:
     return "".join(parts)
 
 
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _encode_string,
+    Decimal: decimal_literal,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _: "null",
+    float: json.dumps,
+}
+"""How each scalar type is written, looked up by exact type (subclasses take the general path)."""
+
+
 def _write(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(_encode_string(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, Decimal):
-        out.append(decimal_literal(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        out.append(json.dumps(value))
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        out.append(scalar(value))
     elif isinstance(value, dict):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                out.append(",")
-            out.append(_encode_string(str(key)))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
+        separator = "{"
+        for key, item in value.items():
+            scalar = _SCALARS.get(type(item))
+            if scalar is not None:  # most members: one append, no recursion
+                out.append(f"{separator}{_encode_string(str(key))}:{scalar(item)}")
+            else:
+                out.append(f"{separator}{_encode_string(str(key))}:")
+                _write(item, out)
+            separator = ","
+        out.append("}" if separator == "," else "{}")
     elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
+        separator = "["
+        for item in value:
+            out.append(separator)
             _write(item, out)
-        out.append("]")
+            separator = ","
+        out.append("]" if separator == "," else "[]")
     else:
-        raise TypeError(f"cannot serialize {type(value).__name__}")
+        _write_subclass(value, out)
+
+
+def _write_subclass(value: Any, out: list[str]) -> None:
+    """A value of a subclass of a JSON type (a ``str`` enum member, say), written as its base type."""
+    for base in (bool, str, Decimal, int, float):
+        if isinstance(value, base):
+            out.append(_SCALARS[base](value))
+            return
+    raise TypeError(f"cannot serialize {type(value).__name__}")

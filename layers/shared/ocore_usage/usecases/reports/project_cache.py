@@ -1,0 +1,59 @@
+"""The project registry as one project's reads see it: a project found is kept a few seconds.
+
+A project's org is fixed by its first registration (an event naming another org is refused,
+docs/pipeline.md "Projects"), so the tenancy check a cached entry answers never goes stale. What
+can change is its name (a rename) and whether it is deleted, which the reads show as they were
+at most ``max_age`` ago, like ``dataThrough`` (:mod:`ocore_usage.usecases.freshness`). A project
+not found is never kept: once registered, it is readable at once. Keeping it saves a warm read
+one of its four requests (docs/read-api.md "How fast").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Final
+
+from ocore_usage.usecases.freshness import MAX_AGE
+
+if TYPE_CHECKING:
+    from ocore_usage.storage.projects import Project
+    from ocore_usage.usecases.reports.service import Clock, ProjectSource
+
+MAX_ENTRIES: Final = 4096
+"""Projects kept per process (the least recently used go first)."""
+
+
+class ProjectCache:
+    """A :class:`ProjectSource` that keeps each project ``get`` found for ``max_age`` microseconds."""
+
+    def __init__(self, registry: ProjectSource, clock: Clock, max_age: int = MAX_AGE) -> None:
+        self._registry = registry
+        self._clock = clock
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._found: OrderedDict[str, tuple[int, Project]] = OrderedDict()
+
+    def get(self, project_id: str) -> Project | None:
+        now = self._clock()
+        with self._lock:
+            kept = self._found.get(project_id)
+            if kept is not None and 0 <= now - kept[0] < self._max_age:
+                self._found.move_to_end(project_id)
+                return kept[1]
+        project = self._registry.get(project_id)
+        with self._lock:
+            if project is None:
+                self._found.pop(project_id, None)
+            else:
+                self._found[project_id] = (now, project)
+                self._found.move_to_end(project_id)
+                while len(self._found) > MAX_ENTRIES:
+                    self._found.popitem(last=False)
+        return project
+
+    def get_many(self, project_ids: list[str]) -> dict[str, Project]:
+        return self._registry.get_many(project_ids)
+
+    def list_active(self, org_id: str) -> list[Project]:
+        return self._registry.list_active(org_id)
