@@ -8,7 +8,7 @@ are then dropped from ``sys.modules``, so functions never see each other's.
 
 A loaded module is a warm "execution environment": it serves one invocation at a time, like a
 Lambda container, because handler modules keep per-request state in module globals (the
-Powertools resolvers do). Concurrent invocations of one function get more environments, each
+the HTTP resolvers hold the current event). Concurrent invocations of one function get more environments, each
 a fresh import of the handler module, as Lambda scales out.
 
 Results are serialised to JSON here, as the runtime does; an exception becomes the runtime's

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocore_usage.api.http_api import create_resolver
+from ocore_usage.api.routing import Response
+from ocore_usage.domain.problems import Problem, ProblemCode
 
 HERE = Path(__file__).resolve().parent
 JAVASCRIPT = "text/javascript; charset=utf-8"
@@ -53,7 +53,7 @@ def packaged(name: str) -> str:
     return (HERE / name).read_text(encoding="utf-8")
 
 
-def _file(name: str, content_type: str, cache_control: str, **headers: str) -> Response[str]:
+def _file(name: str, content_type: str, cache_control: str, **headers: str) -> Response:
     return Response(
         status_code=200,
         content_type=content_type,
@@ -63,19 +63,19 @@ def _file(name: str, content_type: str, cache_control: str, **headers: str) -> R
 
 
 @app.get("/api/openapi.json", compress=True, include_in_schema=False)
-def openapi_document() -> Response[str]:
+def openapi_document() -> Response:
     return _file("openapi.json", "application/json", FRESH)
 
 
 @app.get("/api/docs", compress=True, include_in_schema=False)
-def docs_page() -> Response[str]:
+def docs_page() -> Response:
     return _file("docs.html", HTML, FRESH, **{"Content-Security-Policy": PAGE_POLICY})
 
 
 @app.get("/api/docs/<asset>", compress=True, include_in_schema=False)
-def docs_asset(asset: str) -> Response[str]:
+def docs_asset(asset: str) -> Response:
     if asset not in ASSETS:
-        raise NotFoundError(asset)
+        raise Problem(ProblemCode.NOT_FOUND, "no such route")
     name, content_type = ASSETS[asset]
     return _file(name, content_type, ASSET_MAX_AGE)
 

@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,6 +12,7 @@ from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.api.queries import UsageQuery, parse_query
 from ocore_usage.api.representation import ReadRequest, read_answers, respond
 from ocore_usage.api.responses import UsageReport
+from ocore_usage.api.routing import Response
 from ocore_usage.domain.endpoints import USAGE, rule
 
 logger = Logger()
@@ -28,7 +28,7 @@ app = create_resolver()
     "usage:read.",
     responses=read_answers(UsageQuery, UsageReport, not_found=True),
 )
-def get_usage() -> Response[str]:
+def get_usage() -> Response:
     caller = caller_of(app).require(READ_SCOPE)
     query = parse_query(UsageQuery, app.current_event.raw_event)
     answer = reads.usage(wiring.read_service(), caller.read_org, query)

@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,6 +12,7 @@ from ocore_usage.api.http_api import READ_SCOPE, caller_of, create_resolver
 from ocore_usage.api.queries import TotalsQuery, parse_query
 from ocore_usage.api.representation import ReadRequest, read_answers, respond
 from ocore_usage.api.responses import UsageTotals
+from ocore_usage.api.routing import Response
 from ocore_usage.domain.endpoints import USAGE_TOTALS, rule
 
 logger = Logger()
@@ -29,7 +29,7 @@ app = create_resolver()
     "Requires the scope usage:read.",
     responses=read_answers(TotalsQuery, UsageTotals),
 )
-def get_usage_totals() -> Response[str]:
+def get_usage_totals() -> Response:
     caller = caller_of(app).require(READ_SCOPE)
     query = parse_query(TotalsQuery, app.current_event.raw_event)
     answer = reads.usage_totals(wiring.read_service(), caller.read_org, query)

@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,6 +16,7 @@ from ocore_usage.api.http_api import (
     json_response,
     problem_answers,
 )
+from ocore_usage.api.routing import Response
 from ocore_usage.domain.endpoints import USAGE_SAMPLES, rule
 from ocore_usage.domain.problems import ProblemCode
 from ocore_usage.domain.samples import request_body
@@ -62,7 +62,7 @@ app = create_resolver()
         500: FAULT,
     },
 )
-def post_samples() -> Response[str]:
+def post_samples() -> Response:
     caller = caller_of(app).require(WRITE_SCOPE)
     event = app.current_event
     body = request_body(event.body, event.is_base64_encoded)

@@ -1,9 +1,9 @@
 """What every HTTP function shares: the resolver, the caller's identity, and problem+json answers.
 
-``create_resolver()`` builds a Powertools ``APIGatewayHttpResolver`` whose error handlers turn
-a :class:`Problem` into its problem+json answer, an unknown route into ``404 not_found``, and any
-other exception into a ``500`` carrying the request id and no stack trace. Successful answers
-are serialized with :mod:`ocore_usage.api.jsonnum`, so figures stay exact.
+``create_resolver()`` builds the functions' resolver (:mod:`ocore_usage.api.routing`): a
+:class:`Problem` becomes its problem+json answer, an unknown route ``404 not_found``, and any
+other exception a ``500`` carrying the request id and no stack trace (the fault is logged).
+Answers are serialized with :mod:`ocore_usage.api.jsonnum`, so figures stay exact.
 
 ``problem_answers``, ``gateway_answer`` and the constants built from them describe those answers
 in OpenAPI terms for the route decorators' ``responses`` (tools/openapi.py assembles the document):
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from ocore_usage.api import jsonnum
+from ocore_usage.api.routing import HttpEvent, HttpResolver, Response
 from ocore_usage.domain.problems import PROBLEM_JSON, Problem, ProblemCode
 
 logger = Logger(service="ocore-usage")
@@ -61,9 +60,9 @@ class Caller:
         return self.org_id
 
 
-def caller_of(app: APIGatewayHttpResolver) -> Caller:
+def caller_of(app: HttpResolver) -> Caller:
     """The caller described by the Lambda authorizer's context (payload 2.0, simple responses)."""
-    context = app.current_event.request_context.authorizer.get_lambda
+    context = app.current_event.authorizer_context
     scopes = str(context.get("scopes") or "").split()
     return Caller(
         org_id=str(context.get("orgId") or "") or None,
@@ -72,51 +71,17 @@ def caller_of(app: APIGatewayHttpResolver) -> Caller:
     )
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=jsonnum.dumps(body),
-        headers=headers or {},
-    )
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, "application/json", jsonnum.dumps(body), headers or {})
 
 
-def problem_response(problem: Problem, request_id: str | None = None) -> Response[str]:
-    return Response(
-        status_code=problem.status,
-        content_type=PROBLEM_JSON,
-        body=jsonnum.dumps(problem.to_body(request_id)),
-    )
+def create_resolver() -> HttpResolver:
+    """A resolver with the service's error handling."""
+    return HttpResolver(on_fault=_log_fault)
 
 
-def create_resolver() -> APIGatewayHttpResolver:
-    """A resolver with the service's error handling registered."""
-    app = APIGatewayHttpResolver(serializer=jsonnum.dumps)
-    register_error_handlers(app)
-    return app
-
-
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
-    def request_id() -> str | None:
-        try:
-            return app.current_event.request_context.request_id
-        except (KeyError, AttributeError, TypeError):
-            return None
-
-    @app.exception_handler(Problem)
-    def on_problem(problem: Problem) -> Response[str]:
-        return problem_response(problem)
-
-    @app.not_found
-    def on_not_found(_: NotFoundError) -> Response[str]:
-        return problem_response(Problem(ProblemCode.NOT_FOUND, "no such route"))
-
-    @app.exception_handler(Exception)
-    def on_fault(error: Exception) -> Response[str]:
-        logger.exception("unexpected fault", exc_info=error)
-        rid = request_id()
-        problem = Problem(ProblemCode.INTERNAL_ERROR, "an unexpected fault occurred; quote the request id")
-        return problem_response(problem, rid)
+def _log_fault(error: Exception, event: HttpEvent) -> None:
+    logger.exception("unexpected fault", exc_info=error, extra={"request_id": event.request_id})
 
 
 # ---------------------------------------------------------------- the answers, as the document describes them

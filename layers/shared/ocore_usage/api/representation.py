@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlencode
 
-from aws_lambda_powertools.event_handler import Response
-
 from ocore_usage.api import jsonnum
 from ocore_usage.api.http_api import FAULT, FORBIDDEN, SCHEMA_REF, UNAUTHORIZED, gateway_answer, problem_answers
 from ocore_usage.api.queries import Format, QueryParameters, problem_codes
 from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals, csv_row
+from ocore_usage.api.routing import Response
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.metrics import MICRO
 from ocore_usage.domain.problems import ProblemCode
@@ -80,7 +79,7 @@ class ReadRequest:
         )
 
 
-def respond(answer: Answer, request: ReadRequest, asked: Format | None = None) -> Response[str]:
+def respond(answer: Answer, request: ReadRequest, asked: Format | None = None) -> Response:
     """The HTTP answer: the body in the format asked for, with validators, or ``304``."""
     fmt = asked or (Format.CSV if prefers_csv(request.accept) else Format.JSON)
     headers: dict[str, str] = {}
