@@ -7,9 +7,9 @@ under a name of its own, so the many ``app.py`` files never collide, with the fu
 are then dropped from ``sys.modules``, so functions never see each other's.
 
 A loaded module is a warm "execution environment": it serves one invocation at a time, like a
-Lambda container, because handler modules keep per-request state in module globals (the
-the HTTP resolvers hold the current event). Concurrent invocations of one function get more environments, each
-a fresh import of the handler module, as Lambda scales out.
+Lambda container, because handler modules keep per-request state in module globals (the HTTP
+resolvers hold the current event). Concurrent invocations of one function get more
+environments, each a fresh import of the handler module, as Lambda scales out.
 
 Results are serialised to JSON here, as the runtime does; an exception becomes the runtime's
 error payload (``errorMessage``, ``errorType``, ``stackTrace``). Python cannot stop a thread, so
