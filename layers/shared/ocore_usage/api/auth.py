@@ -24,10 +24,6 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import jwt
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerEventV2,
-    APIGatewayAuthorizerResponseV2,
-)
 
 from ocore_usage import aws
 
@@ -205,30 +201,53 @@ def bearer_token(authorization: str | None) -> str | None:
     return parts[1]
 
 
-def authorization_of(event: APIGatewayAuthorizerEventV2) -> str | None:
-    """The Authorization header: the authorizer's identity source, else the request headers."""
-    identity = event.identity_source
+def authorization_of(event: Mapping[str, Any]) -> str | None:
+    """The Authorization header: the authorizer's identity source, else the request headers
+    (named in any case; of two spellings, the later one)."""
+    identity = event.get("identitySource") or []
     if identity and isinstance(identity[0], str):
-        return identity[0]
-    if not event.get("headers"):
+        return str(identity[0])
+    headers = event.get("headers")
+    if not headers:
         return None
-    value = event.headers.get("authorization")
+    value = None
+    for name, found in headers.items():
+        if name.lower() == "authorization":
+            value = found
     return value if isinstance(value, str) else None
 
 
-def authorize(event: APIGatewayAuthorizerEventV2, verifier: TokenVerifier) -> APIGatewayAuthorizerResponseV2:
-    """The simple response for one authorizer event; only ``KeyUnavailable`` escapes."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """An authorizer's simple response: whether the request may go on, and the context the
+    routes read back (only when it may)."""
+
+    authorize: bool
+    context: dict[str, str] | None = None
+
+    def asdict(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"isAuthorized": self.authorize}
+        if self.context:
+            answer["context"] = self.context
+        return answer
+
+
+DENIED = Verdict(authorize=False)
+
+
+def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> Verdict:
+    """The simple response to one authorizer event (payload 2.0); only ``KeyUnavailable`` escapes."""
     token = bearer_token(authorization_of(event))
     if token is None:
         logger.info("unauthorized", extra={"reason": "no bearer token"})
-        return APIGatewayAuthorizerResponseV2(authorize=False)
+        return DENIED
     try:
         grant = verifier.verify(token)
     except TokenRejected as rejected:
         logger.info("unauthorized", extra={"reason": rejected.reason})
-        return APIGatewayAuthorizerResponseV2(authorize=False)
+        return DENIED
     logger.debug("authorized", extra={"org_id": grant.org_id, "scopes": grant.scopes})
-    return APIGatewayAuthorizerResponseV2(authorize=True, context=grant.context())
+    return Verdict(authorize=True, context=grant.context())
 
 
 class SsmSecret:
