@@ -86,7 +86,10 @@ def test_an_answer_with_a_binary_value_and_an_error_keep_botocore_s_parser() -> 
 
 def test_a_client_that_decodes_with_json_reads_what_a_plain_one_reads(dynamodb: Any) -> None:
     plain = Table(dynamodb, "ProjectsTable")
-    items = [{"projectId": f"p{n}", "orgId": "org_a", "name": f"n{n}", "deleted": n % 2 == 0} for n in range(30)]
+    items = [
+        {"projectId": f"p{n}", "orgId": "org_a", "activeOrgId": "org_a", "name": f"n{n}", "deleted": False}
+        for n in range(30)
+    ]
     plain.batch_write([*items, {"projectId": "blob", "orgId": "org_b", "raw": b"\x00\xff", "tags": {"a", "b"}}])
     keys = [{"projectId": f"p{n}"} for n in range(0, 40, 3)] + [{"projectId": "blob"}]
 
@@ -95,7 +98,7 @@ def test_a_client_that_decodes_with_json_reads_what_a_plain_one_reads(dynamodb: 
             plain.get({"projectId": "p7"}),
             sorted(plain.batch_get(keys), key=str),
             plain.get({"projectId": "blob"}),
-            list(plain.query("org_a", index="ByOrg", pk_name="orgId", sk_name="projectId")),
+            list(plain.query("org_a", index="ActiveByOrg", pk_name="activeOrgId", sk_name="projectId")),
         )
 
     before = reads()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from ocore_usage.storage.tables import Item, Table
 
-BY_ORG_INDEX = "ByOrg"
 ACTIVE_BY_ORG_INDEX = "ActiveByOrg"
 """Sparse: only items with ``activeOrgId``, which the status update keeps while the project is not deleted."""
 
@@ -71,11 +70,6 @@ class ProjectRepository:
     def get_many(self, project_ids: list[str], *, consistent: bool = False) -> dict[str, Project]:
         items = self.table.batch_get([{"projectId": p} for p in project_ids], consistent=consistent)
         return {item["projectId"]: Project.from_item(item) for item in items}
-
-    def list_org(self, org_id: str) -> list[Project]:
-        """Every project ever registered to ``org_id`` (deleted ones too), ordered by id."""
-        items = self.table.query(org_id, index=BY_ORG_INDEX, pk_name="orgId", sk_name="projectId")
-        return [Project.from_item(item) for item in items]
 
     def list_active(self, org_id: str) -> list[Project]:
         """The projects of ``org_id`` that are not deleted, ordered by id (costs what it returns)."""
