@@ -174,18 +174,23 @@ def main() -> None:
 def _run(client: Any, names: dict[str, str]) -> None:
     meter = Meter(client)
     clock_now = to_micros(NOW)
+    # One clock for every service. Each phase's requests are received a minute after the last
+    # phase's: a version is stamped with the time its request is received, so a correction
+    # stamped at the same microsecond as the original would win or lose by its version's random
+    # suffix, and the corrections phase would measure a different resolution on every run.
+    clock = [clock_now]
     tables = {logical: Table(client, name) for logical, name in names.items()}
     samples = SampleRepository(tables["SamplesTable"])
     work = WorkQueue(tables["WorkTable"])
-    ingest = IngestService(samples, work, clock=lambda: clock_now)
+    ingest = IngestService(samples, work, clock=lambda: clock[0])
     rollup = RollupService(
         samples,
         work,
         RollupRepository(tables["RollupsTable"]),
         ProjectRepository(tables["ProjectsTable"]),
-        clock=lambda: clock_now,
+        clock=lambda: clock[0],
     )
-    sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock_now)
+    sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock[0])
     for p in range(PROJECTS):
         sync.apply(
             {
@@ -198,6 +203,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
 
     phases: dict[str, dict[str, float]] = {}
     for name, batch in (("new samples", _samples(SAMPLES)), ("corrections", _samples(SAMPLES, moved=True, seed="b"))):
+        clock[0] += 60 * 1_000_000
         with meter.phase() as ingested:
             _ingest_all(ingest, batch)
         with meter.phase() as rolled:
@@ -227,7 +233,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
     body_of = [json.dumps({"samples": _samples(1000, seed=str(r))}) for r in range(ROUNDS)]
     for r in range(ROUNDS):
         floors.append(_sequential_batch_write(client, names["SamplesTable"]))
-        fresh = IngestService(samples, work, clock=functools.partial(int, clock_now + r))
+        fresh = IngestService(samples, work, clock=functools.partial(int, clock[0] + r))
         started = time.perf_counter()
         fresh.ingest_body(body_of[r].replace("s-0", f"r{r}-"), writer="bench")
         posts.append(time.perf_counter() - started)
