@@ -13,10 +13,9 @@ from ocore_usage.api.http_api import (
     WRITE_SCOPE,
     caller_of,
     create_resolver,
-    json_response,
     problem_answers,
 )
-from ocore_usage.api.routing import Response
+from ocore_usage.api.routing import Response, json_response
 from ocore_usage.domain.endpoints import USAGE_SAMPLES, rule
 from ocore_usage.domain.problems import ProblemCode
 from ocore_usage.domain.samples import request_body

@@ -18,8 +18,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
 
 from ocore_usage.api import jsonnum
-from ocore_usage.api.http_api import caller_of, create_resolver, json_response
-from ocore_usage.api.routing import HttpEvent, HttpResolver, Response, problem_response
+from ocore_usage.api.http_api import caller_of, create_resolver
+from ocore_usage.api.routing import HttpEvent, HttpResolver, Response, json_response, problem_response
 from ocore_usage.domain.problems import Problem, ProblemCode
 
 EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "get_project_usage.json").read_text())

@@ -17,8 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ocore_usage.api import jsonnum
-from ocore_usage.api.routing import HttpEvent, HttpResolver, Response
+from ocore_usage.api.routing import HttpEvent, HttpResolver
 from ocore_usage.domain.problems import PROBLEM_JSON, Problem, ProblemCode
 
 logger = Logger(service="ocore-usage")
@@ -69,10 +68,6 @@ def caller_of(app: HttpResolver) -> Caller:
         scopes=frozenset(scopes),
         subject=str(context.get("sub") or ""),
     )
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, "application/json", jsonnum.dumps(body), headers or {})
 
 
 def create_resolver() -> HttpResolver:

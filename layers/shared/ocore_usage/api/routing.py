@@ -143,7 +143,7 @@ class HttpResolver:
             route, arguments = self._match(current)
             response = route.handler(**arguments)
             if not isinstance(response, Response):  # a body alone: 200, as JSON
-                response = Response(200, "application/json", jsonnum.dumps(response))
+                response = json_response(response)
         except Problem as problem:
             response = problem_response(problem)
         except Exception as error:  # every other fault is a 500 that names the request, never a trace
@@ -162,6 +162,11 @@ class HttpResolver:
             if found is not None:
                 return route, found.groupdict()
         raise Problem(ProblemCode.NOT_FOUND, "no such route")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``body`` as exact JSON (:mod:`ocore_usage.api.jsonnum`)."""
+    return Response(status, "application/json", jsonnum.dumps(body), headers or {})
 
 
 def problem_response(problem: Problem, request_id: str | None = None) -> Response:
