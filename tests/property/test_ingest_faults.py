@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from ocore_usage.storage.wire import decode_with_json
 from tests.support.faults import CrashAfterRequests, InjectedCrash
 from tests.support.pipeline import Clock, Pipeline, micros
 from tests.support.reference import RefSample
@@ -40,6 +41,7 @@ batches = st.lists(samples(), min_size=1, max_size=8)
 def registered_pipeline() -> Iterator[Pipeline]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
+        decode_with_json(client)  # read answers decoded as the service's own client decodes them
         create_tables(client)
         pipeline = Pipeline(client, Clock(micros(NOW)))
         for project_id, org_id in PROJECT_ORGS.items():
