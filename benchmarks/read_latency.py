@@ -10,7 +10,9 @@ handler). Both are timed interleaved, so drift affects both; the result is the r
 medians. The target is a ratio of at most 1.5.
 
 For comparison it also times the same GET with the reads' requests sent one after another (the
-reads' executor replaced by one that runs each request in place).
+reads' executor replaced by one that runs each request in place), and, without any handler, the
+plan's own Queries sent at once as raw requests on the service's client: what the requests alone
+cost on this machine, where the client, DynamoDB Local and the handler share the same cores.
 """
 
 from __future__ import annotations
@@ -147,6 +149,37 @@ def _floor_query(client: Any, table: str) -> Callable[[], None]:
     return query
 
 
+def _plan_queries(client: Any, table: str) -> tuple[Callable[[], None], int]:
+    """The GET's Queries as the planner makes them, raw and all at once on a pool of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ocore_usage.domain.periods import Period
+    from ocore_usage.domain.planner import TimeRange, plan_reads
+    from ocore_usage.domain.timeline import parse_rfc3339
+    from ocore_usage.storage.keys import SeriesOwner, bucket_sk, series_pk
+
+    plan = plan_reads(TimeRange(*(parse_rfc3339(text) for text in RANGE)), Period.DAILY)
+    requests = [
+        {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": series_pk(SeriesOwner.PROJECT, PROJECT, run.granularity)},
+                ":lo": {"S": bucket_sk(run.first)},
+                ":hi": {"S": bucket_sk(run.last)},
+            },
+        }
+        for run in plan.reads
+    ]
+    pool = ThreadPoolExecutor(len(requests))
+
+    def queries() -> None:
+        counts = [future.result()["Count"] for future in [pool.submit(client.query, **r) for r in requests]]
+        assert sum(counts) == ITEMS, counts
+
+    return queries, len(requests)
+
+
 def _timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
@@ -185,6 +218,7 @@ def _measure() -> None:
 
     floor = _floor_query(aws.client("dynamodb"), os.environ["ROLLUPS_TABLE"])
     service = wiring.read_service()
+    queries, count = _plan_queries(wiring.dynamodb_client(), os.environ["ROLLUPS_TABLE"])
 
     def get_in_place() -> None:
         service.executor = _InPlace()
@@ -194,17 +228,22 @@ def _measure() -> None:
             service.executor = None
 
     for _ in range(WARMUP):
-        for call in (floor, get, get_in_place):
+        for call in (floor, get, get_in_place, queries):
             call()
-    samples: dict[str, list[float]] = {"floor": [], "get": [], "get, requests in place": []}
+    samples: dict[str, list[float]] = {"floor": [], "get": [], "get, requests in place": [], "queries": []}
     for _ in range(ROUNDS):
         samples["floor"].append(_timed(floor))
         samples["get"].append(_timed(get))
         samples["get, requests in place"].append(_timed(get_in_place))
+        samples["queries"].append(_timed(queries))
     base = statistics.median(samples["floor"])
     print(f"read latency, p50 of {ROUNDS} requests, DynamoDB Local; floor = one Query of {ITEMS} items")
     print(f"{'GET /projects/{id}/usage, daily, 34 ragged days':<50} {'ratio':>6}  {'target':>6}")
-    for name, label in (("get", "requests at once"), ("get, requests in place", "requests one after another")):
+    for name, label in (
+        ("get", "requests at once"),
+        ("get, requests in place", "requests one after another"),
+        ("queries", f"its {count} Queries alone, raw, at once (no handler)"),
+    ):
         ratio = statistics.median(samples[name]) / base
         target = f"{TARGET:6.2f}  {'ok' if ratio <= TARGET else 'over'}" if name == "get" else ""
         print(f"  {label:<48} {ratio:6.2f}  {target}")
