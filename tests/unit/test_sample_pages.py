@@ -8,8 +8,8 @@ import pytest
 
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
 from ocore_usage.domain.versions import Partition
-from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, SeriesOwner
-from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, SampleRepository
+from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, TOMBSTONE_PREFIX, SeriesOwner, partition_pk
+from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
 from ocore_usage.storage.tables import Table
 from tests.support.pipeline import Clock, Pipeline
 
@@ -70,6 +70,39 @@ def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeli
     assert len(indexed) == -(-10_000 // INDEXED_PER_ITEM)
     assert all(len(item["pages"]["SS"]) <= INDEXED_PER_ITEM for item in indexed)
     assert samples.read_partitions("proj_busy", [hour])[hour].indexed == names
+
+
+def test_tombstones_of_a_partition_share_bounded_items_and_the_highest_counts(pipeline):
+    # GIVEN 4,000 samples moved out of one hour, with the longest ids, and one out of another
+    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    hour, other = parse_rfc3339("2026-11-26T09:00:00Z"), parse_rfc3339("2026-11-26T10:00:00Z")
+    moved = {(hour, f"{n:06d}".ljust(128, "s")): f"{n:017d}-{n:012x}" for n in range(4000)}
+    samples.write_tombstones("proj_busy", moved | {(other, "s-1"): "v1"})
+    # AND a second run (a retry after a crash, say) writes a lower and a higher one for the same samples
+    samples.write_tombstones("proj_busy", {(hour, "000000".ljust(128, "s")): "0", (hour, "s-2"): "v2"})
+    # THEN the first run's tombstones of each hour fill as few items as the bound allows, under the limit
+    items = pipeline.client.scan(TableName=pipeline.names["samples"])["Items"]
+    first_run = [i for i in items if i["pk"]["S"] == partition_pk("proj_busy", hour) and len(i["upto"]["M"]) > 2]
+    assert len(first_run) == -(-4000 // TOMBSTONES_PER_ITEM)
+    assert all(len(str(item)) < ITEM_LIMIT for item in first_run)
+    assert sum(i["sk"]["S"].startswith(TOMBSTONE_PREFIX) for i in items) == len(first_run) + 2
+    # AND each partition reads the highest tombstone of every sample it holds
+    read = samples.read_partitions("proj_busy", [hour, other])
+    assert read[hour].tombstones == {sample_id: upto for (_, sample_id), upto in moved.items()} | {"s-2": "v2"}
+    assert read[other].tombstones == {"s-1": "v1"}
+
+
+def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
+    # GIVEN a tombstone item of the earlier layout: its sample id in the sort key, one version
+    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    hour = parse_rfc3339("2026-11-26T09:00:00Z")
+    pk = {"S": partition_pk("proj_old", hour)}
+    pipeline.client.put_item(
+        TableName=pipeline.names["samples"], Item={"pk": pk, "sk": {"S": "T#s-1"}, "upto": {"S": "v3"}}
+    )
+    samples.write_tombstones("proj_old", {(hour, "s-1"): "v2", (hour, "s-2"): "v1"})
+    # THEN the partition reads it, beside the newer items, and the highest of each sample counts
+    assert samples.read_partitions("proj_old", [hour])[hour].tombstones == {"s-1": "v3", "s-2": "v1"}
 
 
 def _with_pages(partition: Partition, names: frozenset[str]) -> Partition:

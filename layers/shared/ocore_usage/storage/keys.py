@@ -2,7 +2,7 @@
 
 SamplesTable (raw samples, append-only; see ``ocore_usage.domain.versions``)
     ``S#{projectId}#{hour}`` / ``V#{version}#{n}``  a page: samples of one request starting in ``hour``
-    ``S#{projectId}#{hour}`` / ``T#{sampleId}``     a tombstone: versions up to ``upto`` do not count
+    ``S#{projectId}#{hour}`` / ``T#{stamp}#{n}``    tombstones, ``upto`` by sample id: versions up to it do not count
     ``S#{projectId}#{hour}`` / ``#indexed#{n}``     pages of this partition the rollup has resolved
     ``I#{projectId}#{sampleId}`` / ``#``            the sample's identity: its highest resolved version
 WorkTable (pending rollup work, sharded)
@@ -95,8 +95,8 @@ def version_of_page(sk: str) -> str:
     return sk.removeprefix(PAGE_PREFIX).rpartition("#")[0]
 
 
-def tombstone_sk(sample_id: str) -> str:
-    return f"{TOMBSTONE_PREFIX}{sample_id}"
+def tombstone_sk(stamp: str, number: int) -> str:
+    return f"{TOMBSTONE_PREFIX}{stamp}#{number:04d}"
 
 
 def identity_pk(project_id: str, sample_id: str) -> str:

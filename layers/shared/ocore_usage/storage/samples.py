@@ -44,6 +44,8 @@ PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
 INDEXED_PER_ITEM = 4000
 """Page names per indexed-set item: about 40 bytes each, well under DynamoDB's 400 KB item limit."""
+TOMBSTONES_PER_ITEM = 1500
+"""Tombstones per item: a sample id (at most 128 bytes) and a version (30) each, under 400 KB."""
 RAW_RETENTION = 42 * MICROS_PER_DAY
 """The 35-day correction window plus a week for a lagging rollup."""
 IDENTITY_RETENTION = RAW_RETENTION
@@ -116,7 +118,10 @@ class SampleRepository:
                 version = version_of_page(sk)
                 partition.entries += [_stored(raw, hour, version, sk) for raw in json.loads(item["entries"])]
             elif sk.startswith(TOMBSTONE_PREFIX):
-                partition.tombstones[sk.removeprefix(TOMBSTONE_PREFIX)] = item["upto"]
+                upto = item["upto"]  # by sample id; a lone version in the items once written one per sample
+                named = upto.items() if isinstance(upto, dict) else [(sk.removeprefix(TOMBSTONE_PREFIX), upto)]
+                for sample_id, version in named:
+                    partition.tombstones[sample_id] = max(version, partition.tombstones.get(sample_id, ""))
             elif sk.startswith(INDEXED):
                 partition.indexed |= frozenset(item.get("pages", ()))
         return partition
@@ -129,14 +134,25 @@ class SampleRepository:
         return {item["sampleId"]: Identity(item["version"], int(item["hour"]), int(item["start"])) for item in items}
 
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
+        """Each partition's new tombstones in items of their own, up to ``TOMBSTONES_PER_ITEM`` each.
+
+        A tombstone only ever rises and a partition reads the highest it holds for a sample, so
+        items are only added: a rollup run that writes them again after a crash adds duplicates,
+        never a lower ``upto`` in place of a higher one.
+        """
+        by_hour: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for (hour, sample_id), upto in sorted(tombstones.items()):
+            by_hour[hour].append((sample_id, upto))
+        stamp = uuid.uuid4().hex[:12]
         self.table.batch_write(
             {
                 "pk": partition_pk(project_id, hour),
-                "sk": tombstone_sk(sample_id),
-                "upto": upto,
+                "sk": tombstone_sk(stamp, offset // TOMBSTONES_PER_ITEM),
+                "upto": dict(entries[offset : offset + TOMBSTONES_PER_ITEM]),
                 "expiresAt": _expires(hour, RAW_RETENTION),
             }
-            for (hour, sample_id), upto in tombstones.items()
+            for hour, entries in by_hour.items()
+            for offset in range(0, len(entries), TOMBSTONES_PER_ITEM)
         )
 
     def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
