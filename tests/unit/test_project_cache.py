@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
+
+import pytest
+
 from ocore_usage.storage.projects import Project
 from ocore_usage.usecases.reports import project_cache
 from ocore_usage.usecases.reports.project_cache import ProjectCache
+from ocore_usage.usecases.reports.service import Reports
 from ocore_usage.wiring import read_service
 
 SECOND = 1_000_000
@@ -98,3 +103,40 @@ def test_the_functions_reads_use_it(monkeypatch) -> None:
         assert isinstance(read_service().projects, ProjectCache)
     finally:
         read_service.cache_clear()
+
+
+class NoPool(Executor):
+    """An executor that must not be used."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        raise AssertionError("a pool task was started")
+
+
+class InPlace(Executor):
+    def __init__(self) -> None:
+        self.tasks = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.tasks += 1
+        future: Future[object] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_a_kept_project_is_answered_in_place_and_any_other_lookup_on_the_pool() -> None:
+    registry, clock = Registry(), Clock()
+    registry.projects["p1"] = Project("p1", "org_a", "Web")
+    cache = ProjectCache(registry, clock)
+    pool = InPlace()
+    reports = Reports(cache, rollups=None, tokens=None, record_bytes=len, clock=clock, executor=pool)
+
+    assert reports.lookup("p1").result() == Project("p1", "org_a", "Web")  # not kept yet: looked up
+    assert reports.lookup("p9").result() is None
+    assert (pool.tasks, registry.lookups) == (2, 2)
+
+    reports.executor = NoPool()
+    assert reports.lookup("p1").result() == Project("p1", "org_a", "Web")
+    assert registry.lookups == 2
+    clock.now += 60 * SECOND  # no longer fresh: a lookup again, on the pool
+    with pytest.raises(AssertionError, match="pool task"):
+        reports.lookup("p1")

@@ -38,7 +38,6 @@ from ocore_usage.storage.tables import Item, Table, runs_within
 
 _SUMS = tuple(metric.name for metric in METRICS)
 """The attributes of a usage's sums, in the order of its ``sums``; then its ``peak``."""
-_SERIES_ATTRIBUTES = ("sk", *_SUMS, PEAK)
 _bucket_start = lru_cache(maxsize=1 << 16)(parse_rfc3339)
 """Bucket starts come back request after request (the current month's days, the last hours)."""
 
@@ -79,14 +78,12 @@ class RollupRepository:
         """Stored buckets whose start lies in ``[first_bucket, last_bucket]`` (one Query).
 
         The reads' hottest path, so it reads the wire format itself: only the sort key and the
-        figures (no partition key), every figure a DynamoDB number, each bucket start parsed once
-        per process.
+        figures, every figure a DynamoDB number, each bucket start parsed once per process.
         """
         rows = self.table.query_as(
             _bucket_of,
             series_pk(scope, identifier, granularity),
             between=(bucket_sk(first_bucket), bucket_sk(last_bucket)),
-            attributes=_SERIES_ATTRIBUTES,
             consistent=consistent,
         )
         return dict(rows)

@@ -151,18 +151,16 @@ class Table:
         pk: str,
         *,
         between: tuple[str, str],
-        attributes: Sequence[str],
         consistent: bool = False,
     ) -> Iterator[T]:
-        """Items of partition ``pk`` with sort keys in ``between`` (inclusive), in order, only ``attributes`` of each.
+        """Items of partition ``pk`` with sort keys in ``between`` (inclusive), in order.
 
         Each item is handed to ``decode`` as DynamoDB sends it (attribute values, see
         :mod:`ocore_usage.storage.marshalling`): for a hot path that decodes only what it reads.
+        No projection: it bills the same read units, and evaluating it costs more time than
+        the attributes it would leave out.
         """
         params = self._key_condition(pk, between, None, "pk", "sk")
-        names = {f"#{name}": name for name in attributes}
-        params["ProjectionExpression"] = ", ".join(names)
-        params["ExpressionAttributeNames"] |= names
         params["ConsistentRead"] = consistent
         return (decode(raw) for response in self._pages(params) for raw in response.get("Items", []))
 

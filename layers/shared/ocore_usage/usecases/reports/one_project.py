@@ -49,7 +49,7 @@ def project_usage(read: Read, project_id: str) -> Report:
     reports, position = read.reports, read.position
     if not _PROJECT_ID.match(project_id):
         raise _project_not_found(project_id)
-    owner = _Lookup(project_id, reports.pool.submit(reports.projects.get, project_id))
+    owner = _Lookup(project_id, reports.lookup(project_id))
     if position is not None and position.project_id != project_id:
         _owned(read, owner)
         raise Problem(ProblemCode.INVALID_TOKEN, "next_token does not belong to this project")

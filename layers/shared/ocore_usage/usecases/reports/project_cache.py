@@ -34,13 +34,21 @@ class ProjectCache:
         self._lock = threading.Lock()
         self._found: OrderedDict[str, tuple[int, Project]] = OrderedDict()
 
-    def get(self, project_id: str) -> Project | None:
+    def kept(self, project_id: str) -> Project | None:
+        """The project, if it is kept and fresh: no request."""
         now = self._clock()
         with self._lock:
             kept = self._found.get(project_id)
             if kept is not None and 0 <= now - kept[0] < self._max_age:
                 self._found.move_to_end(project_id)
                 return kept[1]
+        return None
+
+    def get(self, project_id: str) -> Project | None:
+        kept = self.kept(project_id)
+        if kept is not None:
+            return kept
+        now = self._clock()
         project = self._registry.get(project_id)
         with self._lock:
             if project is None:

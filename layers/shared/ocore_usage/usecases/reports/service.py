@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import ReadPlan, StoredBucket, TimeRange, output_buckets, plan_buckets
 from ocore_usage.domain.timeline import now_micros
+from ocore_usage.usecases.reports.project_cache import ProjectCache
 
 if TYPE_CHECKING:
     from ocore_usage.domain.aggregation import Usage
@@ -102,6 +103,16 @@ class Reports:
     @property
     def pool(self) -> Executor:
         return self.executor or _shared_pool()
+
+    def lookup(self, project_id: str) -> Future[Project | None]:
+        """``project_id``'s registry entry: answered in place when the project cache keeps it (a
+        pool task costs more than that), else looked up on the pool."""
+        kept = self.projects.kept(project_id) if isinstance(self.projects, ProjectCache) else None
+        if kept is None:
+            return self.pool.submit(self.projects.get, project_id)
+        answered: Future[Project | None] = Future()
+        answered.set_result(kept)
+        return answered
 
     def submit_plan(self, scope: SeriesOwner, identifier: str, plan: ReadPlan) -> PendingPlan:
         """Start the plan's queries (one per planned run), all at once."""
