@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_HOUR = 3600 * MICROS_PER_SECOND
@@ -76,8 +77,11 @@ def from_micros(instant: int) -> datetime:
     return _EPOCH + timedelta(microseconds=instant)
 
 
+@lru_cache(maxsize=1 << 14)
 def format_instant(instant: int) -> str:
-    """RFC 3339 UTC with ``Z``; whole seconds unless the instant has a fraction."""
+    """RFC 3339 UTC with ``Z``; whole seconds unless the instant has a fraction.
+
+    Kept for the instants asked again and again (bucket starts, hour by hour, request by request)."""
     moment = from_micros(instant)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:

@@ -47,7 +47,7 @@ EDGE_BYTES = 300_000
 
 def _bucket_of(raw: Mapping[str, Any]) -> tuple[int, Usage]:
     """A stored bucket's start and figures, read from its attribute values (every figure a number)."""
-    sums = tuple(int(raw[name]["N"]) if name in raw else 0 for name in _SUMS)
+    sums = tuple([int(raw[name]["N"]) if name in raw else 0 for name in _SUMS])
     return _bucket_start(raw["sk"]["S"]), Usage(sums, int(raw[PEAK]["N"]) if PEAK in raw else 0)
 
 
