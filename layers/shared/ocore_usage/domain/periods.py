@@ -41,12 +41,14 @@ class Unit:
     """The start of the bucket after the one that starts at a bucket start: that bucket's end."""
     built_from: Granularity | None
     """The finer series the rollup sums each bucket from (``None``: from the samples)."""
+    shortest: int
+    """The length of its shortest bucket: a shorter stretch cannot hold one (a cheap first test)."""
 
 
 UNITS = (
-    Unit(Granularity.MONTH, floor_month, lambda start: add_months(start, 1), Granularity.DAY),
-    Unit(Granularity.DAY, floor_day, lambda start: start + MICROS_PER_DAY, Granularity.HOUR),
-    Unit(Granularity.HOUR, floor_hour, lambda start: start + MICROS_PER_HOUR, None),
+    Unit(Granularity.MONTH, floor_month, lambda start: add_months(start, 1), Granularity.DAY, 28 * MICROS_PER_DAY),
+    Unit(Granularity.DAY, floor_day, lambda start: start + MICROS_PER_DAY, Granularity.HOUR, MICROS_PER_DAY),
+    Unit(Granularity.HOUR, floor_hour, lambda start: start + MICROS_PER_HOUR, None, MICROS_PER_HOUR),
 )
 """Coarsest first: the planner tries the largest bucket before smaller ones; each unit nests in the
 one before it (UTC hours, days and months form a laminar family)."""

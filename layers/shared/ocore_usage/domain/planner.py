@@ -109,7 +109,7 @@ def decompose(start: int, end: int) -> tuple[StoredBucket, ...]:
     cursor = start
     while cursor < end:
         for unit in UNITS:
-            if unit.start(cursor) == cursor and unit.next(cursor) <= end:
+            if end - cursor >= unit.shortest and unit.start(cursor) == cursor and unit.next(cursor) <= end:
                 parts.append(StoredBucket(unit.granularity, cursor))
                 cursor = unit.next(cursor)
                 break
