@@ -16,7 +16,9 @@ _encode_string = json.encoder.encode_basestring_ascii
 
 def decimal_literal(value: Decimal) -> str:
     """Plain notation without trailing zeros: ``Decimal('1.500000')`` -> ``1.5``."""
-    text = format(value, "f")
+    text = str(value)  # plain already for the answers' figures (6 places), and faster than format
+    if "E" in text:
+        text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -40,6 +42,11 @@ _SCALARS: dict[type, Callable[[Any], str]] = {
 """How each scalar type is written, looked up by exact type (subclasses take the general path)."""
 
 
+MAX_NAMES = 512
+_NAMES: dict[str, str] = {}
+"""Member names as written: the answers use a few dozen, request after request."""
+
+
 def _write(value: Any, out: list[str]) -> None:
     scalar = _SCALARS.get(type(value))
     if scalar is not None:
@@ -47,11 +54,16 @@ def _write(value: Any, out: list[str]) -> None:
     elif isinstance(value, dict):
         separator = "{"
         for key, item in value.items():
+            name = _NAMES.get(key) if type(key) is str else None
+            if name is None:
+                name = _encode_string(str(key))
+                if type(key) is str and len(_NAMES) < MAX_NAMES:
+                    _NAMES[key] = name
             scalar = _SCALARS.get(type(item))
             if scalar is not None:  # most members: one append, no recursion
-                out.append(f"{separator}{_encode_string(str(key))}:{scalar(item)}")
+                out.append(f"{separator}{name}:{scalar(item)}")
             else:
-                out.append(f"{separator}{_encode_string(str(key))}:")
+                out.append(f"{separator}{name}:")
                 _write(item, out)
             separator = ","
         out.append("}" if separator == "," else "{}")

@@ -38,7 +38,7 @@ def round_millionths(numerator: int, divisor: int) -> Decimal:
     twice = 2 * remainder
     if twice > divisor or (twice == divisor and quotient % 2 == 1):
         quotient += 1
-    return Decimal(quotient).scaleb(-6)
+    return Decimal(f"{quotient}E-6")
 
 
 # ---------------------------------------------------------------- reading a sample's value
