@@ -7,6 +7,11 @@ of every sample (half of them moved to another hour). Dollars use on-demand pric
 held to: one 1 KB item written once and read once per sample (1 write unit, and a quarter of a
 strongly consistent read unit when read through a Query, 4 KB per unit).
 
+Storage is what the samples table holds after each phase, sized by DynamoDB's rules (attribute
+names and values, 100 bytes of indexing overhead per item), per sample, and what keeping it for
+the 42 days of the table's TTL costs per million samples (``STORAGE_PRICE``, and
+``PITR_PRICE`` for point-in-time recovery, per GB-month).
+
 Throughput is a ratio against a floor measured in the same run, interleaved: a 1,000-sample
 POST handled in-process (validation, identity pre-read, pages, marks) against plain sequential
 ``BatchWriteItem`` of 1,000 one-sample items (about the size of a stored sample) to the same
@@ -47,6 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WRITE_PRICE = 0.625  # $ per million write request units (on-demand, us-east-1)
 READ_PRICE = 0.125  # $ per million read request units
 FLOOR_DOLLARS = WRITE_PRICE * 1 + READ_PRICE * 0.25
+STORAGE_PRICE = 0.25  # $ per GB-month (standard table class)
+PITR_PRICE = 0.20  # $ per GB-month of point-in-time recovery
+ITEM_OVERHEAD = 100  # bytes DynamoDB bills per stored item, for its indexing
+KEPT_MONTHS = 42 / 30.4  # the samples table's TTL
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
 PROJECTS = 10
 ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
@@ -133,6 +142,37 @@ def _roll(rollup: RollupService) -> None:
     raise RuntimeError("the rollup did not finish")
 
 
+def _value_bytes(value: dict[str, Any]) -> int:
+    """The size of one attribute value by DynamoDB's rules (numbers approximately, as they say)."""
+    ((kind, content),) = value.items()
+    match kind:
+        case "S":
+            return len(content.encode())
+        case "N":
+            return (len(content.lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
+        case "B":
+            return len(content)
+        case "SS":
+            return sum(len(text.encode()) for text in content)
+        case "M":
+            return 3 + sum(len(name.encode()) + _value_bytes(item) + 1 for name, item in content.items())
+        case "L":
+            return 3 + sum(_value_bytes(item) + 1 for item in content)
+        case _:
+            return 1
+
+
+def _stored_bytes(client: Any, table: str) -> dict[str, int]:
+    """Bytes billed for the samples table's items, by kind of item (pages, tombstones...)."""
+    found: dict[str, int] = defaultdict(int)
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            sk, pk = item["sk"]["S"], item["pk"]["S"]
+            kind = "identities" if pk.startswith("I#") else {"V": "pages", "T": "tombstones"}.get(sk[0], "indexed")
+            found[kind] += ITEM_OVERHEAD + sum(len(n.encode()) + _value_bytes(v) for n, v in item.items())
+    return found
+
+
 def _sequential_batch_write(client: Any, table: str) -> float:
     items = [
         {
@@ -202,12 +242,14 @@ def _run(client: Any, names: dict[str, str]) -> None:
         )
 
     phases: dict[str, dict[str, float]] = {}
+    stored: dict[str, dict[str, int]] = {}
     for name, batch in (("new samples", _samples(SAMPLES)), ("corrections", _samples(SAMPLES, moved=True, seed="b"))):
         clock[0] += 60 * 1_000_000
         with meter.phase() as ingested:
             _ingest_all(ingest, batch)
         with meter.phase() as rolled:
             _roll(rollup)
+        stored[name] = _stored_bytes(client, names["SamplesTable"])
         phases[name] = {
             "ingest_write": ingested["write"] / SAMPLES,
             "ingest_read": ingested["read"] / SAMPLES,
@@ -228,6 +270,19 @@ def _run(client: Any, names: dict[str, str]) -> None:
             f"{name:<14} {units['ingest_write']:10.3f} {units['ingest_read']:10.3f} {units['rollup_write']:10.3f} "
             f"{units['rollup_read']:10.3f} {dollars:7.3f} {FLOOR_DOLLARS:7.3f}  ({dollars / FLOOR_DOLLARS:.2f}x floor)"
         )
+
+    print("samples table per sample, bytes billed (each phase adds), and 42 days of it per million samples")
+    before: dict[str, int] = defaultdict(int)
+    for name, kinds in stored.items():
+        added = {kind: (size - before[kind]) / SAMPLES for kind, size in kinds.items()}
+        total = sum(added.values())
+        dollars = total * 1e6 / 1e9 * KEPT_MONTHS
+        parts = ", ".join(f"{kind} {round(size)}" for kind, size in sorted(added.items()) if round(size))
+        print(
+            f"{name:<14} {total:6.0f} B ({parts}): ${dollars * STORAGE_PRICE:.3f}/M stored,"
+            f" ${dollars * PITR_PRICE:.3f}/M more with point-in-time recovery"
+        )
+        before = defaultdict(int, kinds)
 
     posts, floors = [], []
     body_of = [json.dumps({"samples": _samples(1000, seed=str(r))}) for r in range(ROUNDS)]

@@ -103,6 +103,12 @@ def identity_pk(project_id: str, sample_id: str) -> str:
     return f"I#{project_id}#{sample_id}"
 
 
+def identity_of(pk: str) -> tuple[str, str]:
+    """The project and sample ids an identity's key names (neither id may hold a ``#``)."""
+    _, project_id, sample_id = pk.split("#")
+    return project_id, sample_id
+
+
 def series_pk(scope: SeriesOwner, identifier: str, granularity: Granularity) -> str:
     return f"{scope}#{identifier}#{granularity}"
 

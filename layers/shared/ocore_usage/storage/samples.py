@@ -32,6 +32,7 @@ from ocore_usage.storage.keys import (
     INDEXED,
     PAGE_PREFIX,
     TOMBSTONE_PREFIX,
+    identity_of,
     identity_pk,
     page_sk,
     partition_pk,
@@ -81,7 +82,7 @@ class SampleRepository:
     def stored_starts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Start of the resolved version of each ``(projectId, sampleId)`` already stored (eventually consistent)."""
         items = self.table.batch_get([{"pk": identity_pk(p, s), "sk": IDENTITY_SK} for p, s in keys])
-        return {(item["projectId"], item["sampleId"]): int(item["start"]) for item in items}
+        return {identity_of(item["pk"]): int(item["start"]) for item in items}
 
     def append(self, samples: Sequence[Sample], *, version: str, writer: str, written_at: int) -> int:
         """Write ``samples`` as pages of ``version``; returns how many page items were written."""
@@ -131,7 +132,8 @@ class SampleRepository:
         items = self.table.batch_get(
             [{"pk": identity_pk(project_id, s), "sk": IDENTITY_SK} for s in sample_ids], consistent=True
         )
-        return {item["sampleId"]: Identity(item["version"], int(item["hour"]), int(item["start"])) for item in items}
+        found = ((identity_of(item["pk"])[1], item) for item in items)
+        return {sample_id: Identity(i["version"], int(i["hour"]), int(i["start"])) for sample_id, i in found}
 
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         """Each partition's new tombstones in items of their own, up to ``TOMBSTONES_PER_ITEM`` each.
@@ -159,9 +161,7 @@ class SampleRepository:
         self.table.batch_write(
             {
                 "pk": identity_pk(project_id, sample_id),
-                "sk": IDENTITY_SK,
-                "projectId": project_id,
-                "sampleId": sample_id,
+                "sk": IDENTITY_SK,  # the ids are the key's: not stored again (storage is billed by the byte)
                 "version": identity.version,
                 "hour": identity.hour,
                 "start": identity.start,
