@@ -1,4 +1,4 @@
-"""Every sample counted once whatever an ingest goes through: crashes at every request, retries, races.
+"""Every sample counted once whatever an ingest or a rollup goes through: crashes at every request, retries, races.
 
 The write path's promise: the stored samples equal the accepted requests applied one at a time
 in some order, and each sample counts once, as its last applied version. Checked here against
@@ -7,7 +7,9 @@ the reference model (exact Fractions, a sweep-line peak) on moto:
 - an ingest that dies after its k-th DynamoDB request, for every k, then the agent's retry of
   the same body, with the rollup running before the retry or not;
 - two agents whose requests interleave request by request (different versions of the same
-  samples, and two identical retries), with rollups in between.
+  samples, and two identical retries), with rollups in between;
+- a rollup that dies after its k-th DynamoDB request, for every k, while it resolves corrections
+  (tombstones, marks, identities, the indexed set) and writes buckets, then the next rollup.
 
 Batches carry new samples, duplicates and corrections that move samples across hours, days
 and months (the scenarios of ``tests/support/scenarios.py``).
@@ -18,12 +20,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from random import Random
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -35,6 +38,8 @@ from tests.support.scenarios import NOW, PROJECT_ORGS, assert_rollups_match, sam
 from tests.support.template import create_tables
 
 batches = st.lists(samples(), min_size=1, max_size=8)
+_FIGURES = (Decimal(2), Decimal("1.5"), Decimal(0), 1000, 3)
+"""cpu, ram, disk, bytes in and out of the hand-written samples."""
 
 
 @contextlib.contextmanager
@@ -76,6 +81,49 @@ def test_a_crash_after_any_request_then_the_retry_counts_every_sample_once(first
             if roll_before_retry:  # ... the rollup may see what it left ...
                 pipeline.roll_until_done()
             send(pipeline, second)  # ... and the agent sends it again
+            pipeline.roll_until_done()
+            # THEN the rollups equal the two batches applied once each, in order
+            assert_rollups_match(pipeline, standing(first, second))
+
+
+def requests_of_a_clean_rollup(first: list[RefSample], second: list[RefSample]) -> int:
+    with registered_pipeline() as pipeline:
+        send(pipeline, first)
+        pipeline.roll_until_done()
+        send(pipeline, second)
+        counting = CrashAfterRequests(pipeline.client, survive=10**6)
+        pipeline.rollup(client=counting).run()
+        return counting.made
+
+
+MOVED_ACROSS_A_MONTH = (
+    [
+        RefSample("p-a", "s1", "i0", NOW.replace(day=1, hour=0, minute=58) - timedelta(days=1), 300, *_FIGURES),
+        RefSample("p-c", "s2", "i1", NOW.replace(day=2, hour=5), 3600, *_FIGURES),
+    ],
+    [
+        RefSample("p-a", "s1", "i0", NOW.replace(day=1, hour=0, minute=30), 600, *_FIGURES),  # to another month
+        RefSample("p-c", "s2", "i1", NOW.replace(day=2, hour=5), 3600, *_FIGURES),  # a retry of the same
+        RefSample("p-b", "s3", "i2", NOW.replace(day=2, hour=7), 60, *_FIGURES),  # new
+    ],
+)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(samples(), min_size=1, max_size=4), second=st.lists(samples(), min_size=1, max_size=4))
+@example(*MOVED_ACROSS_A_MONTH)
+def test_a_rollup_dying_after_any_request_then_the_next_one_counts_every_sample_once(first, second):
+    for crash_after in range(requests_of_a_clean_rollup(first, second)):
+        with registered_pipeline() as pipeline:
+            # GIVEN a first batch, stored and rolled, and a second one (corrections among them) stored
+            send(pipeline, first)
+            pipeline.roll_until_done()
+            send(pipeline, second)
+            # WHEN the rollup dies after its k-th DynamoDB request, holding its leases ...
+            dying = pipeline.rollup(client=CrashAfterRequests(pipeline.client, survive=crash_after))
+            with contextlib.suppress(InjectedCrash):
+                dying.run()
+            pipeline.clock.advance(10 * 60 * 1_000_000)  # ... which run out before the next rollup
             pipeline.roll_until_done()
             # THEN the rollups equal the two batches applied once each, in order
             assert_rollups_match(pipeline, standing(first, second))
