@@ -21,6 +21,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import batched
 from typing import Any
 
 from ocore_usage.domain.metered import MeteredInterval, Sample
@@ -132,8 +133,7 @@ class SampleRepository:
         items = self.table.batch_get(
             [{"pk": identity_pk(project_id, s), "sk": IDENTITY_SK} for s in sample_ids], consistent=True
         )
-        found = ((identity_of(item["pk"])[1], item) for item in items)
-        return {sample_id: Identity(i["version"], int(i["hour"]), int(i["start"])) for sample_id, i in found}
+        return {identity_of(i["pk"])[1]: Identity(i["version"], int(i["hour"]), int(i["start"])) for i in items}
 
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         """Each partition's new tombstones in items of their own, up to ``TOMBSTONES_PER_ITEM`` each.
@@ -149,12 +149,12 @@ class SampleRepository:
         self.table.batch_write(
             {
                 "pk": partition_pk(project_id, hour),
-                "sk": tombstone_sk(stamp, offset // TOMBSTONES_PER_ITEM),
-                "upto": dict(entries[offset : offset + TOMBSTONES_PER_ITEM]),
+                "sk": tombstone_sk(stamp, number),
+                "upto": dict(chunk),
                 "expiresAt": _expires(hour, RAW_RETENTION),
             }
             for hour, entries in by_hour.items()
-            for offset in range(0, len(entries), TOMBSTONES_PER_ITEM)
+            for number, chunk in enumerate(batched(entries, TOMBSTONES_PER_ITEM, strict=False))
         )
 
     def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
@@ -180,12 +180,12 @@ class SampleRepository:
         items: list[Item] = []
         for partition in partitions:
             fresh = sorted(partition.pages - partition.indexed)
-            for number, offset in enumerate(range(0, len(fresh), INDEXED_PER_ITEM)):
+            for number, chunk in enumerate(batched(fresh, INDEXED_PER_ITEM, strict=False)):
                 items.append(
                     {
                         "pk": partition_pk(project_id, partition.hour),
                         "sk": f"{INDEXED}#{stamp}#{number:04d}",
-                        "pages": set(fresh[offset : offset + INDEXED_PER_ITEM]),
+                        "pages": set(chunk),
                         "expiresAt": _expires(partition.hour, RAW_RETENTION),
                     }
                 )
