@@ -54,7 +54,7 @@ def _write(value: Any, out: list[str]) -> None:
     elif isinstance(value, dict):
         separator = "{"
         for key, item in value.items():
-            name = _NAMES.get(key) if type(key) is str else None
+            name = _NAMES.get(key)  # only str keys are kept, and no other key equals one
             if name is None:
                 name = _encode_string(str(key))
                 if type(key) is str and len(_NAMES) < MAX_NAMES:
