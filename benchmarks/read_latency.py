@@ -26,7 +26,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+if TYPE_CHECKING:
+    from ocore_usage.domain.timeline import Granularity
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_READ_ROUNDS", "200"))
@@ -127,20 +130,26 @@ def _seed() -> None:
         rollups.write_series(SeriesOwner.PROJECT, PROJECT, granularity, {b: merge_all(us) for b, us in grouped.items()})
 
 
-def _floor_query(client: Any, table: str) -> Callable[[], None]:
-    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
+def _series_query(table: str, granularity: Granularity, first: int, last: int) -> dict[str, Any]:
+    """The raw Query of the bench project's buckets of ``granularity`` from ``first`` to ``last``."""
     from ocore_usage.storage.keys import SeriesOwner, bucket_sk, series_pk
 
-    first = parse_rfc3339(RANGE[0])
-    params = {
+    return {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {
-            ":pk": {"S": series_pk(SeriesOwner.PROJECT, PROJECT, Granularity.HOUR)},
+            ":pk": {"S": series_pk(SeriesOwner.PROJECT, PROJECT, granularity)},
             ":lo": {"S": bucket_sk(first)},
-            ":hi": {"S": bucket_sk(first + (ITEMS - 1) * MICROS_PER_HOUR)},
+            ":hi": {"S": bucket_sk(last)},
         },
     }
+
+
+def _floor_query(client: Any, table: str) -> Callable[[], None]:
+    from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
+
+    first = parse_rfc3339(RANGE[0])
+    params = _series_query(table, Granularity.HOUR, first, first + (ITEMS - 1) * MICROS_PER_HOUR)
 
     def query() -> None:
         count = client.query(**params)["Count"]
@@ -156,21 +165,9 @@ def _plan_queries(client: Any, table: str) -> tuple[Callable[[], None], int]:
     from ocore_usage.domain.periods import Period
     from ocore_usage.domain.planner import TimeRange, plan_reads
     from ocore_usage.domain.timeline import parse_rfc3339
-    from ocore_usage.storage.keys import SeriesOwner, bucket_sk, series_pk
 
     plan = plan_reads(TimeRange(*(parse_rfc3339(text) for text in RANGE)), Period.DAILY)
-    requests = [
-        {
-            "TableName": table,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": series_pk(SeriesOwner.PROJECT, PROJECT, run.granularity)},
-                ":lo": {"S": bucket_sk(run.first)},
-                ":hi": {"S": bucket_sk(run.last)},
-            },
-        }
-        for run in plan.reads
-    ]
+    requests = [_series_query(table, run.granularity, run.first, run.last) for run in plan.reads]
     pool = ThreadPoolExecutor(len(requests))
 
     def queries() -> None:
