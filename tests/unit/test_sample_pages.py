@@ -7,8 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.domain.versions import Partition
-from ocore_usage.storage.keys import INDEXED, PAGE_PREFIX, TOMBSTONE_PREFIX, SeriesOwner, partition_pk
+from ocore_usage.domain.versions import Identity, Partition
+from ocore_usage.storage.keys import (
+    IDENTITY_SK,
+    INDEXED,
+    PAGE_PREFIX,
+    TOMBSTONE_PREFIX,
+    SeriesOwner,
+    identity_pk,
+    partition_pk,
+)
 from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
 from ocore_usage.storage.tables import Table
 from tests.support.pipeline import Clock, Pipeline
@@ -103,6 +111,26 @@ def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
     samples.write_tombstones("proj_old", {(hour, "s-1"): "v2", (hour, "s-2"): "v1"})
     # THEN the partition reads it, beside the newer items, and the highest of each sample counts
     assert samples.read_partitions("proj_old", [hour])[hour].tombstones == {"s-1": "v3", "s-2": "v1"}
+
+
+def test_an_identity_stored_with_its_ids_beside_the_key_still_reads(pipeline):
+    # GIVEN an identity item of the earlier layout, which also held projectId and sampleId
+    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    pipeline.client.put_item(
+        TableName=pipeline.names["samples"],
+        Item={
+            "pk": {"S": identity_pk("proj_old", "s-1")},
+            "sk": {"S": IDENTITY_SK},
+            "projectId": {"S": "proj_old"},
+            "sampleId": {"S": "s-1"},
+            "version": {"S": "v1"},
+            "hour": {"N": "3600000000"},
+            "start": {"N": "3600000001"},
+        },
+    )
+    # THEN both of the ingest's and the rollup's reads find it, named by its key
+    assert samples.stored_starts([("proj_old", "s-1"), ("proj_old", "s-2")]) == {("proj_old", "s-1"): 3600000001}
+    assert samples.identities("proj_old", ["s-1", "s-2"]) == {"s-1": Identity("v1", 3600000000, 3600000001)}
 
 
 def _with_pages(partition: Partition, names: frozenset[str]) -> Partition:
