@@ -2,7 +2,9 @@
 
 Capacity is what DynamoDB Local reports (``ReturnConsumedCapacity=TOTAL`` on every request),
 summed per phase: ingest of new samples, their rollup, then ingest and rollup of corrections
-of every sample (half of them moved to another hour). Dollars use on-demand prices
+of every sample (half of them moved to another hour), then an hour of steady state (one project's
+``STEADY_INSTANCES`` instances each send a five-minute sample every five minutes, one POST per
+five minutes, and the rollup runs after each, as the schedule would). Dollars use on-demand prices
 (``WRITE_PRICE``/``READ_PRICE`` per million request units) against the floor the service is
 held to: one 1 KB item written once and read once per sample (1 write unit, and a quarter of a
 strongly consistent read unit when read through a Query, 4 KB per unit).
@@ -58,6 +60,8 @@ ITEM_OVERHEAD = 100  # bytes DynamoDB bills per stored item, for its indexing
 KEPT_MONTHS = 42 / 30.4  # the samples table's TTL
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
 PROJECTS = 10
+STEADY_INSTANCES = 100
+STEADY_CYCLES = 12  # an hour of five-minute rollup runs
 ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -128,6 +132,26 @@ def _samples(count: int, moved: bool = False, seed: str = "a") -> list[dict[str,
             }
         )
     return out
+
+
+def _steady_cycle(cycle: int) -> list[dict[str, Any]]:
+    """One five-minute sample of each of ``STEADY_INSTANCES`` instances of one project, ids by instance and time."""
+    start = (NOW - timedelta(days=1) + timedelta(minutes=5 * cycle)).isoformat().replace("+00:00", "Z")
+    return [
+        {
+            "sampleId": f"i-{n:03d}:{start}",
+            "projectId": "bench-steady",
+            "instanceId": f"i-{n:03d}",
+            "intervalStart": start,
+            "intervalSeconds": 300,
+            "cpuCores": 2,
+            "ramGb": 4.5,
+            "diskGb": 40,
+            "bandwidthInBytes": 1_000_000 + n,
+            "bandwidthOutBytes": 7_000 + n,
+        }
+        for n in range(STEADY_INSTANCES)
+    ]
 
 
 def _ingest_all(ingest: IngestService, samples: list[dict[str, Any]]) -> None:
@@ -231,33 +255,47 @@ def _run(client: Any, names: dict[str, str]) -> None:
         clock=lambda: clock[0],
     )
     sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock[0])
-    for p in range(PROJECTS):
+    for project in [*(f"bench-{p}" for p in range(PROJECTS)), "bench-steady"]:
         sync.apply(
             {
                 "source": "ocore.projects",
                 "detail-type": "ProjectUpserted",
                 "time": "2026-11-01T00:00:00Z",
-                "detail": {"projectId": f"bench-{p}", "orgId": "bench-org", "name": f"bench {p}"},
+                "detail": {"projectId": project, "orgId": "bench-org", "name": project},
             }
         )
 
     phases: dict[str, dict[str, float]] = {}
     stored: dict[str, dict[str, int]] = {}
-    for name, batch in (("new samples", _samples(SAMPLES)), ("corrections", _samples(SAMPLES, moved=True, seed="b"))):
-        clock[0] += 60 * 1_000_000
-        with meter.phase() as ingested:
-            _ingest_all(ingest, batch)
-        with meter.phase() as rolled:
-            _roll(rollup)
+    runs = [
+        ("new samples", 60, [_samples(SAMPLES)]),
+        ("corrections", 60, [_samples(SAMPLES, moved=True, seed="b")]),
+        ("steady, 5 min", 300, [_steady_cycle(c) for c in range(STEADY_CYCLES)]),
+    ]
+    for name, pause_seconds, cycles in runs:
+        ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0}
+        for batch in cycles:
+            clock[0] += pause_seconds * 1_000_000
+            with meter.phase() as used:
+                _ingest_all(ingest, batch)
+            ingested = {kind: ingested[kind] + used[kind] for kind in ingested}
+            with meter.phase() as used:
+                _roll(rollup)
+            rolled = {kind: rolled[kind] + used[kind] for kind in rolled}
+        count = sum(map(len, cycles))
         stored[name] = _stored_bytes(client, names["SamplesTable"])
         phases[name] = {
-            "ingest_write": ingested["write"] / SAMPLES,
-            "ingest_read": ingested["read"] / SAMPLES,
-            "rollup_write": rolled["write"] / SAMPLES,
-            "rollup_read": rolled["read"] / SAMPLES,
+            "count": count,
+            "ingest_write": ingested["write"] / count,
+            "ingest_read": ingested["read"] / count,
+            "rollup_write": rolled["write"] / count,
+            "rollup_read": rolled["read"] / count,
         }
 
-    print(f"DynamoDB capacity per sample ({SAMPLES:,} five-minute samples, {PROJECTS} projects, 1,000 per POST)")
+    print(
+        f"DynamoDB capacity per sample ({SAMPLES:,} five-minute samples, {PROJECTS} projects, 1,000 per POST;"
+        f" steady: {STEADY_INSTANCES} instances, a POST and a rollup run every 5 minutes for an hour)"
+    )
     print(
         f"{'phase':<14} {'ingest WRU':>10} {'ingest RRU':>10} {'rollup WRU':>10} {'rollup RRU':>10}"
         f" {'$/M':>7} {'floor':>7}"
@@ -274,7 +312,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
     print("samples table per sample, bytes billed (each phase adds), and 42 days of it per million samples")
     before: dict[str, int] = defaultdict(int)
     for name, kinds in stored.items():
-        added = {kind: (size - before[kind]) / SAMPLES for kind, size in kinds.items()}
+        added = {kind: (size - before[kind]) / phases[name]["count"] for kind, size in kinds.items()}
         total = sum(added.values())
         dollars = total * 1e6 / 1e9 * KEPT_MONTHS
         parts = ", ".join(f"{kind} {round(size)}" for kind, size in sorted(added.items()) if round(size))
