@@ -60,7 +60,7 @@ ITEM_OVERHEAD = 100  # bytes DynamoDB bills per stored item, for its indexing
 KEPT_MONTHS = 42 / 30.4  # the samples table's TTL
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
 PROJECTS = 10
-STEADY_INSTANCES = 100
+STEADY_INSTANCES = int(os.environ.get("BENCH_STEADY_INSTANCES", "100"))
 STEADY_CYCLES = 12  # an hour of five-minute rollup runs
 ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

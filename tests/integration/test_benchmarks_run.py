@@ -13,7 +13,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = {"BENCH_ROUNDS": "1", "BENCH_READ_ROUNDS": "3", "BENCH_SAMPLES": "300", "BENCH_POST_ROUNDS": "1"}
+SMALL = {
+    "BENCH_ROUNDS": "1",
+    "BENCH_READ_ROUNDS": "3",
+    "BENCH_SAMPLES": "300",
+    "BENCH_POST_ROUNDS": "1",
+    "BENCH_STEADY_INSTANCES": "10",
+}
 
 
 def test_every_benchmark_runs_and_prints_its_ratios() -> None:
@@ -28,6 +34,12 @@ def test_every_benchmark_runs_and_prints_its_ratios() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for heading in ("cold start,", "DynamoDB capacity per sample", "1,000-sample POST vs", "read latency, p50"):
+    for heading in (
+        "cold start,",
+        "DynamoDB capacity per sample",
+        "steady, 5 min",
+        "1,000-sample POST vs",
+        "read latency, p50",
+    ):
         assert heading in done.stdout, done.stdout
     assert "RollupFunction" in done.stdout and "x floor" in done.stdout
