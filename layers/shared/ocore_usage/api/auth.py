@@ -39,14 +39,10 @@ logger = Logger(service="ocore-usage")
 READ_SCOPE = "usage:read"
 WRITE_SCOPE = "usage:write"
 
-LEEWAY_SECONDS = 30
-"""Clock skew tolerated on ``exp``, ``nbf`` and ``iat``."""
-SECRET_MAX_AGE_SECONDS = 300
-"""How long the HS256 secret read from SSM is reused before it is read again."""
-JWKS_LIFESPAN_SECONDS = 300
-"""How long a fetched JWKS is used before it is fetched again."""
-JWKS_COOLDOWN_SECONDS = 30
-"""Least time between two JWKS fetches, successful or not (an unknown ``kid`` asks for one)."""
+LEEWAY_SECONDS = 30  # clock skew tolerated on exp, nbf and iat
+SECRET_MAX_AGE_SECONDS = 300  # how long the HS256 secret read from SSM is reused before it is read again
+JWKS_LIFESPAN_SECONDS = 300  # how long a fetched JWKS is used before it is fetched again
+JWKS_COOLDOWN_SECONDS = 30  # least time between two JWKS fetches, successful or not (an unknown kid asks for one)
 JWKS_TIMEOUT_SECONDS = 5  # well inside the function's 10 s timeout
 MAX_TOKEN_LENGTH = 8192  # API Gateway caps headers well below what this allows for a token
 
@@ -77,11 +73,8 @@ class KeySource(Protocol):
     """Where the key that verifies a token comes from (an SSM secret, a JWKS, a test double)."""
 
     def key_for(self, header: Mapping[str, Any]) -> Any:
-        """The key for a token with this (not yet verified) header.
-
-        Raises ``TokenRejected`` when the header names no usable key, ``KeyUnavailable`` when
-        the key cannot be obtained.
-        """
+        """The key for a token with this (not yet verified) header; ``TokenRejected`` when the header
+        names no usable key, ``KeyUnavailable`` when the key cannot be obtained."""
         ...
 
 
@@ -101,15 +94,7 @@ class Grant:
 class TokenVerifier:
     """Verifies bearer JWTs against one algorithm family, one issuer and one audience."""
 
-    def __init__(
-        self,
-        keys: KeySource,
-        *,
-        algorithms: Sequence[str],
-        issuer: str,
-        audience: str,
-        leeway: float = LEEWAY_SECONDS,
-    ) -> None:
+    def __init__(self, keys: KeySource, *, algorithms: Sequence[str], issuer: str, audience: str) -> None:
         allowed = frozenset(algorithms)
         if not allowed:
             raise ValueError("the algorithm allow-list is empty")
@@ -126,7 +111,6 @@ class TokenVerifier:
         self.algorithms = sorted(allowed)
         self.issuer = issuer
         self.audience = audience
-        self.leeway = leeway
 
     def verify(self, token: str) -> Grant:
         """The grant carried by ``token``; ``TokenRejected`` if it carries none."""
@@ -148,7 +132,7 @@ class TokenVerifier:
                 algorithms=self.algorithms,
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=self.leeway,
+                leeway=LEEWAY_SECONDS,
                 options={"require": list(REQUIRED_CLAIMS), "enforce_minimum_key_length": True},
             )
         except jwt.InvalidKeyError as error:
@@ -163,14 +147,10 @@ class TokenVerifier:
 
 
 def grant_of(claims: Mapping[str, Any]) -> Grant:
-    """The grant in verified ``claims``: ``sub``, ``scope`` (space-separated) and ``org_id``.
-
-    ``usage:read`` needs a valid ``org_id``. ``usage:write`` is the metering service's scope,
-    held by tokens without an ``org_id``: a token with one is a tenant's, so the grant leaves
-    ``usage:write`` out (the token stays good for what else it holds; the ingest route refuses
-    tenants too). A present but malformed ``org_id`` rejects the token whatever its scopes.
-    Unknown scopes are passed through; the routes decide what each one allows.
-    """
+    """The grant in verified ``claims``: ``sub``, ``scope`` (space-separated) and ``org_id``
+    (docs/read-api.md, "Tokens"). A tenant's token (one with an ``org_id``) keeps its other scopes
+    but not ``usage:write``; a malformed ``org_id`` rejects the token whatever its scopes. Unknown
+    scopes are passed through; the routes decide what each one allows."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenRejected("sub is not a non-empty string")
@@ -193,12 +173,8 @@ def grant_of(claims: Mapping[str, Any]) -> Grant:
 
 def bearer_token(authorization: str | None) -> str | None:
     """The token in an ``Authorization: Bearer <token>`` value (scheme case-insensitive)."""
-    if not authorization:
-        return None
-    parts = authorization.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
-        return None
-    return parts[1]
+    parts = (authorization or "").split()
+    return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else None
 
 
 def authorization_of(event: Mapping[str, Any]) -> str | None:
@@ -207,14 +183,8 @@ def authorization_of(event: Mapping[str, Any]) -> str | None:
     identity = event.get("identitySource") or []
     if identity and isinstance(identity[0], str):
         return str(identity[0])
-    headers = event.get("headers")
-    if not headers:
-        return None
-    value = None
-    for name, found in headers.items():
-        if name.lower() == "authorization":
-            value = found
-    return value if isinstance(value, str) else None
+    values = [value for name, value in (event.get("headers") or {}).items() if name.lower() == "authorization"]
+    return values[-1] if values and isinstance(values[-1], str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,33 +221,24 @@ def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> Verdict:
 
 
 class SsmSecret:
-    """The HS256 secret: an SSM SecureString, decrypted, reused for ``max_age`` seconds.
+    """The HS256 secret: an SSM SecureString, decrypted, reused for ``SECRET_MAX_AGE_SECONDS``.
 
     The SSM client is created on first use (botocore's, through :mod:`ocore_usage.aws`); pass
     ``client`` to use a given one (tests: moto). Any failure to read the parameter is a
     :class:`KeyUnavailable`.
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        max_age: int = SECRET_MAX_AGE_SECONDS,
-        client: SSMClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, name: str, *, client: SSMClient | None = None) -> None:
         if not name:
             raise ValueError("no SSM parameter name for the HS256 secret")
         self.name = name
-        self.max_age = max_age
         self._client = client
-        self._clock = clock
         self._secret: str | None = None
         self._read_at = 0.0
 
     def key_for(self, header: Mapping[str, Any]) -> str:
-        now = self._clock()
-        if self._secret is None or now - self._read_at >= self.max_age:
+        now = time.monotonic()
+        if self._secret is None or now - self._read_at >= SECRET_MAX_AGE_SECONDS:
             self._secret, self._read_at = self._read(), now
         return self._secret
 
@@ -296,29 +257,17 @@ class SsmSecret:
 class JwksKeys:
     """RS256/ES256 public keys from the issuer's JWKS, fetched and parsed by ``PyJWKClient``.
 
-    The key set is kept for ``lifespan`` seconds. A token naming a ``kid`` outside the set may
-    come from a key the issuer just rotated in, so it triggers a refetch, but fetches (whether
-    they succeeded or failed) are at least ``cooldown`` seconds apart: random ``kid`` values
-    cannot hammer the endpoint, nor can an endpoint outage turn every such token into a fetch.
-    With a key set in hand, a ``kid`` it lacks is denied when no newer set can be had (a
-    ``TokenRejected``, never a fault: anyone could send such a token). Only when no set was
-    ever fetched, or the set holding the token's key expired and could not be refetched, is the
-    key unavailable (``KeyUnavailable``: a fault of ours, which API Gateway does not cache).
+    The key set is kept for ``JWKS_LIFESPAN_SECONDS``; an unknown ``kid`` asks for a refetch, but
+    fetches, failed ones included, are ``JWKS_COOLDOWN_SECONDS`` apart, so random ``kid`` values
+    cannot hammer the endpoint (docs/read-api.md, "Tokens"). A ``kid`` the set in hand lacks is a
+    ``TokenRejected`` (anyone could send one); only no set at all, or the token's key in a set that
+    expired and cannot be refetched, is a ``KeyUnavailable``.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        lifespan: float = JWKS_LIFESPAN_SECONDS,
-        cooldown: float = JWKS_COOLDOWN_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         if not url:
             raise ValueError("no JWKS URL for RS256/ES256 tokens")
         self.url = url
-        self.lifespan = lifespan
-        self.cooldown = cooldown
         self._clock = clock
         try:  # no caching in the client: the key set, its lifespan and the cooldown are ours
             self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
@@ -349,10 +298,10 @@ class JwksKeys:
         return key
 
     def _fresh(self, now: float) -> bool:
-        return self._keys is not None and now - self._fetched_at < self.lifespan
+        return self._keys is not None and now - self._fetched_at < JWKS_LIFESPAN_SECONDS
 
     def _may_fetch(self, now: float) -> bool:
-        return self._attempted_at is None or now - self._attempted_at >= self.cooldown
+        return self._attempted_at is None or now - self._attempted_at >= JWKS_COOLDOWN_SECONDS
 
     def _fetch(self, now: float) -> bool:
         """Fetch the key set; on failure keep the one in hand. Either way, start the cooldown."""
@@ -362,11 +311,9 @@ class JwksKeys:
         except Exception as error:  # unreachable, not JSON, no signing keys: all the endpoint's doing
             logger.warning("cannot read the JWKS", extra={"url": self.url, "error": type(error).__name__})
             return False
-        keys: dict[str, jwt.PyJWK] = {}
-        for key in signing_keys:
-            if key.key_id:
-                keys.setdefault(key.key_id, key)
-        self._keys, self._fetched_at = keys, now
+        # of two keys with one kid, the first wins
+        self._keys = {key.key_id: key for key in reversed(signing_keys) if key.key_id}
+        self._fetched_at = now
         return True
 
 
@@ -378,9 +325,4 @@ def verifier_from_settings(settings: TokenSettings, *, ssm_client: SSMClient | N
         keys = SsmSecret(settings.jwt_secret_parameter, client=ssm_client)
     else:
         keys = JwksKeys(settings.jwks_url)
-    return TokenVerifier(
-        keys,
-        algorithms=algorithms,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
+    return TokenVerifier(keys, algorithms=algorithms, issuer=settings.jwt_issuer, audience=settings.jwt_audience)

@@ -62,10 +62,9 @@ class Caller:
 def caller_of(app: HttpResolver) -> Caller:
     """The caller described by the Lambda authorizer's context (payload 2.0, simple responses)."""
     context = app.current_event.authorizer_context
-    scopes = str(context.get("scopes") or "").split()
     return Caller(
         org_id=str(context.get("orgId") or "") or None,
-        scopes=frozenset(scopes),
+        scopes=frozenset(str(context.get("scopes") or "").split()),
         subject=str(context.get("sub") or ""),
     )
 
@@ -124,15 +123,7 @@ def problem_answers(description: str, *codes: ProblemCode, examples: dict[Proble
 
 
 def _problem_example(code: ProblemCode, examples: dict[ProblemCode, str]) -> dict[str, Any]:
-    value: dict[str, Any] = {
-        "type": code.type,
-        "title": code.title,
-        "status": code.status,
-        "detail": "…",
-        "code": code.code,
-    }
-    if code is ProblemCode.INTERNAL_ERROR:
-        value["requestId"] = "Qm9vdHN0cmFwQQ="
+    value = Problem(code, "…").to_body("Qm9vdHN0cmFwQQ=" if code is ProblemCode.INTERNAL_ERROR else None)
     return {"summary": examples.get(code) or ERROR_EXAMPLES[code], "value": value}
 
 

@@ -14,9 +14,8 @@ another org fails the check and is ``400 invalid_token``.
 The keys come from SSM Parameter Store (``PAGINATION_KEY_PARAMETER``, a SecureString) through
 Powertools ``parameters`` with a 300 s cache, fetched only when a request needs a token; the
 key source is injectable so tests need no SSM. The parameter holds one key per line: the first
-signs new tokens, and a token signed with any of them is accepted. So the key rotates without
-breaking paging in progress: add the new key as a second line, promote it to the first once
-every function has read it (after the cache), and drop the old line after a grace period.
+signs new tokens, and a token signed with any of them is accepted, so the key rotates without
+breaking paging in progress (docs/read-api.md, "Rotating the pagination key").
 """
 
 from __future__ import annotations
@@ -67,17 +66,9 @@ class PageTokens:
         self._key_source = key_source
 
     def issue(self, binding: PageBinding, state: PageState) -> str:
-        payload = json.dumps(
-            [
-                _VERSION,
-                state.time_range.start,
-                state.time_range.end,
-                state.position.project_id,
-                state.position.period_start,
-            ],
-            separators=(",", ":"),
-        ).encode()
-        encoded = _b64encode(payload)
+        time_range, position = state.time_range, state.position
+        payload = [_VERSION, time_range.start, time_range.end, position.project_id, position.period_start]
+        encoded = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
         signing_key = self._key_source()[0]
         return f"{encoded}.{_b64encode(_mac(signing_key, binding, encoded))}"
 

@@ -11,25 +11,10 @@ name came twice.
 
 :func:`resolve_range` turns the dates into the effective range: widened to whole hours,
 defaults filled in, bounded by the longest range of each period (both rules are rows of
-:data:`ocore_usage.domain.periods.PERIODS`). ``now`` is passed in, so callers (and tests) choose
-the clock. The rules:
-
-- ``end`` defaults to now ceiled to the hour; ``start`` defaults to ``end - 24 h`` (hourly),
-  the start of the UTC day 30 days before ``end`` (daily), the start of the UTC month 11
-  months before ``end``'s month (monthly).
-- ``/usage/totals``: ``start`` defaults to the start of the UTC month that holds the range's
-  last hour: the current month when ``end_date`` is absent (also in the last hour of a month,
-  when ``end`` is already the next month's first instant) and the month of ``end_date``
-  otherwise.
-- ``end <= start`` (as given, or once defaults are filled in) is ``invalid_range``.
-- Longest ranges: hourly 93 days, daily 1,830 days; monthly and totals 120 calendar months
-  (``end`` no later than the same day and time ten years after ``start``).
-- Dates must lie in 1970-01-01 ... 2999-12-31 (anything else cannot be usage).
-
-Beyond the published API (docs/read-api.md, "Beyond the published API"): ``tz`` (an IANA zone,
-default UTC) puts the defaults and the longest ranges that name days and months in that zone's
-calendar (:mod:`ocore_usage.domain.zones`), and a date-only ``start_date``/``end_date`` at the start of
-that local day's bucket; ``format`` (``json``, ``csv``) picks the body's format.
+:data:`ocore_usage.domain.periods.PERIODS`; docs/read-api.md, "The range"). ``now`` is passed in,
+so callers (and tests) choose the clock. ``tz`` and ``format`` are beyond the published API
+(docs/read-api.md, "Beyond the published API"): ``tz`` puts the days and months of the defaults,
+the longest ranges and date-only dates in that zone's calendar (:mod:`ocore_usage.domain.zones`).
 """
 
 from __future__ import annotations
@@ -46,14 +31,7 @@ from urllib.parse import parse_qsl
 from ocore_usage.domain.periods import NAMED_PERIODS, Period
 from ocore_usage.domain.planner import TimeRange
 from ocore_usage.domain.problems import FieldError, Problem, ProblemCode
-from ocore_usage.domain.timeline import (
-    ceil_hour,
-    floor_hour,
-    from_micros,
-    parse_full_date,
-    parse_rfc3339,
-    to_micros,
-)
+from ocore_usage.domain.timeline import ceil_hour, floor_hour, from_micros, parse_full_date, parse_rfc3339, to_micros
 from ocore_usage.domain.zones import MAX_NAME_LENGTH, UTC_CALENDAR, UTC_NAME, Calendar, UnknownZone, calendar
 from ocore_usage.usecases.reports.request import Fill
 
@@ -64,15 +42,6 @@ MAX_TOKEN_LENGTH: Final = 2048
 _EARLIEST = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
 _LATEST = to_micros(datetime(3000, 1, 1, tzinfo=UTC))
 _LIMIT_TEXT = re.compile(r"[0-9]{1,9}", re.ASCII)  # matched whole: no sign, space, newline or other digits
-_QUERY_CODES = frozenset(
-    {
-        ProblemCode.INVALID_PERIOD,
-        ProblemCode.INVALID_DATE,
-        ProblemCode.INVALID_LIMIT,
-        ProblemCode.INVALID_TOKEN,
-        ProblemCode.INVALID_TIMEZONE,
-    }
-)
 
 
 class Format(StrEnum):
@@ -105,8 +74,6 @@ class ParameterError(ValueError):
 
 
 def _period(value: object) -> Period:
-    if isinstance(value, Period) and value in NAMED_PERIODS:
-        return value
     if value in NAMED_PERIODS:
         return Period(str(value))
     raise ParameterError(ProblemCode.INVALID_PERIOD, f"period must be one of {', '.join(NAMED_PERIODS)}")
@@ -165,10 +132,6 @@ def _token(value: object) -> str:
     if 0 < len(text) <= MAX_TOKEN_LENGTH:
         return text
     raise ParameterError(ProblemCode.INVALID_TOKEN, "next_token is not a token this API issued")
-
-
-def _text(value: object) -> str:
-    return str(value)
 
 
 PERIOD_SCHEMA: Final = {
@@ -232,6 +195,8 @@ def parameter(read: Callable[[object], Any], schema: Mapping[str, Any], descript
 TOTALS_DEFAULT_LIMIT: Final = MAX_LIMIT
 """``/usage/totals`` answers in one page unless asked otherwise: paging there is an additive extension."""
 _NEXT_TOKEN = "The nextToken of the previous page, with the same other parameters."
+_START = "Start of the range (inclusive)."
+_END = "End of the range (exclusive)."
 
 
 class QueryParameters(Protocol):
@@ -260,12 +225,8 @@ class _ReadParameters:
 class TotalsQuery(_ReadParameters):
     """Query parameters of ``GET /usage/totals``."""
 
-    start_date: int | None = field(
-        default=None, metadata=parameter(_instant, DATE_SCHEMA, "Start of the range (inclusive).")
-    )
-    end_date: int | None = field(
-        default=None, metadata=parameter(_instant, DATE_SCHEMA, "End of the range (exclusive).")
-    )
+    start_date: int | None = field(default=None, metadata=parameter(_instant, DATE_SCHEMA, _START))
+    end_date: int | None = field(default=None, metadata=parameter(_instant, DATE_SCHEMA, _END))
     limit: int = field(
         default=TOTALS_DEFAULT_LIMIT,
         metadata=parameter(
@@ -284,12 +245,8 @@ class ProjectUsageQuery(_ReadParameters):
     """Query parameters of ``GET /projects/{id}/usage``."""
 
     period: Period = field(default=Period.HOURLY, metadata=parameter(_period, PERIOD_SCHEMA, "Aggregation period."))
-    start_date: int | None = field(
-        default=None, metadata=parameter(_instant, DATE_SCHEMA, "Start of the range (inclusive).")
-    )
-    end_date: int | None = field(
-        default=None, metadata=parameter(_instant, DATE_SCHEMA, "End of the range (exclusive).")
-    )
+    start_date: int | None = field(default=None, metadata=parameter(_instant, DATE_SCHEMA, _START))
+    end_date: int | None = field(default=None, metadata=parameter(_instant, DATE_SCHEMA, _END))
     fill: Fill | None = field(
         default=None,
         metadata=parameter(
@@ -314,7 +271,7 @@ class UsageQuery(ProjectUsageQuery):
     project_id: str | None = field(
         default=None,
         metadata=parameter(
-            _text, PROJECT_ID_SCHEMA, "Only this project; absent: every project of the caller's organization."
+            str, PROJECT_ID_SCHEMA, "Only this project; absent: every project of the caller's organization."
         ),
     )
 
@@ -401,17 +358,18 @@ def problem_codes(model: type[QueryParameters]) -> list[ProblemCode]:
 
 
 def path_project_id(event: Mapping[str, Any]) -> str:
-    """The ``{id}`` of ``/projects/{id}/usage`` as API Gateway delivers it in ``pathParameters``:
-    percent-decoded once, like every value of ``queryStringParameters``, so ``/projects/p%31/usage``
-    and ``/usage?project_id=p%31`` both name ``p1``."""
+    """The ``{id}`` of ``/projects/{id}/usage`` as API Gateway delivers it in ``pathParameters``: percent-decoded
+    once, like a query value (docs/read-api.md, "Input rules")."""
     return str((event.get("pathParameters") or {}).get("id") or "")
 
 
 def _problem_of(errors: list[tuple[ProblemCode, FieldError]]) -> Problem:
+    """``unknown_parameter`` if any name is unknown, else the first code more specific than ``validation_error``."""
     codes = [code for code, _ in errors]
-    code = next((c for c in codes if c in _QUERY_CODES), ProblemCode.MALFORMED_REQUEST)
     if ProblemCode.UNKNOWN_PARAMETER in codes:
         code = ProblemCode.UNKNOWN_PARAMETER
+    else:
+        code = next((c for c in codes if c is not ProblemCode.MALFORMED_REQUEST), ProblemCode.MALFORMED_REQUEST)
     first = errors[0][1]
     return Problem(code, f"{first.field}: {first.message}", [error for _, error in errors])
 

@@ -1,11 +1,8 @@
 """The read endpoints between HTTP and the use case: query parameters in, published bodies out.
 
 Each endpoint's parsed parameters (:mod:`ocore_usage.api.queries`) become one
-:class:`~ocore_usage.usecases.reports.request.ReportRequest`, with what its page tokens are
-bound to: the caller's org, the endpoint (with its path) and every parameter but ``limit``,
-``next_token`` and ``format`` (a page holds the same records as JSON or CSV, so a token serves
-both); ``tz`` only when it names a zone other than UTC, so tokens of the published parameters
-stay what they were. The use case's plain answers are rendered into the bodies of
+:class:`~ocore_usage.usecases.reports.request.ReportRequest`, with what its page tokens are bound
+to (:func:`_bound_parameters`). The use case's plain answers are rendered into the bodies of
 :mod:`ocore_usage.api.responses`, their figures as exact 6-decimal numbers.
 """
 
@@ -17,6 +14,7 @@ from typing import TYPE_CHECKING
 from ocore_usage.api import jsonnum
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, resolve_range
 from ocore_usage.api.responses import UsageRecord, UsageReport, UsageTotals
+from ocore_usage.domain.aggregation import render_metrics
 from ocore_usage.domain.endpoints import PROJECT_USAGE, USAGE, USAGE_TOTALS
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.timeline import format_instant
@@ -56,13 +54,13 @@ def usage_totals(service: Reports, org_id: str, query: TotalsQuery) -> UsageTota
 def render(record: Record) -> UsageRecord:
     """A record as published."""
     project = record.project
-    return UsageRecord.of(
-        record.usage,
-        period_start=record.period_start,
-        period_type=record.period.value,
-        project_id=project.project_id if project else None,
-        project_name=project.name if project else None,
-        partial=record.partial,
+    return UsageRecord(
+        render_metrics(record.usage),
+        periodStart=record.period_start,
+        periodType=record.period.value,
+        projectId=project.project_id if project else None,
+        projectName=project.name if project else None,
+        partial=True if record.partial else None,
     )
 
 
@@ -92,8 +90,10 @@ def _request(
 
 
 def _bound_parameters(query: ProjectUsageQuery | TotalsQuery) -> dict[str, object]:
-    """What a page token binds: every parameter but ``limit``, ``next_token`` and ``format``, and
-    ``tz`` only when it names a zone other than UTC."""
+    """What a page token binds besides the org and the endpoint (with its path): every parameter but
+    ``limit``, ``next_token`` and ``format`` (a page holds the same records as JSON or CSV, so a token
+    serves both), and ``tz`` only when it names a zone other than UTC (so tokens of the published
+    parameters stay what they were)."""
     excluded = {"limit", "next_token", "format"}
     if query.tz in (None, UTC_NAME):
         excluded.add("tz")

@@ -1,26 +1,11 @@
 """A read answer on the wire: JSON or CSV, its validators, how long it may be cached, and ``304``.
 
-Beyond the published API (docs/read-api.md, "Beyond the published API"), all of it additive: a
-request that asks for none of it gets the published JSON body, with headers added.
-
-- **Format.** ``format=csv``/``format=json`` decides; without it, ``Accept``: CSV when it ranks
-  ``text/csv`` above ``application/json`` (by q-value, the most specific range of each deciding;
-  a tie, ``*/*`` or no ``Accept`` is JSON). CSV is RFC 4180: a header row (:data:`CSV_COLUMNS`),
-  one row per record (the items; for ``/usage/totals`` the per-project totals), CRLF line ends,
-  fields quoted where they hold a comma, quote or line break. The rest of a JSON answer goes in
-  headers: ``X-Next-Token`` (and ``Link: <...>; rel="next"``) when more records follow.
-- **Validators.** A strong ``ETag``: the SHA-256 of the body's bytes (for CSV, of the body and
-  the next page's token, which travels in headers), base64url. ``Last-Modified`` is
-  ``dataThrough`` as an HTTP-date (whole seconds, rounded down).
-- **If-None-Match** (``*`` or a list of entity tags): when one matches the answer's ETag, the
-  answer is ``304`` without a body, with the same ETag, Last-Modified and Cache-Control. Tags
-  are compared as RFC 9110 requires for this header, weakly (``W/"x"`` matches ``"x"``), so a
-  proxy that marks a compressed copy weak does not defeat revalidation.
-- **Cache-Control.** Always ``private`` (an answer is one tenant's). ``max-age=3600`` when the
-  whole range ends no later than ``dataThrough`` (every bucket closed and rolled up), else
-  ``max-age=60``. ``Vary: Accept``, since the format follows it.
-
-Errors stay ``application/problem+json`` whatever was asked for.
+Beyond the published API, all of it additive: a request that asks for none of it gets the
+published JSON body, with headers added. The rules are docs/read-api.md's ("Conditional requests
+and caching", "CSV"): ``format`` wins over ``Accept``; a strong ``ETag`` (for CSV, also over the
+next page's token, which travels in ``X-Next-Token`` and ``Link``); ``If-None-Match`` compared
+weakly, answered ``304``; ``Cache-Control: private`` with a max-age that depends on whether the
+range ends by ``dataThrough``. Errors stay ``application/problem+json`` whatever was asked for.
 """
 
 from __future__ import annotations
@@ -40,7 +25,7 @@ from ocore_usage.api.http_api import FAULT, FORBIDDEN, SCHEMA_REF, UNAUTHORIZED,
 from ocore_usage.api.queries import Format, QueryParameters, problem_codes
 from ocore_usage.api.responses import CSV_COLUMNS, UsageRecord, UsageReport, UsageTotals, csv_row
 from ocore_usage.api.routing import Response
-from ocore_usage.domain.aggregation import Usage
+from ocore_usage.domain.aggregation import Usage, render_metrics
 from ocore_usage.domain.metrics import MICRO
 from ocore_usage.domain.problems import ProblemCode
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, from_micros, parse_rfc3339
@@ -110,24 +95,18 @@ def respond(answer: Answer, request: ReadRequest, asked: Format | None = None) -
 
 def prefers_csv(accept: str) -> bool:
     """``Accept`` ranks ``text/csv`` above ``application/json`` (ties and absence: JSON)."""
-    if not accept:
-        return False
     return _quality(accept, "text", "csv") > _quality(accept, "application", "json")
 
 
 def _quality(accept: str, main: str, sub: str) -> float:
     """The q-value ``accept`` gives ``main/sub``: that of its most specific matching range (0: none)."""
+    specificities = {(main, sub): 2, (main, "*"): 1, ("*", "*"): 0}
     best: tuple[int, float] = (-1, 0.0)
     for media_range in accept.split(","):
         kind, *parameters = (part.strip() for part in media_range.split(";"))
         range_main, _, range_sub = kind.lower().partition("/")
-        if (range_main, range_sub) == (main, sub):
-            specificity = 2
-        elif (range_main, range_sub) == (main, "*"):
-            specificity = 1
-        elif (range_main, range_sub) == ("*", "*"):
-            specificity = 0
-        else:
+        specificity = specificities.get((range_main, range_sub))
+        if specificity is None:
             continue
         quality = 1.0
         for parameter in parameters:
@@ -169,12 +148,7 @@ def entity_tag(body: bytes, extra: bytes = b"") -> str:
 def matches(if_none_match: str, tag: str) -> bool:
     """``If-None-Match`` names this answer: ``*``, or a listed tag equal to ``tag`` (weak comparison)."""
     value = if_none_match.strip()
-    if not value:
-        return False
-    if value == "*":
-        return True
-    opaque = tag.strip('"')
-    return any(found == opaque for found in _ENTITY_TAG.findall(value))
+    return value == "*" or tag.strip('"') in _ENTITY_TAG.findall(value)
 
 
 def http_date(instant: int) -> str:
@@ -220,12 +194,12 @@ def _csv_example() -> str:
         bytes_out=5000,
         peak=2,
     )
-    record = UsageRecord.of(
-        usage,
-        period_start="2026-03-29T00:00:00+01:00",
-        period_type="daily",
-        project_id="prj_web_frontend",
-        project_name="web-frontend",
+    record = UsageRecord(
+        render_metrics(usage),
+        periodStart="2026-03-29T00:00:00+01:00",
+        periodType="daily",
+        projectId="prj_web_frontend",
+        projectName="web-frontend",
     )
     return ",".join(CSV_COLUMNS) + "\r\n" + ",".join(csv_row(record)) + "\r\n"
 

@@ -3,9 +3,8 @@
 The reports build these; the OpenAPI document takes its schemas from their fields (each one's
 :func:`json_schema`; a record's metrics from :data:`ocore_usage.domain.metrics.METRICS`, see
 :func:`published_fields`), so what the document promises is what the functions send. Field names and
-order follow the published API reference; ``startDate``, ``endDate`` and ``nextToken`` are
-additive fields (see docs/read-api.md), and so are ``dataThrough`` and a record's ``partial``
-(present only when true, so a record of a closed, rolled bucket has exactly the published fields).
+order follow the published API reference; ``startDate``, ``endDate``, ``nextToken``, ``dataThrough``
+and a record's ``partial`` (only when true) are additive (docs/read-api.md, "Beyond the published API").
 Hour-based metrics are exact ``Decimal`` values written as JSON numbers by :mod:`ocore_usage.api.jsonnum`.
 
 Dataclasses rather than pydantic models: the reads build their answers from values they computed
@@ -22,13 +21,10 @@ from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
 
+from ocore_usage.api.http_api import SCHEMA_REF
 from ocore_usage.api.jsonnum import decimal_literal
-from ocore_usage.domain.aggregation import Usage, render_metrics
 from ocore_usage.domain.metrics import METRICS, PEAK_FIELD, PEAK_SCHEMA
 from ocore_usage.domain.periods import NAMED_PERIODS, PERIODS
-
-SCHEMA_REF = "#/components/schemas/{model}"
-"""Where the published document keeps a schema (``UsageRecord``), for the ``$ref`` of a field."""
 
 
 def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,11 +38,7 @@ _UTC_INSTANT = {
     "type": "string",
 }
 """RFC 3339, UTC, with Z."""
-_PERIOD_START = {
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$",
-    "type": "string",
-}
+_PERIOD_START = {**_UTC_INSTANT, "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"}
 """RFC 3339: UTC with Z, except daily and monthly buckets of a tz other than UTC, which carry that
 zone's offset (2026-03-29T00:00:00+01:00)."""
 
@@ -92,7 +84,8 @@ class UsageRecord:
     """Usage of one project (or of the organization) over one bucket or the whole range."""
 
     metrics: dict[str, int | Decimal] = field(metadata={"fields": _METRIC_SCHEMAS})
-    """Each metric's field (``cpuCoreHours``, ..., ``instanceCount``), as :func:`render_metrics` renders it."""
+    """Each metric's field (``cpuCoreHours``, ..., ``instanceCount``), as
+    :func:`ocore_usage.domain.aggregation.render_metrics` renders it."""
     periodStart: str = field(
         metadata=json_schema(
             {
@@ -118,26 +111,6 @@ class UsageRecord:
             }
         ),
     )
-
-    @classmethod
-    def of(
-        cls,
-        usage: Usage,
-        *,
-        period_start: str,
-        period_type: str,
-        project_id: str | None,
-        project_name: str | None,
-        partial: bool = False,
-    ) -> UsageRecord:
-        return cls(
-            render_metrics(usage),
-            periodStart=period_start,
-            periodType=period_type,
-            projectId=project_id,
-            projectName=project_name,
-            partial=True if partial else None,
-        )
 
     def values(self) -> dict[str, Any]:
         """Every field by name in the order sent, ``partial`` included (None when not partial)."""
@@ -239,12 +212,8 @@ class UsageReport:
     nextToken: str | None = _next_token("more items follow")
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "items": [item.body() for item in self.items],
-            "period": self.period,
-            "totals": self.totals.body(),
-        }
-        return _with_range(body, self)
+        items = [item.body() for item in self.items]
+        return _with_range({"items": items, "period": self.period, "totals": self.totals.body()}, self)
 
     @property
     def records(self) -> list[UsageRecord]:
@@ -266,10 +235,7 @@ class UsageTotals:
     nextToken: str | None = _next_token("more projects follow (more than limit, or more than fit 5 MB)")
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "totals": [record.body() for record in self.totals],
-        }
-        return _with_range(body, self)
+        return _with_range({"totals": [record.body() for record in self.totals]}, self)
 
     @property
     def records(self) -> list[UsageRecord]:
