@@ -11,15 +11,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import jwt
 import pytest
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerEventV2
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
@@ -28,21 +28,16 @@ from moto import mock_aws
 
 from functions.authorizer import app
 from ocore_usage.api import auth, http_api
-from ocore_usage.api.auth import (
-    JwksKeys,
-    KeyUnavailable,
-    SsmSecret,
-    TokenVerifier,
-    authorize,
-    verifier_from_settings,
-)
+from ocore_usage.api.auth import JwksKeys, KeyUnavailable, SsmSecret, TokenVerifier, authorize, verifier_from_settings
 from ocore_usage.settings import TokenSettings
+from tests.support.read_api import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SECRET = "ocore-local-dev-secret-not-for-production"  # the local stack's HS256 secret (local/parameter_store.py)
 LONG_SECRET = "a-secret-long-enough-for-hs512-" * 3
 ISSUER = "https://auth.ocore.dev/"
 AUDIENCE = "https://api.ocore.dev"
+SECRET_PARAMETER = "/ocore/usage/dev/jwt-secret"
 DROP = object()  # a claim to leave out
 
 
@@ -73,8 +68,8 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {name: value for name, value in base.items() if value is not DROP}
 
 
-def hs256(payload: dict[str, Any], secret: str | bytes = SECRET, headers: dict[str, Any] | None = None) -> str:
-    return jwt.encode(payload, secret, algorithm="HS256", headers=headers)
+def hs256(payload: dict[str, Any], secret: str | bytes = SECRET) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def hs_verifier(keys: StaticKey | None = None, **options: Any) -> TokenVerifier:
@@ -106,6 +101,11 @@ def decide(token: str, verifier: TokenVerifier | None = None) -> dict[str, Any]:
 DENIED = {"isAuthorized": False}
 
 
+def granted(scopes: str = "usage:read", org_id: str = "org_a", sub: str = "user-1") -> dict[str, Any]:
+    """The answer authorizing a token, with the context the routes read."""
+    return {"isAuthorized": True, "context": {"orgId": org_id, "sub": sub, "scopes": scopes}}
+
+
 def hmac_signer(secret: str | bytes) -> Any:
     key = secret.encode() if isinstance(secret, str) else secret
     return lambda data: hmac.new(key, data, hashlib.sha256).digest()
@@ -127,13 +127,8 @@ def handmade(header: dict[str, Any], payload: dict[str, Any], sign: Any = None) 
 
 def test_valid_hs256_token_is_authorized_with_the_routes_context():
     # GIVEN a token of org_a with the read scope, signed with the secret
-    token = hs256(claims())
-
-    # WHEN the authorizer decides
-    answer = decide(token)
-
-    # THEN it is authorized and hands orgId, sub and scopes (strings only) to the routes
-    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": "usage:read"}}
+    # WHEN / THEN it is authorized and hands orgId, sub and scopes (strings only) to the routes
+    assert decide(hs256(claims())) == granted()
 
 
 def test_context_is_what_the_routes_read_back_as_the_caller():
@@ -176,19 +171,18 @@ def test_scope_constants_match_the_routes():
     assert (auth.READ_SCOPE, auth.WRITE_SCOPE) == (http_api.READ_SCOPE, http_api.WRITE_SCOPE)
 
 
-@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
-def test_bearer_scheme_is_case_insensitive(scheme):
-    # GIVEN a valid token under any spelling of the Bearer scheme
-    event = event_with(f"{scheme} {hs256(claims())}")
-
-    # WHEN / THEN it is authorized
-    assert authorize(event, hs_verifier()).authorize is True
-
-
-@pytest.mark.parametrize("via", ["identity", "headers"])
-def test_token_is_read_from_the_identity_source_or_the_headers(via):
-    # GIVEN a valid token only in identitySource, or only in the Authorization header
-    event = event_with(f"Bearer {hs256(claims())}", via=via)
+@pytest.mark.parametrize(
+    ("scheme", "via"),
+    [
+        *((scheme, "both") for scheme in ("Bearer", "bearer", "BEARER", "bEaReR")),
+        ("Bearer", "identity"),
+        ("Bearer", "headers"),
+    ],
+)
+def test_bearer_token_is_read_case_insensitively_from_the_identity_source_or_the_headers(scheme, via):
+    # GIVEN a valid token under any spelling of the Bearer scheme, in both places or only in
+    # identitySource or only in the Authorization header
+    event = event_with(f"{scheme} {hs256(claims())}", via=via)
 
     # WHEN / THEN it is authorized
     assert authorize(event, hs_verifier()).authorize is True
@@ -211,15 +205,11 @@ def test_identity_source_wins_over_the_headers():
 )
 def test_missing_or_non_bearer_authorization_is_unauthorized(authorization):
     # GIVEN a request without a usable Bearer credential
-    verifier_keys = StaticKey(SECRET)
-    event = event_with(authorization)
+    keys = StaticKey(SECRET)
 
-    # WHEN the authorizer decides
-    answer = authorize(event, hs_verifier(verifier_keys)).asdict()
-
-    # THEN it is unauthorized, and no key was looked up
-    assert answer == DENIED
-    assert verifier_keys.calls == 0
+    # WHEN / THEN it is unauthorized, and no key was looked up
+    assert authorize(event_with(authorization), hs_verifier(keys)).asdict() == DENIED
+    assert keys.calls == 0
 
 
 def test_event_without_headers_is_unauthorized():
@@ -234,50 +224,31 @@ def test_event_without_headers_is_unauthorized():
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"exp": int(time.time()) - 3600},
-        {"nbf": int(time.time()) + 3600},
-        {"iat": int(time.time()) + 3600},
-        {"iss": "https://evil.example/"},
-        {"aud": "https://other-api.example"},
-        {"aud": ["https://other-api.example", "https://another.example"]},
-        {"exp": DROP},
-        {"iss": DROP},
-        {"aud": DROP},
-        {"sub": DROP},
-        {"sub": ""},
-        {"sub": 42},
-        {"exp": "soon"},
-    ],
-    ids=[
-        "expired",
-        "not-yet-valid",
-        "issued-in-the-future",
-        "wrong-iss",
-        "wrong-aud",
-        "wrong-aud-list",
-        "no-exp",
-        "no-iss",
-        "no-aud",
-        "no-sub",
-        "empty-sub",
-        "non-string-sub",
-        "non-numeric-exp",
+        pytest.param({"exp": int(time.time()) - 3600}, id="expired"),
+        pytest.param({"nbf": int(time.time()) + 3600}, id="not-yet-valid"),
+        pytest.param({"iat": int(time.time()) + 3600}, id="issued-in-the-future"),
+        pytest.param({"iss": "https://evil.example/"}, id="wrong-iss"),
+        pytest.param({"aud": "https://other-api.example"}, id="wrong-aud"),
+        pytest.param({"aud": ["https://other-api.example", "https://another.example"]}, id="wrong-aud-list"),
+        pytest.param({"exp": DROP}, id="no-exp"),
+        pytest.param({"iss": DROP}, id="no-iss"),
+        pytest.param({"aud": DROP}, id="no-aud"),
+        pytest.param({"sub": DROP}, id="no-sub"),
+        pytest.param({"sub": ""}, id="empty-sub"),
+        pytest.param({"sub": 42}, id="non-string-sub"),
+        pytest.param({"exp": "soon"}, id="non-numeric-exp"),
     ],
 )
 def test_invalid_claims_are_unauthorized(overrides):
     # GIVEN a correctly signed token whose registered claims are wrong or missing
-    token = hs256(claims(**overrides))
-
     # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
+    assert decide(hs256(claims(**overrides))) == DENIED
 
 
 def test_audience_list_containing_ours_is_accepted():
     # GIVEN a token addressed to several audiences, ours among them
-    token = hs256(claims(aud=["https://other-api.example", AUDIENCE]))
-
     # WHEN / THEN it is authorized
-    assert decide(token)["isAuthorized"] is True
+    assert decide(hs256(claims(aud=["https://other-api.example", AUDIENCE])))["isAuthorized"] is True
 
 
 @pytest.mark.parametrize(
@@ -301,57 +272,41 @@ def test_leeway_of_30_seconds_is_honoured(overrides, authorized):
     assert decide(token)["isAuthorized"] is authorized
 
 
-def test_bad_signature_is_unauthorized():
-    # GIVEN a token signed with another secret
-    token = hs256(claims(), secret="another-secret-of-at-least-32-bytes!")
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
-
-
-def test_tampered_payload_is_unauthorized():
-    # GIVEN a valid token whose payload was swapped for another org's
+def tampered_token() -> str:
+    """A valid token whose payload was swapped for another org's."""
     header, _, signature = hs256(claims()).split(".")
-    forged_payload = b64url(json.dumps(claims(org_id="org_b")).encode())
+    return f"{header}.{b64url(json.dumps(claims(org_id='org_b')).encode())}.{signature}"
 
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda: hs256(claims(), secret="another-secret-of-at-least-32-bytes!"),
+        tampered_token,
+        lambda: jwt.encode(claims(), None, algorithm="none"),  # type: ignore[arg-type]  # alg none takes no key
+        lambda: handmade({"typ": "JWT"}, claims(), hmac_signer(SECRET)),
+        lambda: handmade({"alg": "HS256", "kid": 7}, claims(), hmac_signer(SECRET)),
+    ],
+    ids=["bad-signature", "tampered-payload", "pyjwt-alg-none", "header-without-alg", "non-string-kid"],
+)
+def test_forged_or_malformed_tokens_are_unauthorized(make_token):
+    # GIVEN a token signed with another secret, tampered with, PyJWT's own unsigned token, or one
+    # HMAC-signed with the secret whose header names no algorithm or a numeric kid
     # WHEN / THEN it is unauthorized
-    assert decide(f"{header}.{forged_payload}.{signature}") == DENIED
+    assert decide(make_token()) == DENIED
 
 
-@pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
-def test_alg_none_is_unauthorized(alg):
-    # GIVEN an unsigned token (alg none, empty signature)
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "", "HS384", "HS512"])
+def test_alg_none_or_outside_the_allow_list_is_unauthorized(alg):
+    # GIVEN an unsigned token (alg none, empty signature), or one correctly signed but with an
+    # algorithm not on the allow-list
     keys = StaticKey(SECRET)
-    token = handmade({"alg": alg, "typ": "JWT"}, claims())
+    if alg.startswith("HS"):
+        token = jwt.encode(claims(), LONG_SECRET, algorithm=alg)
+    else:
+        token = handmade({"alg": alg, "typ": "JWT"}, claims())
 
     # WHEN / THEN it is unauthorized before any key is looked up
-    assert decide(token, hs_verifier(keys)) == DENIED
-    assert keys.calls == 0
-
-
-def test_unsigned_token_from_pyjwt_is_unauthorized():
-    # GIVEN PyJWT's own alg-none token
-    token = jwt.encode(claims(), None, algorithm="none")  # type: ignore[arg-type]  # alg none takes no key
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
-
-
-def test_header_without_alg_is_unauthorized():
-    # GIVEN a token whose header names no algorithm, HMAC-signed with the secret
-    token = handmade({"typ": "JWT"}, claims(), hmac_signer(SECRET))
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
-
-
-@pytest.mark.parametrize("alg", ["HS384", "HS512"])
-def test_alg_outside_the_allow_list_is_unauthorized(alg):
-    # GIVEN a token correctly signed with the secret, but with an algorithm not on the allow-list
-    keys = StaticKey(SECRET)
-    token = jwt.encode(claims(), LONG_SECRET, algorithm=alg)
-
-    # WHEN / THEN it is unauthorized, and no key was looked up
     assert decide(token, hs_verifier(keys)) == DENIED
     assert keys.calls == 0
 
@@ -380,14 +335,6 @@ def test_garbage_is_unauthorized(token):
     assert decide(token) == DENIED
 
 
-def test_non_string_kid_is_unauthorized():
-    # GIVEN an HMAC-signed token whose kid header is a number
-    token = handmade({"alg": "HS256", "kid": 7}, claims(), hmac_signer(SECRET))
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
-
-
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_short_hs256_secret_is_a_configuration_fault_not_a_denial():
     # GIVEN a verifier whose secret is too short for HS256 (RFC 7518: at least 256 bits)
@@ -402,16 +349,11 @@ def test_short_hs256_secret_is_a_configuration_fault_not_a_denial():
 # --------------------------------------------------------------------------- org and scopes
 
 
-def test_read_scope_without_org_is_unauthorized():
-    # GIVEN a read token without org_id
+@pytest.mark.parametrize("org_id", [DROP, None], ids=["no-org", "null-org"])
+def test_read_scope_without_org_is_unauthorized(org_id):
+    # GIVEN a read token without org_id, or with a null one
     # WHEN / THEN it is unauthorized: reads are always of one org
-    assert decide(hs256(claims(org_id=DROP))) == DENIED
-
-
-def test_read_scope_with_null_org_is_unauthorized():
-    # GIVEN a read token whose org_id is null
-    # WHEN / THEN it is unauthorized
-    assert decide(hs256(claims(org_id=None))) == DENIED
+    assert decide(hs256(claims(org_id=org_id))) == DENIED
 
 
 @pytest.mark.parametrize(
@@ -422,10 +364,8 @@ def test_read_scope_with_null_org_is_unauthorized():
 @pytest.mark.parametrize("scope", ["usage:read", "usage:write"])
 def test_malformed_org_id_is_unauthorized_whatever_the_scope(org_id, scope):
     # GIVEN a token with a malformed org_id
-    token = hs256(claims(org_id=org_id, scope=scope))
-
     # WHEN / THEN it is unauthorized
-    assert decide(token) == DENIED
+    assert decide(hs256(claims(org_id=org_id, scope=scope))) == DENIED
 
 
 @pytest.mark.parametrize("org_id", ["a", "A" * 64, "org_demo", "org.a-b_c.9"])
@@ -439,30 +379,22 @@ def test_write_scope_without_org_is_authorized_with_an_empty_org():
     # GIVEN a metering agent's service token: usage:write, no org_id
     token = hs256(claims(org_id=DROP, scope="usage:write", sub="agent-7"))
 
-    # WHEN the authorizer decides
-    answer = decide(token)
-
-    # THEN it is authorized with orgId "" (the routes read that as no org)
-    assert answer == {"isAuthorized": True, "context": {"orgId": "", "sub": "agent-7", "scopes": "usage:write"}}
+    # WHEN / THEN it is authorized with orgId "" (the routes read that as no org)
+    assert decide(token) == granted("usage:write", org_id="", sub="agent-7")
 
 
 @pytest.mark.parametrize(
-    ("scope", "granted"),
+    ("scope", "kept"),
     [
         ("usage:write", ""),
         ("usage:read usage:write", "usage:read"),
         ("usage:write openid usage:read", "openid usage:read"),
     ],
 )
-def test_a_token_with_an_org_is_never_granted_the_service_scope(scope, granted):
+def test_a_token_with_an_org_is_never_granted_the_service_scope(scope, kept):
     # GIVEN a tenant's token (it carries an org_id) that also claims the service scope usage:write
-    token = hs256(claims(scope=scope))
-
-    # WHEN the authorizer decides
-    answer = decide(token)
-
-    # THEN the token still holds what else it claims, but usage:write never reaches the routes
-    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": granted}}
+    # WHEN / THEN the token still holds what else it claims, but usage:write never reaches the routes
+    assert decide(hs256(claims(scope=scope))) == granted(kept)
 
 
 def test_unknown_scopes_are_passed_through_deduplicated():
@@ -475,11 +407,8 @@ def test_unknown_scopes_are_passed_through_deduplicated():
 
 def test_token_without_scope_is_authorized_with_no_scopes():
     # GIVEN a token of an org without any scope
-    # WHEN the authorizer decides
-    answer = decide(hs256(claims(scope=DROP)))
-
-    # THEN it is authorized with no scopes: the routes answer 403 insufficient_scope
-    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": ""}}
+    # WHEN / THEN it is authorized with no scopes: the routes answer 403 insufficient_scope
+    assert decide(hs256(claims(scope=DROP))) == granted("")
 
 
 @pytest.mark.parametrize("scope", [["usage:read"], 7, {"usage:read": True}])
@@ -496,7 +425,7 @@ def test_non_string_scope_is_unauthorized(scope):
 def ssm() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("ssm", region_name="us-east-1")
-        client.put_parameter(Name="/ocore/usage/dev/jwt-secret", Value=SECRET, Type="SecureString")
+        client.put_parameter(Name=SECRET_PARAMETER, Value=SECRET, Type="SecureString")
         yield client
 
 
@@ -505,26 +434,20 @@ def dev_settings(**overrides: str) -> TokenSettings:
         "JWT_ISSUER": ISSUER,
         "JWT_AUDIENCE": AUDIENCE,
         "JWT_ALGORITHMS": "HS256",
-        "JWT_SECRET_PARAMETER": "/ocore/usage/dev/jwt-secret",
+        "JWT_SECRET_PARAMETER": SECRET_PARAMETER,
         "JWKS_URL": "",
     }
     values.update(overrides)
     return TokenSettings.from_environ(values)
 
 
-def test_dev_stage_reads_the_secret_from_ssm(ssm):
-    # GIVEN the dev configuration and the secret as an SSM SecureString
-    verifier = verifier_from_settings(dev_settings(), ssm_client=ssm)
+@pytest.mark.parametrize("injected", [True, False], ids=["injected-client", "default-client"])
+def test_dev_stage_reads_the_secret_from_ssm(ssm, injected):
+    # GIVEN the dev configuration, the secret as an SSM SecureString, and a client injected or not
+    # (as in Lambda: the secret is then read lazily through the default boto3 client, moto here)
+    verifier = verifier_from_settings(dev_settings(), ssm_client=ssm if injected else None)
 
     # WHEN / THEN a token signed with that secret is authorized
-    assert decide(hs256(claims()), verifier)["isAuthorized"] is True
-
-
-def test_ssm_secret_is_created_lazily_with_the_default_client(ssm):
-    # GIVEN the dev configuration without an injected client (as in Lambda)
-    verifier = verifier_from_settings(dev_settings())
-
-    # WHEN / THEN the secret is read through the default boto3 client (moto here)
     assert decide(hs256(claims()), verifier)["isAuthorized"] is True
 
 
@@ -535,10 +458,7 @@ def test_ssm_secret_is_cached_between_invocations(ssm):
 
     # WHEN the parameter changes in SSM
     ssm.put_parameter(
-        Name="/ocore/usage/dev/jwt-secret",
-        Value="rotated-secret-of-at-least-32-bytes",
-        Type="SecureString",
-        Overwrite=True,
+        Name=SECRET_PARAMETER, Value="rotated-secret-of-at-least-32-bytes", Type="SecureString", Overwrite=True
     )
 
     # THEN the cached secret is still used (no SSM call per request) within max_age
@@ -565,22 +485,21 @@ def test_ssm_is_not_called_for_tokens_of_another_algorithm(ssm):
 # --------------------------------------------------------------------------- configuration
 
 
-def test_production_algorithms_use_the_jwks():
-    # GIVEN the production allow-list
-    verifier = verifier_from_settings(dev_settings(JWT_ALGORITHMS="RS256,ES256", JWKS_URL="https://auth.example/jwks"))
+@pytest.mark.parametrize(
+    ("overrides", "source", "algorithms"),
+    [
+        ({"JWT_ALGORITHMS": "RS256,ES256", "JWKS_URL": "https://auth.example/jwks"}, JwksKeys, ["ES256", "RS256"]),
+        ({"JWT_ALGORITHMS": " HS256 "}, SsmSecret, ["HS256"]),
+    ],
+    ids=["production", "dev"],
+)
+def test_the_algorithms_choose_the_key_source(overrides, source, algorithms):
+    # GIVEN / WHEN the production allow-list, or the dev one
+    verifier = verifier_from_settings(dev_settings(**overrides))
 
-    # WHEN / THEN keys come from the JWKS, for exactly those algorithms
-    assert isinstance(verifier.keys, JwksKeys)
-    assert verifier.algorithms == ["ES256", "RS256"]
-
-
-def test_dev_algorithms_use_the_ssm_secret():
-    # GIVEN / WHEN the dev configuration
-    verifier = verifier_from_settings(dev_settings(JWT_ALGORITHMS=" HS256 "))
-
-    # THEN the key is the SSM secret, for HS256 only
-    assert isinstance(verifier.keys, SsmSecret)
-    assert verifier.algorithms == ["HS256"]
+    # THEN keys come from the JWKS, or the SSM secret, for exactly those algorithms
+    assert isinstance(verifier.keys, source)
+    assert verifier.algorithms == algorithms
 
 
 @pytest.mark.parametrize(
@@ -671,17 +590,17 @@ def prod_verifier(url: str) -> TokenVerifier:
     return verifier_from_settings(dev_settings(JWT_ALGORITHMS="RS256,ES256", JWKS_URL=url))
 
 
+def signed(key: Any, kid: str, alg: str = "RS256") -> str:
+    return jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
+
+
 @pytest.mark.parametrize(("alg", "kid"), [("RS256", "rsa-1"), ("ES256", "ec-1")])
 def test_rs256_and_es256_tokens_are_verified_with_the_jwks(jwks, rsa_key, ec_key, alg, kid):
     # GIVEN the production configuration and a token signed by the issuer's key
-    signer = rsa_key if alg == "RS256" else ec_key
-    token = jwt.encode(claims(), signer, algorithm=alg, headers={"kid": kid})
+    token = signed(rsa_key if alg == "RS256" else ec_key, kid, alg)
 
-    # WHEN the authorizer decides
-    answer = decide(token, prod_verifier(jwks.url))
-
-    # THEN it is authorized with the token's org and scopes
-    assert answer == {"isAuthorized": True, "context": {"orgId": "org_a", "sub": "user-1", "scopes": "usage:read"}}
+    # WHEN / THEN it is authorized with the token's org and scopes
+    assert decide(token, prod_verifier(jwks.url)) == granted()
 
 
 def test_jwks_is_fetched_once_and_cached(jwks, rsa_key, ec_key):
@@ -691,57 +610,40 @@ def test_jwks_is_fetched_once_and_cached(jwks, rsa_key, ec_key):
 
     # WHEN it verifies several tokens under both keys
     for _ in range(3):
-        assert decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}), verifier)[
-            "isAuthorized"
-        ]
-        assert decide(jwt.encode(claims(), ec_key, algorithm="ES256", headers={"kid": "ec-1"}), verifier)[
-            "isAuthorized"
-        ]
+        assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+        assert decide(signed(ec_key, "ec-1", "ES256"), verifier)["isAuthorized"]
 
     # THEN the key set was fetched once
     assert jwks.fetches == 1
 
 
-def test_rs256_token_signed_with_another_key_is_unauthorized(jwks, other_rsa_key):
-    # GIVEN a token naming the issuer's kid but signed with an attacker's key
-    token = jwt.encode(claims(), other_rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token, prod_verifier(jwks.url)) == DENIED
-
-
 def test_hs256_token_signed_with_the_public_key_is_unauthorized(jwks, rsa_key):
     # GIVEN an algorithm-confusion token: HS256, the issuer's public key (PEM) as the HMAC secret
     pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    token = handmade(
-        {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"},
-        claims(),
-        hmac_signer(pem),
-    )
+    token = handmade({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, claims(), hmac_signer(pem))
 
     # WHEN / THEN it is unauthorized, without even fetching the JWKS
     assert decide(token, prod_verifier(jwks.url)) == DENIED
     assert jwks.fetches == 0
 
 
-def test_hs256_token_is_unauthorized_when_only_rs256_and_es256_are_allowed(jwks):
-    # GIVEN a perfectly good dev token presented to production
-    # WHEN / THEN it is unauthorized
-    assert decide(hs256(claims(), headers={"kid": "rsa-1"}), prod_verifier(jwks.url)) == DENIED
-
-
-def test_token_whose_alg_does_not_match_its_key_is_unauthorized(jwks, rsa_key):
-    # GIVEN an RS256 token that names the EC key's kid
-    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "ec-1"})
-
-    # WHEN / THEN it is unauthorized
-    assert decide(token, prod_verifier(jwks.url)) == DENIED
-
-
-@pytest.mark.parametrize("headers", [{"kid": "unknown"}, {}, {"kid": ""}], ids=["unknown-kid", "no-kid", "empty-kid"])
-def test_token_without_a_known_kid_is_unauthorized(jwks, rsa_key, headers):
-    # GIVEN an RS256 token that names no key of the JWKS
-    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers=headers)
+@pytest.mark.parametrize(
+    ("signer", "alg", "headers"),
+    [
+        ("attacker", "RS256", {"kid": "rsa-1"}),
+        ("secret", "HS256", {"kid": "rsa-1"}),
+        ("issuer", "RS256", {"kid": "ec-1"}),
+        ("issuer", "RS256", {"kid": "unknown"}),
+        ("issuer", "RS256", {}),
+        ("issuer", "RS256", {"kid": ""}),
+    ],
+    ids=["another-key", "dev-hs256-token", "alg-not-the-keys", "unknown-kid", "no-kid", "empty-kid"],
+)
+def test_a_token_the_jwks_does_not_vouch_for_is_unauthorized(jwks, rsa_key, other_rsa_key, signer, alg, headers):
+    # GIVEN a token naming the issuer's kid but signed with an attacker's key, a perfectly good dev
+    # token presented to production, an RS256 token naming the EC key's kid, or one naming no key
+    key = {"issuer": rsa_key, "attacker": other_rsa_key, "secret": SECRET}[signer]
+    token = jwt.encode(claims(), key, algorithm=alg, headers=headers)
 
     # WHEN / THEN it is unauthorized
     assert decide(token, prod_verifier(jwks.url)) == DENIED
@@ -750,11 +652,11 @@ def test_token_without_a_known_kid_is_unauthorized(jwks, rsa_key, headers):
 def test_unknown_kids_do_not_hammer_the_jwks_endpoint(jwks, rsa_key):
     # GIVEN a verifier that has the key set already
     verifier = prod_verifier(jwks.url)
-    assert decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}), verifier)["isAuthorized"]
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
 
     # WHEN many tokens with random kids arrive
     for n in range(20):
-        decide(jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": f"random-{n}"}), verifier)
+        decide(signed(rsa_key, f"random-{n}"), verifier)
 
     # THEN the endpoint is asked again at most once per cooldown
     assert jwks.fetches == 1
@@ -764,23 +666,20 @@ def test_unknown_kids_do_not_hammer_the_jwks_endpoint(jwks, rsa_key):
 def test_jwks_without_signing_keys_is_a_fault_not_a_denial(jwks, rsa_key, document):
     # GIVEN a JWKS endpoint that answers, but with no usable signing key
     jwks.document = document
-    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
 
     # WHEN / THEN the authorizer fails rather than deny (and cache the denial of) a good token
     with pytest.raises(KeyUnavailable):
-        decide(token, prod_verifier(jwks.url))
+        decide(signed(rsa_key, "rsa-1"), prod_verifier(jwks.url))
 
 
 def test_unreachable_jwks_is_a_fault_not_a_denial(rsa_key):
     # GIVEN a JWKS endpoint that is down
     stub = JwksStub([])
-    url = stub.url
     stub.close()
-    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
 
     # WHEN / THEN the authorizer fails (500, not cached) rather than deny a possibly good token
     with pytest.raises(KeyUnavailable):
-        decide(token, prod_verifier(url))
+        decide(signed(rsa_key, "rsa-1"), prod_verifier(stub.url))
 
 
 class FakeClock:
@@ -793,46 +692,43 @@ class FakeClock:
         return self.now
 
 
-def jwks_verifier(url: str, clock: FakeClock) -> TokenVerifier:
-    keys = JwksKeys(url, clock=clock)
-    return TokenVerifier(keys, algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE)
-
-
-def rs256(key: Any, kid: str) -> str:
-    return jwt.encode(claims(), key, algorithm="RS256", headers={"kid": kid})
+def jwks_verifier(url: str) -> tuple[FakeClock, TokenVerifier]:
+    """A verifier on the JWKS at ``url``, and the clock its fetches are timed by."""
+    clock = FakeClock()
+    return clock, TokenVerifier(
+        JwksKeys(url, clock=clock), algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE
+    )
 
 
 def test_unknown_kid_is_denied_when_the_refresh_fails(jwks, rsa_key):
     # GIVEN a verifier holding the issuer's key set
-    clock = FakeClock()
-    verifier = jwks_verifier(jwks.url, clock)
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    clock, verifier = jwks_verifier(jwks.url)
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
     # AND, past the cooldown, a JWKS endpoint that fails
     jwks.status = 503
     clock.now += auth.JWKS_COOLDOWN_SECONDS
 
     # WHEN a token naming a kid outside the set arrives (anyone can send one)
-    answer = decide(rs256(rsa_key, "rotated-in?"), verifier)
+    answer = decide(signed(rsa_key, "rotated-in?"), verifier)
 
     # THEN the refresh was tried, and the token is denied: no fault, so no 500 for the unauthenticated
     assert answer == DENIED
     assert jwks.fetches == 2
     # AND tokens under the keys in hand still verify
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
 
 
 def test_failed_jwks_fetches_cool_down_like_successful_ones(jwks, rsa_key):
     # GIVEN a verifier holding the key set, and an endpoint that has started failing
-    clock = FakeClock()
-    verifier = jwks_verifier(jwks.url, clock)
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    clock, verifier = jwks_verifier(jwks.url)
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
     jwks.status = 500
 
     # WHEN random kids keep arriving, over three cooldowns
     for window in range(3):
         clock.now += auth.JWKS_COOLDOWN_SECONDS
         for n in range(10):
-            assert decide(rs256(rsa_key, f"random-{window}-{n}"), verifier) == DENIED
+            assert decide(signed(rsa_key, f"random-{window}-{n}"), verifier) == DENIED
 
     # THEN the endpoint was asked once per cooldown, not once per token
     assert jwks.fetches == 1 + 3
@@ -840,12 +736,11 @@ def test_failed_jwks_fetches_cool_down_like_successful_ones(jwks, rsa_key):
 
 def test_a_key_rotated_in_is_found_after_the_cooldown(jwks, rsa_key, other_rsa_key):
     # GIVEN a verifier holding the key set
-    clock = FakeClock()
-    verifier = jwks_verifier(jwks.url, clock)
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    clock, verifier = jwks_verifier(jwks.url)
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
     # AND the issuer rotating a new key in
     jwks.document["keys"].append(public_jwk(other_rsa_key, "rsa-2", "RS256"))
-    token = rs256(other_rsa_key, "rsa-2")
+    token = signed(other_rsa_key, "rsa-2")
 
     # WHEN / THEN within the cooldown the new kid is unknown; after it, the set is refetched
     assert decide(token, verifier) == DENIED
@@ -856,40 +751,38 @@ def test_a_key_rotated_in_is_found_after_the_cooldown(jwks, rsa_key, other_rsa_k
 
 def test_a_first_fetch_that_fails_is_a_fault_and_cools_down(jwks, rsa_key):
     # GIVEN a verifier that has no key set yet, and a failing endpoint
-    clock = FakeClock()
-    verifier = jwks_verifier(jwks.url, clock)
+    clock, verifier = jwks_verifier(jwks.url)
     jwks.status = 502
 
     # WHEN / THEN tokens cannot be checked (a fault, not cached by API Gateway) ...
     for _ in range(5):
         with pytest.raises(KeyUnavailable):
-            decide(rs256(rsa_key, "rsa-1"), verifier)
+            decide(signed(rsa_key, "rsa-1"), verifier)
     # ... and the endpoint is asked once per cooldown
     assert jwks.fetches == 1
     jwks.status = 200
     clock.now += auth.JWKS_COOLDOWN_SECONDS
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
     assert jwks.fetches == 2
 
 
 def test_an_expired_key_set_that_cannot_be_refetched(jwks, rsa_key):
     # GIVEN a verifier whose key set has expired, and a failing endpoint
-    clock = FakeClock()
-    verifier = jwks_verifier(jwks.url, clock)
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    clock, verifier = jwks_verifier(jwks.url)
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
     jwks.status = 503
     clock.now += auth.JWKS_LIFESPAN_SECONDS
 
     # WHEN / THEN a token under a key of the old set is a fault (the key may have been revoked since)
     with pytest.raises(KeyUnavailable):
-        decide(rs256(rsa_key, "rsa-1"), verifier)
+        decide(signed(rsa_key, "rsa-1"), verifier)
     # AND a token naming a kid that set never had is denied, without another fetch
-    assert decide(rs256(rsa_key, "unknown"), verifier) == DENIED
+    assert decide(signed(rsa_key, "unknown"), verifier) == DENIED
     assert jwks.fetches == 2
     # AND once the endpoint is back, after the cooldown, the set is fresh again
     jwks.status = 200
     clock.now += auth.JWKS_COOLDOWN_SECONDS
-    assert decide(rs256(rsa_key, "rsa-1"), verifier)["isAuthorized"]
+    assert decide(signed(rsa_key, "rsa-1"), verifier)["isAuthorized"]
 
 
 def test_an_unusable_jwks_url_is_refused_at_configuration():
@@ -901,39 +794,16 @@ def test_an_unusable_jwks_url_is_refused_at_configuration():
 # --------------------------------------------------------------------------- the handler
 
 
-class FakeLambdaContext:
-    function_name = "AuthorizerFunction"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:AuthorizerFunction"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-
-CONTEXT = cast(LambdaContext, FakeLambdaContext())
-
-
-def test_handler_authorizes_the_recorded_event(monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("authorizer.json", granted(org_id="org_demo", sub="local-dev")), ("authorizer-expired.json", DENIED)],
+)
+def test_handler_decides_the_recorded_events(monkeypatch, name, expected):
     # GIVEN the handler verifying with the local stack's secret
-    monkeypatch.setattr(app, "verifier", lambda: hs_verifier(StaticKey(SECRET)))
+    monkeypatch.setattr(app, "verifier", hs_verifier)
 
-    # WHEN it is invoked with events/authorizer.json
-    answer = app.lambda_handler(load_event("authorizer.json"), CONTEXT)
-
-    # THEN the demo org's reader is authorized
-    assert answer == {
-        "isAuthorized": True,
-        "context": {"orgId": "org_demo", "sub": "local-dev", "scopes": "usage:read"},
-    }
-
-
-def test_handler_denies_the_recorded_expired_event(monkeypatch):
-    # GIVEN the handler verifying with the local stack's secret
-    monkeypatch.setattr(app, "verifier", lambda: hs_verifier(StaticKey(SECRET)))
-
-    # WHEN it is invoked with events/authorizer-expired.json
-    answer = app.lambda_handler(load_event("authorizer-expired.json"), CONTEXT)
-
-    # THEN it is unauthorized
-    assert answer == DENIED
+    # WHEN / THEN events/authorizer.json (the demo org's reader) is authorized, the expired one is not
+    assert app.lambda_handler(load_event(name), LambdaContext()) == expected
 
 
 def test_handler_builds_its_verifier_from_the_template_settings(monkeypatch):
@@ -946,7 +816,7 @@ def test_handler_builds_its_verifier_from_the_template_settings(monkeypatch):
 
     # THEN it verifies HS256 with the SSM secret named there
     assert isinstance(verifier.keys, SsmSecret)
-    assert verifier.keys.name == "/ocore/usage/dev/jwt-secret"
+    assert verifier.keys.name == SECRET_PARAMETER
     assert (verifier.issuer, verifier.audience, verifier.algorithms) == (ISSUER, AUDIENCE, ["HS256"])
 
 
@@ -1058,20 +928,21 @@ def test_any_scope_string_reaches_the_routes_split_on_whitespace(scope):
     assert all(isinstance(value, str) for value in answer["context"].values())
 
 
-_ASYMMETRIC_KEYS: dict[str, Any] = {}
+@cache
+def asymmetric_keys() -> tuple[jwt.PyJWK, jwt.PyJWK]:
+    """An RSA and an EC public key, generated once for every example."""
+    rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_private = ec.generate_private_key(ec.SECP256R1())
+    return jwt.PyJWK(public_jwk(rsa_private, "rsa-1", "RS256")), jwt.PyJWK(public_jwk(ec_private, "ec-1", "ES256"))
 
 
 def asymmetric_verifier() -> TokenVerifier:
     """RS256/ES256 verification against fixed keys, without a network round trip."""
-    if not _ASYMMETRIC_KEYS:
-        rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ec_private = ec.generate_private_key(ec.SECP256R1())
-        _ASYMMETRIC_KEYS["rsa"] = jwt.PyJWK(public_jwk(rsa_private, "rsa-1", "RS256"))
-        _ASYMMETRIC_KEYS["ec"] = jwt.PyJWK(public_jwk(ec_private, "ec-1", "ES256"))
 
     class ByAlg:
         def key_for(self, header: Any) -> Any:
-            return _ASYMMETRIC_KEYS["rsa" if header.get("alg") == "RS256" else "ec"]
+            rsa_key, ec_key = asymmetric_keys()
+            return rsa_key if header.get("alg") == "RS256" else ec_key
 
     return TokenVerifier(ByAlg(), algorithms=["RS256", "ES256"], issuer=ISSUER, audience=AUDIENCE)
 

@@ -27,9 +27,6 @@ def wide(digits: str) -> str:
     return "".join(chr(0xFF10 + int(d)) for d in digits)
 
 
-EVENT = INGEST_EVENT
-
-
 def one_sample_body(field: str, raw_json_value: str) -> str:
     """A batch of one sample whose ``field`` holds ``raw_json_value`` as written (not re-encoded)."""
     text = json.dumps({"samples": [sample(**{field: "@@"})]})
@@ -43,7 +40,7 @@ def post(dynamodb, monkeypatch):
     monkeypatch.setattr(ingest_app, "ingest_service", lambda: pipeline.ingest)
 
     def send(body: str | bytes, *, base64_encoded: bool | None = None) -> tuple[int, str, dict[str, Any]]:
-        event = copy.deepcopy(EVENT)
+        event = copy.deepcopy(INGEST_EVENT)
         encode = isinstance(body, bytes) if base64_encoded is None else base64_encoded
         if isinstance(body, bytes):
             body = base64.b64encode(body).decode()
@@ -66,7 +63,6 @@ def post(dynamodb, monkeypatch):
         pytest.param("[" * 100_000, id="100,000 nested arrays"),
         pytest.param("not base64 at all!", id="flagged base64 but is not"),
         pytest.param("{", id="truncated JSON"),
-        pytest.param('{"samples": [NaN]}', id="NaN"),
     ],
 )
 def test_a_body_that_is_not_utf8_json_is_400(post, body):
@@ -202,10 +198,7 @@ def test_dates_limits_and_enums_are_parsed_whole_and_ascii(api, route, query, co
 
 @pytest.mark.parametrize("project_id", ["p1\n", "\uff501", "p%31", "p1 ", "x" * 5000])
 def test_an_id_that_only_looks_like_one_is_not_found(api, project_id):
-    for answer in (
-        api.get("project", project_id=project_id),
-        api.get("usage", [("project_id", project_id)]),
-    ):
+    for answer in (api.get("project", project_id=project_id), api.get("usage", [("project_id", project_id)])):
         assert (answer.status, answer.body["code"]) == (404, "project_not_found")
 
 

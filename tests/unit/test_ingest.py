@@ -17,8 +17,6 @@ from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
 from tests.support.samples import INGEST_EVENT, NOW, sample
 
-EVENT = INGEST_EVENT
-
 
 @pytest.fixture
 def pipeline(dynamodb) -> Pipeline:
@@ -31,7 +29,7 @@ def post(pipeline, monkeypatch):
     monkeypatch.setattr(ingest_app, "ingest_service", lambda: pipeline.ingest)
 
     def send(body: Any, scopes: str = "usage:write") -> tuple[int, str, dict[str, Any]]:
-        event = copy.deepcopy(EVENT)
+        event = copy.deepcopy(INGEST_EVENT)
         event["body"] = body if isinstance(body, str) else json.dumps(body)
         event["requestContext"]["authorizer"]["lambda"]["scopes"] = scopes
         response = ingest_app.lambda_handler(event, LambdaContext())
@@ -46,7 +44,7 @@ def stored_item_count(pipeline: Pipeline) -> int:
 
 def test_the_recorded_event_is_accepted(post):
     # GIVEN the committed example event WHEN it is posted THEN both samples are accepted
-    status, content_type, body = post(EVENT["body"])
+    status, content_type, body = post(INGEST_EVENT["body"])
     assert (status, content_type, body) == (202, "application/json", {"accepted": 2})
 
 
@@ -60,10 +58,7 @@ def test_accepted_samples_are_stored_and_marked(post, pipeline):
     assert len({p["writtenAt"]["N"] for p in pages}) == 1
     # s-2 spans 00:58-01:03: both hours it overlaps are marked
     marks = [m for m in pipeline.client.scan(TableName="WorkTable")["Items"] if m["sk"]["S"].startswith("M#")]
-    assert sorted(m["sk"]["S"] for m in marks) == [
-        "M#proj_web#2026-11-26T00:00:00Z",
-        "M#proj_web#2026-11-26T01:00:00Z",
-    ]
+    assert sorted(m["sk"]["S"] for m in marks) == ["M#proj_web#2026-11-26T00:00:00Z", "M#proj_web#2026-11-26T01:00:00Z"]
 
 
 BAD_BODIES = [
@@ -135,18 +130,8 @@ def test_a_reader_token_cannot_write(post, pipeline):
 
 def test_allocations_are_rounded_half_even_to_six_decimals(post, pipeline):
     pipeline.register("proj_web", "org_demo")
-    assert (
-        post(
-            {
-                "samples": [
-                    sample(
-                        cpuCores=0.0000005, ramGb=0.0000015, intervalSeconds=3600, intervalStart="2026-11-26T01:00:00Z"
-                    )
-                ]
-            }
-        )[0]
-        == 202
-    )
+    tiny = sample(cpuCores=0.0000005, ramGb=0.0000015, intervalSeconds=3600, intervalStart="2026-11-26T01:00:00Z")
+    assert post({"samples": [tiny]})[0] == 202
     pipeline.roll_until_done()
     (usage,) = pipeline.stored_series(SeriesOwner.PROJECT, "proj_web", Granularity.HOUR).values()
     assert (usage.cpu, usage.ram) == (0, 2 * 3_600_000_000)

@@ -154,13 +154,8 @@ def test_answers_without_status_code_are_200_json(gateway: HttpApiGateway) -> No
 
 
 def test_cors_preflight_is_answered_by_the_gateway(gateway: HttpApiGateway) -> None:
-    preflight = get(
-        "/api/things/t1",
-        token=None,
-        method="OPTIONS",
-        headers=[("Origin", "https://app.example"), ("Access-Control-Request-Method", "GET")],
-    )
-    response = gateway(preflight)
+    asking = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "GET")]
+    response = gateway(get("/api/things/t1", token=None, method="OPTIONS", headers=asking))
     headers = dict(response.headers)
     assert response.status == 204
     assert headers["access-control-allow-origin"] == "*"
@@ -222,12 +217,8 @@ def test_a_run_past_the_timeout_fails_as_timed_out(functions: FunctionHost) -> N
 
 
 def invocation(name: str, payload: bytes = b"{}", **headers: str) -> HttpRequest:
-    return HttpRequest(
-        method="POST",
-        path=f"/2015-03-31/functions/{name}/invocations",
-        headers=list(headers.items()),
-        body=payload,
-    )
+    path = f"/2015-03-31/functions/{name}/invocations"
+    return HttpRequest(method="POST", path=path, headers=list(headers.items()), body=payload)
 
 
 def test_invoke_returns_the_result(invoke_api: LambdaInvokeApi) -> None:
@@ -270,13 +261,8 @@ def lambda_server(invoke_api: LambdaInvokeApi) -> Iterator[str]:
 
 
 def test_boto3_invokes_through_the_invoke_api(lambda_server: str) -> None:
-    client = boto3.client(
-        "lambda",
-        endpoint_url=lambda_server,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    client = boto3.client("lambda", endpoint_url=lambda_server, region_name="us-east-1", **credentials)
     ok = client.invoke(FunctionName="PlainFunction", Payload=b'{"mode": "boto3"}')
     assert (ok["StatusCode"], json.loads(ok["Payload"].read())) == (200, {"helper": "plain-helper", "mode": "boto3"})
     failed = client.invoke(FunctionName="FailingFunction", Payload=b"{}")

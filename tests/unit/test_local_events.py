@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -99,21 +100,14 @@ def test_powertools_reads_the_event_as_handlers_do() -> None:
 
 
 def test_bodies_are_text_or_base64_by_content_type() -> None:
-    json_body = http_event(
-        request(method="POST", headers=[("Content-Type", "application/json")], body=b'{"a": 1}'),
-        ROUTE,
-        {},
-        {},
-        CONTEXT,
-    )
+    def posted(content_type: str, body: bytes) -> dict[str, Any]:
+        return http_event(
+            request(method="POST", headers=[("Content-Type", content_type)], body=body), ROUTE, {}, {}, CONTEXT
+        )
+
+    json_body = posted("application/json", b'{"a": 1}')
     assert (json_body["body"], json_body["isBase64Encoded"]) == ('{"a": 1}', False)
-    binary = http_event(
-        request(method="POST", headers=[("Content-Type", "application/octet-stream")], body=b"\x00\xff"),
-        ROUTE,
-        {},
-        {},
-        CONTEXT,
-    )
+    binary = posted("application/octet-stream", b"\x00\xff")
     assert (base64.b64decode(binary["body"]), binary["isBase64Encoded"]) == (b"\x00\xff", True)
 
 

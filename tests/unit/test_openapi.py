@@ -21,6 +21,7 @@ from ocore_usage.api.http_api import ERROR_EXAMPLES
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.projects import Project
 from tests.support.read_api import Answer, api_event, call, deployed_functions, random_usage, store_hours, usage_months
+from tests.support.samples import sample as agent_sample
 from tests.support.template import template
 from tools.openapi import build_document, render
 
@@ -105,8 +106,6 @@ def contract() -> Contract:
 
 @pytest.fixture
 def deployed(monkeypatch) -> Iterator[Any]:
-    from ocore_usage import wiring
-
     with deployed_functions(monkeypatch) as client:
         found = wiring.tables()
         found.project_repository.put_if_newer(Project("proj_a", "org_a", "Web shop"))
@@ -216,20 +215,9 @@ def test_a_second_page_matches_the_document(deployed, contract):
 
 
 def sample(**changes: Any) -> dict[str, Any]:
-    start = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
-    return {
-        "sampleId": "s-1",
-        "projectId": "proj_a",
-        "instanceId": "i-1",
-        "intervalStart": start.isoformat().replace("+00:00", "Z"),
-        "intervalSeconds": 300,
-        "cpuCores": 2,
-        "ramGb": 4.5,
-        "diskGb": 20,
-        "bandwidthInBytes": 1000,
-        "bandwidthOutBytes": 2000,
-        **changes,
-    }
+    """A valid sample of proj_a from two hours ago: the handler checks its window against the real clock."""
+    start = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {**agent_sample(projectId="proj_a", intervalStart=start), **changes}
 
 
 INGEST_CASES = [
@@ -259,8 +247,6 @@ def test_ingest_answers_match_the_document(deployed, contract, body, status):
 @pytest.mark.parametrize("name", ["get_project_usage.json", "get_usage.json", "get_usage_totals.json"])
 def test_the_committed_events_invoke_their_function_as_they_are(deployed, contract, name):
     # GIVEN the demo org's project that events/get_project_usage.json asks for
-    from ocore_usage import wiring
-
     wiring.tables().project_repository.put_if_newer(Project("proj_web", "org_demo", "Web"))
     event = json.loads((DOCUMENT_PATH.parents[1] / "events" / name).read_text())
     route = {"get_project_usage.json": "project", "get_usage.json": "usage", "get_usage_totals.json": "totals"}[name]

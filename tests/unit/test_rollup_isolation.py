@@ -56,11 +56,6 @@ def samples(project_id: str, hours: int, instances: int = 2, start: datetime = F
     ]
 
 
-def too_large() -> ClientError:
-    message = "Item size has exceeded the maximum allowed size"
-    return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "BatchWriteItem")
-
-
 class FailingRollups(RollupRepository):
     """Rollups whose series writes fail for the ids in ``failing`` (an item over 400 KB, say)."""
 
@@ -70,7 +65,8 @@ class FailingRollups(RollupRepository):
 
     def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
         if identifier in self.failing:
-            raise too_large()
+            error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
+            raise ClientError({"Error": error}, "BatchWriteItem")
         super().write_series(scope, identifier, granularity, buckets)
 
 
@@ -305,7 +301,7 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
 
     # WHEN an operator grows the shard count to 32 through the function (which then rolls everything)
     monkeypatch.setattr(rollup_app, "rollup_service", lambda: pipeline.rollup())
-    assert rollup_app.lambda_handler({"shardCount": 32}, _context())["remaining"] == 0
+    assert rollup_app.lambda_handler({"shardCount": 32}, _Context())["remaining"] == 0
 
     # THEN the agent's next batch still goes under 16, and the head it bumps tells it about 32
     send(1)
@@ -315,11 +311,11 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
     assert sum(work.count(SeriesOwner.PROJECT, shard) for shard in range(SHARDS, 32)) > 0  # marks in the new shards
 
     # AND every mark, in old shards and new, is rolled
-    assert rollup_app.lambda_handler({}, _context())["remaining"] == 0
+    assert rollup_app.lambda_handler({}, _Context())["remaining"] == 0
     for project_id in projects:
         assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 3, project_id
     assert all(work.count(kind, shard) == 0 for kind in SeriesOwner for shard in range(32))
-    assert rollup_app.lambda_handler({"shards": [31]}, _context()) == {"processed": 0, "remaining": 0}
+    assert rollup_app.lambda_handler({"shards": [31]}, _Context()) == {"processed": 0, "remaining": 0}
     with pytest.raises(ValueError, match="shard numbers"):
         pipeline.rollup().run(shards=[32])
     # AND the count never shrinks
@@ -358,9 +354,6 @@ def _budget(calls: int) -> Deadline:
     return Deadline(lambda: 300_000 if next(looks) < calls else 0)
 
 
-def _context() -> LambdaContext:
-    class Context(LambdaContext):
-        def get_remaining_time_in_millis(self) -> int:
-            return 300_000
-
-    return Context()
+class _Context(LambdaContext):
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000

@@ -95,11 +95,8 @@ def policies(function: str, **overrides: str) -> list[Any]:
 
 def statements(function: str, **overrides: str) -> list[dict[str, Any]]:
     """The function's inline policy statements (SAM policy templates and managed policies aside)."""
-    found = []
-    for policy in policies(function, **overrides):
-        if isinstance(policy, dict) and "Statement" in policy:
-            found.extend(policy["Statement"])
-    return found
+    found = [policy for policy in policies(function, **overrides) if isinstance(policy, dict) and "Statement" in policy]
+    return [statement for policy in found for statement in policy["Statement"]]
 
 
 def grants(function: str, **overrides: str) -> set[tuple[str, str]]:
