@@ -18,10 +18,8 @@ writes them. Regenerate with::
 A unit test fails when the committed file differs from what this module generates, validates
 it with openapi-spec-validator, and checks real handler answers against it.
 
-The read operations also describe what the API adds beyond the published reference (see
-:mod:`ocore_usage.api.representation`): ``tz`` and ``format``, ``If-None-Match`` and the ``304``
-answer, the ``text/csv`` body, and the response headers (``ETag``, ``Last-Modified``,
-``Cache-Control``, ``Vary``; for CSV pages ``X-Next-Token`` and ``Link``).
+The read operations also describe what the API adds beyond the published reference (docs/read-api.md,
+"Beyond the published API"; :mod:`ocore_usage.api.representation`).
 
 The functions never import Powertools' event handler or its OpenAPI machinery (a resolver with
 ``enable_validation`` would also set up pydantic at every cold start and validate every request
@@ -50,6 +48,7 @@ from ocore_usage.api.http_api import SCHEMA_REF
 from ocore_usage.api.queries import PROJECT_ID_SCHEMA, ProjectUsageQuery, QueryParameters, TotalsQuery, UsageQuery
 from ocore_usage.api.responses import UsageRecord, UsageReport, UsageTotals, published_fields
 from ocore_usage.domain.endpoints import API_BASE, PROJECT_USAGE, USAGE, USAGE_SAMPLES, USAGE_TOTALS
+from ocore_usage.domain.samples import MAX_SAMPLES, SAMPLE_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +60,19 @@ QUERIES: dict[str, type[QueryParameters]] = {
 """The query dataclass of each read endpoint: its fields are the operation's query parameters."""
 BODIES = {USAGE_SAMPLES: "SampleBatch"}
 """The request body schema of each endpoint that takes one."""
+_SAMPLE_BATCH = {
+    "type": "object",
+    "required": ["samples"],
+    "additionalProperties": False,
+    "properties": {
+        "samples": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_SAMPLES,
+            "items": {"$ref": SCHEMA_REF.format(model="SampleIn")},
+        }
+    },
+}
 
 
 # ---------------------------------------------------------------- the error bodies
@@ -191,16 +203,9 @@ def _whole_or_float(text: str) -> float | int:
 def _parameters(path: str, query: type[QueryParameters]) -> list[dict[str, Any]]:
     parameters = []
     if "{id}" in path:
-        schema = {k: v for k, v in PROJECT_ID_SCHEMA.items() if k != "description"}
-        parameters.append(
-            {
-                "name": "id",
-                "in": "path",
-                "required": True,
-                "description": PROJECT_ID_SCHEMA["description"],
-                "schema": schema,
-            }
-        )
+        schema = dict(PROJECT_ID_SCHEMA)
+        description = schema.pop("description")
+        parameters.append({"name": "id", "in": "path", "required": True, "description": description, "schema": schema})
     parameters += _query_parameters(query)
     parameters.append(
         {
@@ -216,35 +221,24 @@ def _parameters(path: str, query: type[QueryParameters]) -> list[dict[str, Any]]
 
 
 def _schemas() -> dict[str, Any]:
-    _, top = models_json_schema(
-        [
-            (ProblemDetails, "serialization"),
-            (FieldProblem, "serialization"),
-            (GatewayMessage, "serialization"),
-        ],
-        ref_template=SCHEMA_REF,
-    )
-    found = {**top["$defs"], **_response_schemas(), **_sample_schemas()}
-    schemas = {name: _tidy(schema) for name, schema in sorted(found.items())}
-    schemas.update(_sample_batch_schema())
-    return schemas
+    models = (ProblemDetails, FieldProblem, GatewayMessage)
+    _, top = models_json_schema([(model, "serialization") for model in models], ref_template=SCHEMA_REF)
+    found = {**top["$defs"], **_response_schemas(), "SampleIn": SAMPLE_SCHEMA}
+    return {**{name: _tidy(schema) for name, schema in sorted(found.items())}, "SampleBatch": _SAMPLE_BATCH}
 
 
 def _query_parameters(model: type[QueryParameters]) -> list[dict[str, Any]]:
     """Each field of the query dataclass ``model``: an optional parameter (its absence is its default)."""
-    parameters = []
-    for found in fields(model):
-        described = found.metadata["parameter"]
-        parameters.append(
-            {
-                "name": found.name,
-                "in": "query",
-                "required": False,
-                "schema": dict(sorted(described.schema.items())),
-                "description": described.description,
-            }
-        )
-    return parameters
+    return [
+        {
+            "name": found.name,
+            "in": "query",
+            "required": False,
+            "schema": dict(sorted(found.metadata["parameter"].schema.items())),
+            "description": found.metadata["parameter"].description,
+        }
+        for found in fields(model)
+    ]
 
 
 def _response_schemas() -> dict[str, Any]:
@@ -262,37 +256,9 @@ def _response_schemas() -> dict[str, Any]:
     return schemas
 
 
-def _sample_schemas() -> dict[str, Any]:
-    from ocore_usage.domain.samples import SAMPLE_SCHEMA
-
-    return {"SampleIn": SAMPLE_SCHEMA}
-
-
-def _sample_batch_schema() -> dict[str, Any]:
-    from ocore_usage.domain.samples import MAX_SAMPLES
-
-    return {
-        "SampleBatch": {
-            "type": "object",
-            "required": ["samples"],
-            "additionalProperties": False,
-            "properties": {
-                "samples": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_SAMPLES,
-                    "items": {"$ref": SCHEMA_REF.format(model="SampleIn")},
-                }
-            },
-        }
-    }
-
-
 def _tidy(schema: dict[str, Any]) -> dict[str, Any]:
     """Drop pydantic's generated titles (noise for client generators) and null defaults."""
-    tidy = {k: v for k, v in schema.items() if k != "title"}
-    if "default" in tidy and tidy["default"] is None:
-        del tidy["default"]
+    tidy = {k: v for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
     if isinstance(tidy.get("properties"), dict):
         tidy["properties"] = {name: _tidy(value) for name, value in tidy["properties"].items()}
     return tidy

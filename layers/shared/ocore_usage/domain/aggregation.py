@@ -24,8 +24,6 @@ from ocore_usage.domain.metrics import INDEX, INSTANCE_TIME, METRICS, PEAK, PEAK
 
 _NAMES = tuple(metric.name for metric in METRICS)
 _NO_SUMS = (0,) * len(METRICS)
-_FIELDS = tuple(metric.answer_field for metric in METRICS)
-_RENDERS = tuple(metric.kind.render for metric in METRICS)
 _INSTANCE_TIME = tuple(index for index, metric in enumerate(METRICS) if metric.kind is INSTANCE_TIME)
 
 
@@ -72,8 +70,7 @@ ZERO = Usage()
 
 
 def merge_all(usages: Iterable[Usage]) -> Usage:
-    """Merge usages of disjoint stretches of time (``ZERO`` for none): :meth:`Usage.merge` of
-    them all, metric by metric at once."""
+    """Merge usages of disjoint stretches of time (``ZERO`` for none): :meth:`Usage.merge` of them all at once."""
     found = list(usages)
     if len(found) < 2:
         return found[0] if found else ZERO
@@ -101,16 +98,9 @@ class Occupancy:
 
     @classmethod
     def of_instances(cls, intervals: Mapping[str, Iterable[tuple[int, int]]]) -> Occupancy:
-        """The occupancy of instances given their half-open running intervals.
-
-        An instance whose intervals overlap counts once while any of them covers an instant.
-        """
-        changes: dict[int, int] = defaultdict(int)
-        for spans in intervals.values():
-            for start, end in _union(spans):
-                changes[start] += 1
-                changes[end] -= 1
-        return cls(tuple((t, d) for t, d in sorted(changes.items()) if d))
+        """The occupancy of instances given their half-open running intervals (overlapping ones count once)."""
+        spans = (span for running in intervals.values() for span in _union(running))
+        return cls.combine(cls(((start, 1), (end, -1))) for start, end in spans)
 
     @classmethod
     def combine(cls, parts: Iterable[Occupancy]) -> Occupancy:
@@ -129,8 +119,7 @@ def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
     return merged

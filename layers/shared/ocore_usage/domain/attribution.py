@@ -1,9 +1,7 @@
 """How one usage sample splits over the UTC hours it overlaps (docs/pipeline.md, "Attribution").
 
-A sample covers ``[start, start + duration)``. Each hour it overlaps receives the part of every
-metric its kind's rule gives (:mod:`ocore_usage.domain.metrics`): ``rate x overlap`` of every
-allocation integral, the overlap itself as instance time, and counters split by cumulative
-overlap so the integer parts add up to the sample's count exactly. Pure.
+A sample covers ``[start, start + duration)``; each hour it overlaps receives the part of every
+metric its kind's rule gives (:mod:`ocore_usage.domain.metrics`). Pure.
 """
 
 from __future__ import annotations

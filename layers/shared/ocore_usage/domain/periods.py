@@ -12,7 +12,7 @@ unit, with its local-calendar math in :mod:`ocore_usage.domain.zones`, if it nee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -62,20 +62,6 @@ def unit(granularity: Granularity) -> Unit:
 def bucket_start(instant: int, granularity: Granularity) -> int:
     """The start of the bucket of ``granularity`` that holds ``instant``."""
     return _UNITS[granularity].start(instant)
-
-
-def bucket_end(start: int, granularity: Granularity) -> int:
-    """The end (exclusive) of the bucket that starts at ``start``."""
-    return _UNITS[granularity].next(start)
-
-
-def buckets(start: int, end: int, granularity: Granularity) -> Iterator[int]:
-    """Starts of the buckets of ``granularity`` that overlap ``[start, end)``, in order."""
-    found = _UNITS[granularity]
-    cursor = found.start(start)
-    while cursor < end:
-        yield cursor
-        cursor = found.next(cursor)
 
 
 # ---------------------------------------------------------------- requested periods

@@ -18,17 +18,14 @@ greedy walk of :func:`decompose` (at each point, the largest bucket that starts 
 fits) produces exactly the maximal ones. Output buckets are disjoint, so the plan's item
 count is the sum of these minima: no plan can read fewer stored items.
 
-Time zones: a request's daily and monthly output buckets may follow a zone's calendar
-(:mod:`ocore_usage.domain.zones`): each is still a run of whole UTC hours, so it is decomposed into the
-stored UTC buckets as any other stretch, and the same minimality holds. In Europe/Berlin a local
-day is 24 stored hours (no UTC day lies inside it) and a local month its whole UTC days plus the
-hours at each end; in UTC nothing changes.
+Time zones: a daily or monthly output bucket in a zone's calendar (:mod:`ocore_usage.domain.zones`)
+is still a run of whole UTC hours, decomposed as any other stretch, so the same minimality holds
+(what it reads: docs/read-api.md, "Time zones").
 
 Reads: the planned keys of each series are grouped into maximal runs of consecutive buckets;
 a run is one DynamoDB ``Query`` (``sk BETWEEN first AND last``) that touches no key outside
 the plan. Two runs of one series are separated by a key the plan does not need, so fewer
-queries would read items the answer does not use. A range cut on both ends needs at most
-two hourly runs, two daily runs and one monthly run.
+queries would read items the answer does not use (the counts: docs/read-api.md, "What a request reads").
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ocore_usage.domain.aggregation import ZERO, Usage, merge_all
-from ocore_usage.domain.periods import UNITS, Period, bucket_end, buckets
+from ocore_usage.domain.periods import UNITS, Period
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity
 from ocore_usage.domain.zones import UTC_CALENDAR, Calendar
 
@@ -127,17 +124,11 @@ def output_buckets(
     granularity = period.granularity
     if granularity is None:
         return (OutputBucket(start, start, end, decompose(start, end)),)
+    own_starts = list(calendar.buckets(start, end, granularity))
+    following = calendar.bucket_end(own_starts[-1], granularity) if own_starts else end
     result = []
-    starts_and_ends: Iterable[tuple[int, int]]
-    if calendar.is_utc or granularity is Granularity.HOUR:
-        starts_and_ends = ((b, bucket_end(b, granularity)) for b in buckets(start, end, granularity))
-    else:
-        local = list(calendar.buckets(start, end, granularity))
-        following = calendar.bucket_end(local[-1], granularity) if local else end
-        starts_and_ends = zip(local, [*local[1:], following], strict=True)
-    for own_start, own_end in starts_and_ends:
-        clipped_start = max(own_start, start)
-        clipped_end = min(own_end, end)
+    for own_start, own_end in zip(own_starts, [*own_starts[1:], following], strict=True):
+        clipped_start, clipped_end = max(own_start, start), min(own_end, end)
         result.append(OutputBucket(own_start, clipped_start, clipped_end, decompose(clipped_start, clipped_end)))
     return tuple(result)
 
@@ -153,28 +144,17 @@ def plan_reads(time_range: TimeRange, period: Period, calendar: Calendar = UTC_C
 
 
 def read_runs(parts: Iterable[StoredBucket]) -> tuple[SeriesRead, ...]:
-    """Group stored buckets into maximal runs of consecutive buckets, one per Query.
-
-    Ordered monthly, daily, hourly, and by time within a series.
-    """
-    by_granularity: dict[Granularity, list[int]] = defaultdict(list)
+    """Stored buckets in maximal runs of consecutive buckets, one Query each: monthly, daily, hourly, in time order."""
+    by_granularity: dict[Granularity, set[int]] = defaultdict(set)
     for part in parts:
-        by_granularity[part.granularity].append(part.start)
+        by_granularity[part.granularity].add(part.start)
     reads: list[SeriesRead] = []
     for unit in UNITS:
-        granularity = unit.granularity
-        starts = sorted(set(by_granularity.get(granularity, ())))
-        run_first = previous = None
-        count = 0
-        for bucket in starts:
-            if previous is not None and bucket != unit.next(previous):
-                assert run_first is not None
-                reads.append(SeriesRead(granularity, run_first, previous, count))
-                run_first, count = None, 0
-            if run_first is None:
-                run_first = bucket
-            previous = bucket
-            count += 1
-        if run_first is not None and previous is not None:
-            reads.append(SeriesRead(granularity, run_first, previous, count))
+        runs: list[list[int]] = []
+        for bucket in sorted(by_granularity[unit.granularity]):
+            if runs and bucket == unit.next(runs[-1][-1]):
+                runs[-1].append(bucket)
+            else:
+                runs.append([bucket])
+        reads += [SeriesRead(unit.granularity, run[0], run[-1], len(run)) for run in runs]
     return tuple(reads)

@@ -26,6 +26,7 @@ MAX_SAMPLES = 1000
 MAX_BODY_BYTES = 1_048_576
 WINDOW_PAST = 35 * MICROS_PER_DAY
 WINDOW_FUTURE = 5 * 60 * MICROS_PER_SECOND
+_OUTSIDE_WINDOW = "outside the accepted window: from 35 days ago to 5 minutes from now"
 
 
 # ---------------------------------------------------------------- the fields of a sample
@@ -223,12 +224,7 @@ def parse_batch(body: str | bytes | None, now: int) -> list[Sample]:
             errors += sample
             continue
         if sample.interval.start < now - WINDOW_PAST or sample.interval.end > now + WINDOW_FUTURE:
-            window.append(
-                FieldError(
-                    f"samples[{index}].intervalStart",
-                    "outside the accepted window: from 35 days ago to 5 minutes from now",
-                )
-            )
+            window.append(FieldError(f"samples[{index}].intervalStart", _OUTSIDE_WINDOW))
             continue
         accepted.pop(sample.key, None)  # re-insert so a replacement keeps the latest position
         accepted[sample.key] = sample

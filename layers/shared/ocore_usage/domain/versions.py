@@ -15,9 +15,8 @@ that moved it. Exactly one version of it counts: the highest. A partition holds
 Inside one partition the highest version of a sample above its tombstone counts
 (:meth:`Partition.live`). Across partitions, :func:`resolve` looks at the pages not indexed
 yet and the identities of their samples, and says which tombstones and identities to write so
-that every sample has live entries in at most one partition: the one of its highest version.
-The rollup writes tombstones (and marks their hours stale) before identities, and identities
-before the indexed set, so a crash at any point leaves the resolution to be redone, never lost.
+that every sample has live entries in at most one partition: the one of its highest version. The
+order the rollup writes them in, and why a crash loses nothing: docs/pipeline.md, "Exactly once".
 """
 
 from __future__ import annotations
@@ -111,14 +110,11 @@ def resolve(partitions: Mapping[int, Partition], identities: Mapping[str, Identi
     were indexed.
     """
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    starts: dict[tuple[str, str], int] = {}
     for partition in partitions.values():
         for entry in partition.new_entries():
             candidates[entry.sample_id].append((entry.version, partition.hour))
-    starts = {
-        (entry.sample_id, entry.version): entry.interval.start
-        for partition in partitions.values()
-        for entry in partition.new_entries()
-    }
+            starts[(entry.sample_id, entry.version)] = entry.interval.start
     resolution = Resolution()
     for sample_id, found in candidates.items():
         stored = identities.get(sample_id)

@@ -5,15 +5,11 @@ buckets; hourly buckets stay UTC hours whatever the zone. Every bucket of an ans
 whole UTC hours, so each figure is an exact sum of stored hours (the peak, their maximum) and
 a range's totals are exactly the sum of its buckets.
 
-The rule (docs/read-api.md, "Time zones"): **a local day or month holds the UTC hours that start
-within it.** Its bucket runs from the first whole UTC hour at or after the local midnight that
-opens it, to the first whole UTC hour at or after the next one. In a zone whose offset is a whole
-number of hours (America/New_York, Europe/Berlin) that is the local day itself: 24 hours, or 23
-and 25 across a DST change. Where the offset has minutes (Asia/Kolkata +05:30, Australia/Lord_Howe
-+10:30 and +11:00, Asia/Kathmandu +05:45) a local midnight falls inside a UTC hour; that hour
-started the evening before, so it belongs to the day before: a Kolkata day runs from 00:30 to
-00:30 local time (19:00 to 19:00 UTC), and on Lord Howe, whose DST shifts by 30 minutes, a day
-runs from 00:30 (standard time) or 00:00 (summer time) to the next day's start.
+The rule (docs/read-api.md, "Time zones", gives worked examples): **a local day or month holds the
+UTC hours that start within it.** Its bucket runs from the first whole UTC hour at or after the
+local midnight that opens it, to the first whole UTC hour at or after the next one: the local day
+itself where the offset is whole hours; where it has minutes, the UTC hour a local midnight falls
+in started the day before and belongs to it (a Kolkata day runs from 00:30 to 00:30 local time).
 
 A bucket is labelled by its local date's first instant with the zone's offset
 (``2026-03-29T00:00:00+01:00``), the ``periodStart`` clients group by; for a zone with minutes in
@@ -75,18 +71,12 @@ class Calendar:
 
     def unit_start(self, index: int, granularity: Granularity) -> int:
         """The first UTC hour of day or month ``index`` (hours: ``index`` is the hour itself)."""
-        match granularity:
-            case Granularity.HOUR:
-                return index * MICROS_PER_HOUR
-            case Granularity.DAY:
-                if self.zone is None:
-                    return (index - _ORDINAL_1970) * MICROS_PER_DAY
-                return ceil_hour(self._first_instant(date.fromordinal(index)))
-            case Granularity.MONTH:
-                first = date(index // 12, index % 12 + 1, 1)
-                if self.zone is None:
-                    return (first.toordinal() - _ORDINAL_1970) * MICROS_PER_DAY
-                return ceil_hour(self._first_instant(first))
+        if granularity is Granularity.HOUR:
+            return index * MICROS_PER_HOUR
+        day = index if granularity is Granularity.DAY else date(index // 12, index % 12 + 1, 1).toordinal()
+        if self.zone is None:
+            return (day - _ORDINAL_1970) * MICROS_PER_DAY
+        return ceil_hour(self._first_instant(date.fromordinal(day)))
 
     def unit_of(self, instant: int, granularity: Granularity) -> int:
         """The index of the day or month (or hour) whose bucket holds ``instant``."""
@@ -164,10 +154,7 @@ class Calendar:
             return format_instant(instant)
         offset = from_micros(instant).astimezone(self.zone).utcoffset() or timedelta(0)
         minutes = int(offset / timedelta(minutes=1))  # toward zero
-        wall = from_micros(instant + minutes * 60 * MICROS_PER_SECOND)
-        text = wall.strftime("%Y-%m-%dT%H:%M:%S")
-        if wall.microsecond:
-            text += f".{wall.microsecond:06d}".rstrip("0")
+        text = format_instant(instant + minutes * 60 * MICROS_PER_SECOND).removesuffix("Z")
         sign = "+" if minutes >= 0 else "-"
         return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
