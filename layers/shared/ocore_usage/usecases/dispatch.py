@@ -1,13 +1,7 @@
 """The rollup's dispatcher: the schedule's invocation hands the shards with work to worker invocations.
 
-It reads every shard head (one request), leaves out the shards a running worker holds, and
-shares the others out among at most ``workers`` new worker invocations, the shards whose work is
-oldest first; each worker is an asynchronous invocation of the rollup function itself with
-``{"shards": [...]}``. Workers already running (distinct holders of unexpired leases) count
-against the bound, and the function's reserved concurrency caps the whole in AWS.
-
-The dispatcher also reports the rollup's lag from the heads (``pendingSince``): how long the
-oldest unrolled work has waited, whether or not any worker is running.
+The steps, the bound on workers and the lag it reports are docs/pipeline.md, "The schedule, the dispatcher and the
+workers".
 """
 
 from __future__ import annotations
@@ -61,21 +55,18 @@ class Dispatch:
         return {"processed": 0, "remaining": self.remaining, "workers": self.workers}
 
 
+@dataclass
 class RollupDispatcher:
-    def __init__(
-        self, work: PendingShards, launcher: WorkerLauncher, workers: int, clock: Callable[[], int] = now_micros
-    ) -> None:
-        self.work = work
-        self.launcher = launcher
-        self.workers = workers
-        self.clock = clock
+    work: PendingShards
+    launcher: WorkerLauncher
+    workers: int
+    clock: Callable[[], int] = now_micros
 
     def dispatch(self) -> Dispatch:
         heads = self.work.heads()
         now = self.clock()
-        result = Dispatch()
         running = {head.lease_owner for head in heads if head.leased(now)}
-        result.running = len(running)
+        result = Dispatch(running=len(running))
         oldest: dict[int, int] = {}  # shard number -> since when its oldest free work waits
         for head in heads:
             if head.pending_since:

@@ -1,19 +1,10 @@
 """``dataThrough``: up to when every received sample is counted in the stored series (a watermark).
 
-The rollup's work queue keeps on each shard head, project and org alike, the origin of the
-oldest work not yet rolled (``pendingOrigin``, see docs/pipeline.md "The watermark"): no sample
-received (answered ``202``) before the earliest of them can be missing from any series, project
-or org. With nothing pending anywhere, everything received before the heads were read is
-rolled; so is everything received before the last time the rollup left a shard with nothing
-pending (``rolledAt``). :class:`RollupWatermark` turns that into the instant the reads report:
-
-- the heads are read in one strongly consistent ``BatchGetItem`` (as the rollup reads them), at
-  most once per ``max_age`` per process; a request that finds the value older reads them again
-  *before* its buckets, so the buckets it reads are at least as fresh as what it reports;
-- with work pending: its earliest origin; with none: when the rollup last finished a shard (or,
-  before it ever has, the time the heads were read, to the minute). Either moves only when the
-  rollup makes progress, so an answer (and its ETag) stays the same while nothing happens;
-- it never moves back within a process (an earlier value stays true: counted samples stay counted).
+Why the shard heads give it is docs/pipeline.md, "The watermark"; what the reads promise with it is docs/read-api.md,
+"Freshness". :class:`RollupWatermark` reads the heads at most once per ``max_age`` per process. With work pending it
+is the work's earliest origin; with none, when the rollup last finished a shard (or, before it ever has, the time the
+heads were read, to the minute). Either moves only when the rollup makes progress, so an answer (and its ETag) stays
+the same while nothing happens. It never moves back within a process (counted samples stay counted).
 """
 
 from __future__ import annotations
@@ -47,9 +38,8 @@ class RollupWatermark:
             if self._value is not None and 0 <= now - self._read_at < self._max_age:
                 return self._value
             progress = self._work.progress()
-            if progress.oldest_unrolled is not None:
-                value = progress.oldest_unrolled
-            else:
+            value = progress.oldest_unrolled
+            if value is None:
                 value = progress.last_rolled or now - now % _MINUTE
             value = min(value, now)
             self._value = value if self._value is None else max(self._value, value)

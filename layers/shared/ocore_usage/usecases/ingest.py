@@ -1,18 +1,8 @@
 """Storing a batch of samples durably, once, and marking the hours it makes stale.
 
-A request is stored in three steps, none of which reads back or overwrites what another
-request wrote:
-
-1. the identities of the batch's samples are read (eventually consistent): a correction whose
-   stored version started before the correction window is refused with ``422
-   sample_out_of_window``, and then nothing is written;
-2. the samples are appended as pages stamped with the request's version (``versions.py``);
-3. the hours the samples overlap are marked stale for the rollup.
-
-``202`` is returned only after step 3. A crash before it leaves pages the rollup may or may not
-see yet; the agent resends, the resent request gets a higher version, and only the highest
-version of a sample ever counts, so a retry (or two requests racing) cannot count a sample
-twice. The rollup resolves the versions (``rollup.py``); docs/pipeline.md has the argument.
+The three writes, in order (a refused correction writes nothing; ``202`` only after the marks), are docs/pipeline.md,
+"1. Ingest"; why a retry or two requests racing cannot count a sample twice is its "Exactly once" (the rollup resolves
+the versions, ``rollup.py``).
 """
 
 from __future__ import annotations
@@ -42,10 +32,6 @@ class IngestService:
         """Validate ``body`` whole, then store it as written by ``writer``; returns how many samples were accepted."""
         now = self.clock()
         batch = parse_batch(body, now)
-        self.store(batch, now, writer)
-        return len(batch)
-
-    def store(self, batch: list[Sample], now: int, writer: str = "") -> None:
         self._refuse_closed_corrections(batch, now)
         version = new_version(now)
         pages = self.samples.append(batch, version=version, writer=writer, written_at=now)
@@ -55,6 +41,7 @@ class IngestService:
             "samples stored",
             extra={"version": version, "writer": writer, "samples": len(batch), "pages": pages},
         )
+        return len(batch)
 
     def _refuse_closed_corrections(self, batch: list[Sample], now: int) -> None:
         """A sample whose stored version starts before the window is closed: it cannot be corrected."""

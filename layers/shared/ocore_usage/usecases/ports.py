@@ -32,11 +32,9 @@ class SampleLog(Protocol):
 
     def stored_starts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Start of the resolved version of each ``(projectId, sampleId)`` already stored."""
-        ...
 
     def append(self, samples: Sequence[Sample], *, version: str, writer: str, written_at: int) -> int:
         """Write ``samples`` as pages of ``version``; how many page items were written."""
-        ...
 
 
 class SampleVersions(Protocol):
@@ -61,13 +59,11 @@ class StaleHours(Protocol):
         self, kind: SeriesOwner, stale: Iterable[tuple[str, int]], now: int, origin: int | None = None
     ) -> set[int]:
         """Mark each ``(identifier, hour)`` stale for the rollup, after the data it refers to is written."""
-        ...
 
 
 class HeldHours(Protocol):
     def release_held(self, project_id: str, now: int) -> int:
         """Turn the marks held while ``project_id`` was unknown into pending marks; how many there were."""
-        ...
 
 
 class PendingShards(Protocol):
@@ -77,13 +73,11 @@ class PendingShards(Protocol):
 
     def count(self, kind: SeriesOwner, shard: int) -> int:
         """Marks pending in one shard."""
-        ...
 
 
 class RollupProgress(Protocol):
     def progress(self) -> Progress:
         """The shard heads' watermark (one request)."""
-        ...
 
 
 class RollupWork(StaleHours, HeldHours, PendingShards, Protocol):
@@ -108,7 +102,6 @@ class RollupWork(StaleHours, HeldHours, PendingShards, Protocol):
 
     def clear(self, marks: Sequence[Mark], lease: Lease | None = None) -> int:
         """Delete each mark whose token is unchanged, only while ``lease`` is held (else ``LeaseLost``)."""
-        ...
 
     def retries(self, kind: SeriesOwner, shard: int) -> dict[str, Retry]: ...
 
@@ -160,4 +153,3 @@ class ProjectRegistry(ProjectLookup, Protocol):
 
     def apply(self, change: ProjectChange) -> bool:
         """Store what ``change`` carries where nothing newer is stored; False if it changed nothing."""
-        ...

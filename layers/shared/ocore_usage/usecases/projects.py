@@ -1,14 +1,10 @@
-"""Applying ``ocore.projects`` events to the project registry.
+"""Applying ``ocore.projects`` events to the project registry (the rules: docs/pipeline.md, "5. Projects").
 
-Events arrive at least once and in any order, each with its ``time``. An event changes only what
-it carries, and each attribute keeps the value of the newest event that carried it (a tie lets
-the later delivery win): every event says whether the project exists (``ProjectUpserted``: it
-does, ``ProjectDeleted``: it is deleted), and only an upsert sets the name. A deletion's ``name``
-is the name of a project first registered by that deletion, never a rename: so a deletion
-racing a rename, in whichever order they arrive, leaves the renamed project deleted under its new
-name. A project's org is fixed by its first registration; an event naming another org is refused,
-so no usage history can move between tenants. Registering a project releases the rollup work
-parked while it was unknown.
+Events arrive at least once and in any order; each attribute keeps the value of the newest event that carried it. A
+deletion's ``name`` is only the name of a project first registered by that deletion, never a rename, so a deletion
+racing a rename leaves the project deleted under its new name. An event naming another org than the project's first
+is refused, so no usage history can move between tenants. Registering a project releases the rollup work parked
+while it was unknown.
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ from ocore_usage.domain.timeline import now_micros, parse_rfc3339
 from ocore_usage.storage.projects import ProjectChange
 from ocore_usage.usecases.ports import HeldHours, ProjectRegistry
 
-ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))  # matched whole: no trailing newline
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # used with fullmatch: "^...$" would let a trailing newline through
 MAX_NAME_LENGTH = 256
 DETAIL_TYPES = ("ProjectUpserted", "ProjectDeleted")
 

@@ -1,24 +1,11 @@
-"""The rollup: pending marks in, recomputed hourly/daily/monthly buckets out.
+"""The rollup: pending marks in, recomputed hourly/daily/monthly buckets out (docs/pipeline.md, "4. Rollup").
 
-Two stages, each over its own sharded marks:
-
-1. project marks: recompute each marked project hour from its samples, store the project's
-   hourly bucket and its part of the org hour (sums and instance occupancy), recompute the
-   project's days and months from its hours and days, then mark the org hours stale;
-2. org marks: recompute each marked org hour from its projects' parts (the org-wide peak
-   comes from their combined occupancy), then the org's days and months.
-
-Every bucket is recomputed from its inputs and overwritten, never incremented, so re-running,
-running twice at once, or crashing half-way all converge: a mark is deleted only after the
-buckets it asked for are written, only if no writer renewed it meanwhile, and only while the
-worker still holds the shard's lease. Work grows with the marks, not with the history: a run
-with nothing pending reads the shard heads in one request and stops.
-
-One tenant never stalls another: a batch that fails is rolled again one project (or org) at a
-time, and the ones that still fail are parked with a backoff (``retry_delay``), counted and
-logged, while the rest of the batch, the shard and the other shards go on. Marks are taken
-from a cursor that wraps around the shard, so every mark is reached within one lap however
-often a busy project renews its own.
+Two stages, each over its own sharded marks: project marks (each marked hour from its samples, the project's
+hourly bucket and its part of the org hour, its days and months, then the org hours marked stale), then org
+marks (each org hour from its projects' parts, whose combined occupancy gives the org-wide peak, then its days
+and months). Every bucket is recomputed and overwritten, never incremented; why that converges, how a failing
+tenant is parked and why the wrapping cursor is fair are in the doc ("Why it converges", "One tenant never
+stalls another", "Rolling a shard").
 """
 
 from __future__ import annotations
@@ -52,9 +39,8 @@ from ocore_usage.usecases.ports import ProjectDirectory, RollupSeries, RollupWor
 logger = Logger(service="ocore-usage", child=True)
 
 LEASE_MARGIN = 15 * MICROS_PER_SECOND
-"""A lease lasts the invocation's remaining time plus this. Lambda stops an invocation at its
-timeout, so none of its writes can land after its lease has run out (clock skew between hosts
-and requests still in flight are well under this)."""
+"""A lease lasts the invocation's remaining time plus this: Lambda stops an invocation at its timeout, so none of its
+writes lands after its lease (docs/pipeline.md, "Leases")."""
 STOP_BEFORE_MS = 30_000
 """A worker takes no new batch with less time than this left: a batch must end before the lease."""
 RETRY_FIRST = 30 * MICROS_PER_SECOND
@@ -139,29 +125,21 @@ class _Sweep:
         self.parked.clear()
 
 
+@dataclass
 class RollupService:
-    def __init__(
-        self,
-        samples: SampleVersions,
-        work: RollupWork,
-        rollups: RollupSeries,
-        projects: ProjectDirectory,
-        clock: Callable[[], int] = now_micros,
-        batch_marks: int = 2000,
-    ) -> None:
-        self.samples = samples
-        self.work = work
-        self.rollups = rollups
-        self.projects = projects
-        self.clock = clock
-        self.batch_marks = batch_marks
+    samples: SampleVersions
+    work: RollupWork
+    rollups: RollupSeries
+    projects: ProjectDirectory
+    clock: Callable[[], int] = now_micros
+    batch_marks: int = 2000
 
     def run(self, shards: Iterable[int] | None = None, deadline: Deadline = NO_DEADLINE) -> RollupResult:
         """Process the pending work of ``shards`` (all by default) while ``deadline`` leaves time.
 
-        The project stage takes the project shards asked for; the org stage the org shards asked
-        for and, after them, any other org shard with work that no worker holds (project stages,
-        this one's and other workers', mark org hours in every org shard).
+        The project stage takes the project shards asked for; the org stage the org shards asked for and, after them,
+        any other org shard with work that no worker holds (project stages, this one's and other workers', mark org
+        hours in every org shard).
         """
         owner = uuid.uuid4().hex
         result = RollupResult()
@@ -190,10 +168,8 @@ class RollupService:
     def _roll_shard(
         self, head: ShardHead, owner: str, result: RollupResult, deadline: Deadline, *, report: bool
     ) -> None:
-        """Roll one shard under its lease, lap after lap, until a lap finds nothing to roll or time runs out.
-
-        ``report``: count the shard's marks in ``remaining`` when it cannot be taken.
-        """
+        """Roll one shard under its lease, lap after lap, until a lap finds nothing to roll or time runs out;
+        ``report``: count the shard's marks in ``remaining`` when it cannot be taken (or fails)."""
         lease = self.work.acquire(head, owner, self.clock(), deadline.lease()) if deadline.has_time() else None
         if lease is None:
             if report:
@@ -420,10 +396,7 @@ class RollupService:
 
 
 def _hours_by_identifier(marks: list[Mark]) -> dict[str, list[int]]:
-    hours: dict[str, set[int]] = defaultdict(set)
-    for mark in marks:
-        hours[mark.identifier].add(mark.hour)
-    return {identifier: sorted(found) for identifier, found in hours.items()}
+    return {identifier: sorted({m.hour for m in group}) for identifier, group in _marks_by_identifier(marks).items()}
 
 
 def _floored(marks: list[Mark], floor: int | None) -> list[Mark]:

@@ -3,18 +3,8 @@
 Each takes the service (:class:`~ocore_usage.usecases.reports.service.Reports`, built in
 :mod:`ocore_usage.wiring`) and one :class:`~ocore_usage.usecases.reports.request.ReportRequest`,
 and answers plain data (:mod:`~ocore_usage.usecases.reports.answers`) that the HTTP layer
-renders. Every figure comes from stored rollups through the planner: each request reads the
-buckets of the records it returns (one page of them), plus, when the answer spans more than one
-page or the whole organization, the few buckets of the range's totals.
-
-The rules are in docs/read-api.md; README's "Where each rule lives" maps them to this package's
-modules.
-
-Beyond the published API (docs/read-api.md, "Beyond the published API"): a request's ``tz``
-puts its daily and monthly buckets, defaults and date-only dates in that zone's calendar
-(:mod:`ocore_usage.domain.zones`); every answer says up to when the samples received are counted
-(``dataThrough``, from the rollup's watermark, read before any bucket so that the buckets read
-are at least that fresh), and a record whose stretch ends after it is ``partial``.
+renders. The rules, ``tz`` and ``dataThrough`` included, are in docs/read-api.md; README's
+"Where each rule lives" maps them to this package's modules.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """What the read use cases answer: plain records and pages of them, for the HTTP layer to render.
 
-Each record keeps its exact :class:`~ocore_usage.domain.aggregation.Usage`; how its figures are
-written (6-decimal numbers, JSON or CSV) is the HTTP layer's (:mod:`ocore_usage.api.reads`).
-A record whose stretch ends after the answer's ``data_through`` is ``partial``: samples received
-later may still change it.
+Each record keeps its exact :class:`~ocore_usage.domain.aggregation.Usage`; how its figures are written (6-decimal
+numbers, JSON or CSV) is the HTTP layer's (:mod:`ocore_usage.api.reads`).
 """
 
 from __future__ import annotations

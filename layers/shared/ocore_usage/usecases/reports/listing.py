@@ -1,12 +1,8 @@
-"""Which projects an org-wide read lists, found at a cost that follows usage.
+"""Which projects an org-wide read lists, found at a cost that follows usage, not the projects ever registered.
 
-What an org-wide read costs follows usage, never the projects the org ever registered: the
-projects with usage come from the org's usage months (one Query over the months of the range,
-a superset: each candidate's buckets are still read), the active ones from the registry's sparse
-``ActiveByOrg`` index (only where the rules list projects without usage: ``fill=zero`` and
-totals), and the registry entries of the other candidates by ``BatchGetItem``, a batch ahead of
-where they are needed. The totals of listed projects are read a few projects ahead of the page
-being built.
+Where they come from (usage months, the ``ActiveByOrg`` index, registry entries) is docs/read-api.md, "What an org-wide
+request costs". Registry entries are fetched a batch ahead of where they are needed, and the totals of listed
+projects a few projects ahead of the page being built.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """One project's usage (``GET /projects/{id}/usage``, ``GET /usage?project_id=``).
 
-``fill`` defaults to ``zero``. The project must be the caller org's, else ``404
-project_not_found`` (also for a malformed id). Totals come from the records when one page holds
-them all, else from the project's series.
-
-The project lookup runs beside the bucket queries: every read the answer needs starts, then the
-answer waits for the lookup, and is a 404, without the buckets, when the project is not the
-caller's.
+``fill`` defaults to ``zero``. The project must be the caller org's, else ``404 project_not_found`` (also for a
+malformed id), answered without the bucket queries started beside the lookup (docs/read-api.md, "How fast").
+Totals come from the records when one page holds them all, else from the project's series.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ocore_usage.domain.aggregation import merge_all
-from ocore_usage.domain.planner import output_buckets, plan_buckets
+from ocore_usage.domain.planner import output_buckets
 from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.usecases.reports.paging import Entry, Page, Position, remaining
@@ -76,7 +72,7 @@ def _dense(
     """``fill=zero``: the page's buckets, every one a record."""
     limit, project_id = read.request.limit, owner.project_id
     taken = buckets[:limit]
-    dense = read.reports.submit_plan(SeriesOwner.PROJECT, project_id, plan_buckets(taken))
+    dense = read.reports.submit_buckets(SeriesOwner.PROJECT, project_id, taken)
     project = _owned(read, owner, dense, total)
     page = Page([Entry(project, b, u) for b, u in zip(taken, dense.values(), strict=True)])
     if len(buckets) > limit:

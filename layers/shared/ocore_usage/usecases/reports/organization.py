@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ocore_usage.domain.planner import output_buckets, plan_buckets
+from ocore_usage.domain.planner import output_buckets
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.usecases.reports.listing import Registry, listed, projects_with_usage
 from ocore_usage.usecases.reports.paging import Entry, Page, Position, remaining
@@ -76,8 +76,7 @@ def _dense_page(read: Read, listing: Listing, all_buckets: Sequence[OutputBucket
             page.next_position = Position(project.project_id, buckets[0].period_start)
             break
         taken = buckets[:room]
-        plan = plan_buckets(taken)
-        reads.append((project, taken, read.reports.submit_plan(SeriesOwner.PROJECT, project.project_id, plan)))
+        reads.append((project, taken, read.reports.submit_buckets(SeriesOwner.PROJECT, project.project_id, taken)))
         if len(buckets) > room:
             page.next_position = Position(project.project_id, buckets[room].period_start)
             break

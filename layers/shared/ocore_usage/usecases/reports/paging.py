@@ -1,12 +1,9 @@
 """Pages: where a page starts, how records are gathered up to its limits, and where the next starts.
 
-Records are ordered by ``projectId``, then ``periodStart``. A page position is the next
-record's ``(projectId, periodStart)``; the page's state also carries the first page's effective
-range, so pages fit together even when the default end moves on with the clock. The use case
-decides every page boundary here; the state travels to the client as an opaque token through
-the :class:`PageTokens` port, whose implementation (signing and verifying, bound to the caller,
-endpoint and parameters by :class:`PageBinding`) is the HTTP layer's
-(:mod:`ocore_usage.api.pagination`), handed in by :mod:`ocore_usage.wiring`.
+The rules (record order, what a token carries and is bound to) are docs/read-api.md, "Records, totals, pages". The
+use case decides every page boundary here; the state travels to the client as an opaque token through the
+:class:`PageTokens` port, whose implementation is the HTTP layer's (:mod:`ocore_usage.api.pagination`), handed in by
+:mod:`ocore_usage.wiring`.
 """
 
 from __future__ import annotations
@@ -58,7 +55,6 @@ class PageTokens(Protocol):
 
     def open(self, binding: PageBinding, token: str) -> PageState:
         """The state ``token`` carries; an ``invalid_token`` problem unless issued for ``binding``."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,7 @@
 """The project registry as one project's reads see it: a project found is kept a few seconds.
 
-A project's org is fixed by its first registration (an event naming another org is refused,
-docs/pipeline.md "Projects"), so the tenancy check a cached entry answers never goes stale. What
-can change is its name (a rename) and whether it is deleted, which the reads show as they were
-at most ``max_age`` ago, like ``dataThrough`` (:mod:`ocore_usage.usecases.freshness`). A project
-not found is never kept: once registered, it is readable at once. Keeping it saves a warm read
-one of its four requests (docs/read-api.md "How fast").
+Why that is safe (the org never changes) and what it saves are docs/read-api.md, "How fast". A project not found is
+never kept: once registered, it is readable at once.
 """
 
 from __future__ import annotations

@@ -39,14 +39,13 @@ class Read:
     def report(self, page: Page, totals: Record) -> Report:
         """A page of per-bucket records with the range's totals."""
         frame, period = self.frame, self.request.period
-        next_token = self.next_token(page.next_position)
         return Report(
             records=[frame.record(e.usage, e.bucket, period, e.project) for e in page.entries],
             period=period,
             totals=totals,
             time_range=frame.time_range,
             data_through=frame.data_through,
-            next_token=next_token,
+            next_token=self.next_token(page.next_position),
         )
 
 

@@ -1,22 +1,20 @@
-"""The reads' service: its repositories (small Protocols, so tests can hand in fakes), and how
-their requests run.
+"""The reads' service: its repositories (small Protocols, so tests can hand in fakes), and how their requests run.
 
-Independent requests run at once on a small thread pool shared by the reads: every run of a
-plan is its own Query, started as soon as the read knows it needs it. Pool tasks only ever call
-a repository; only the request's own thread waits for them. Nothing here scans a table: every
-figure comes from stored rollups through the planner.
+Independent requests run at once on a small thread pool shared by the reads (docs/read-api.md, "How fast"): every
+run of a plan is its own Query, started as soon as the read knows it needs it. Pool tasks only ever call a
+repository; only the request's own thread waits for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from ocore_usage.domain.periods import Period
-from ocore_usage.domain.planner import ReadPlan, StoredBucket, TimeRange, output_buckets, plan_buckets
+from ocore_usage.domain.planner import OutputBucket, ReadPlan, StoredBucket, TimeRange, output_buckets, plan_buckets
 from ocore_usage.domain.timeline import now_micros
 from ocore_usage.usecases.reports.project_cache import ProjectCache
 
@@ -53,7 +51,6 @@ class SeriesSource(Protocol):
 class Watermark(Protocol):
     def data_through(self) -> int:
         """An instant before which every received sample is counted in every stored series."""
-        ...
 
 
 class Cancellable(Protocol):
@@ -114,17 +111,15 @@ class Reports:
         answered.set_result(kept)
         return answered
 
-    def submit_plan(self, scope: SeriesOwner, identifier: str, plan: ReadPlan) -> PendingPlan:
-        """Start the plan's queries (one per planned run), all at once."""
+    def submit_buckets(self, scope: SeriesOwner, identifier: str, buckets: Sequence[OutputBucket]) -> PendingPlan:
+        """Start the queries of the plan of ``buckets`` (one per planned run), all at once."""
+        plan, pool, read_series = plan_buckets(buckets), self.pool, self.rollups.read_series
         runs = tuple(
-            (
-                run.granularity,
-                self.pool.submit(self.rollups.read_series, scope, identifier, run.granularity, run.first, run.last),
-            )
-            for run in plan.reads
+            (r.granularity, pool.submit(read_series, scope, identifier, r.granularity, r.first, r.last))
+            for r in plan.reads
         )
         return PendingPlan(plan, runs)
 
     def submit_total(self, scope: SeriesOwner, identifier: str, time_range: TimeRange) -> PendingPlan:
         """Start the queries of the total of ``identifier``'s series over ``time_range``."""
-        return self.submit_plan(scope, identifier, plan_buckets(output_buckets(time_range, Period.TOTAL)))
+        return self.submit_buckets(scope, identifier, output_buckets(time_range, Period.TOTAL))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ocore_usage.domain.planner import plan_buckets
 from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.usecases.reports.paging import Entry, Page, Position
 
@@ -35,7 +34,7 @@ class SparseRecords:
         # one more than the room: the record after a full page is the next page's position
         chunk = self._buckets[self._offset : self._offset + max(room + 1, MIN_READ_CHUNK)]
         self._offset += len(chunk)
-        return chunk, self._reports.submit_plan(SeriesOwner.PROJECT, self._project_id, plan_buckets(chunk))
+        return chunk, self._reports.submit_buckets(SeriesOwner.PROJECT, self._project_id, chunk)
 
     def fill(self, page: Page, project: Project, limit: int) -> bool:
         """Add records to ``page`` up to ``limit``; True when the page is full and the next record found."""

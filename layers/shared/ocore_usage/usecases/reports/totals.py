@@ -1,9 +1,8 @@
 """Per-project totals (``GET /usage/totals``).
 
-Every project of the org that is active or had usage in the range is listed, ``limit`` projects
-a page, and a page ends before its records pass :data:`~ocore_usage.usecases.reports.paging.PAGE_BYTES`
-of JSON, so an answer always fits in a Lambda response. The active projects and the projects
-with usage are found at once; each listed project's total is read a few projects ahead.
+Every project of the org that is active or had usage in the range is listed, in pages of ``limit`` projects and at
+most :data:`~ocore_usage.usecases.reports.paging.PAGE_BYTES` (docs/read-api.md, "/usage/totals pages"). The active
+projects and the projects with usage are found at once; each listed project's total is read a few projects ahead.
 """
 
 from __future__ import annotations
