@@ -59,12 +59,10 @@ class Progress:
     """The rollup's watermark, from every shard head, project and org."""
 
     oldest_unrolled: int | None
-    """When the oldest sample not yet rolled into every series was received: the earliest
-    ``pendingOrigin`` (or ``pendingSince``) of any shard; everything received earlier is rolled.
-    ``None`` when no shard has work pending or parked."""
+    """When the oldest sample not yet rolled into every series was received: the earliest ``pendingOrigin``
+    (or ``pendingSince``) of any shard; ``None`` when no shard has work pending or parked."""
     last_rolled: int
-    """The latest ``rolledAt`` of any shard (0: none yet). With nothing pending anywhere, everything
-    received before it is rolled, and it only moves when the rollup finishes a shard."""
+    """The latest ``rolledAt`` of any shard (0: none yet); see docs/pipeline.md, "The watermark"."""
 
 
 def head_key(kind: SeriesOwner, shard: int) -> dict[str, str]:
@@ -106,8 +104,9 @@ class ShardHeads:
 
     def bump(self, kind: SeriesOwner, shard: int, now: int, origin: int) -> None:
         """Say the shard has new marks (``seq``), since ``now``, received since ``origin``; learn the shard count."""
+        key = head_key(kind, shard)
         head = self.table.update_and_read(
-            head_key(kind, shard),
+            key,
             "ADD seq :one SET pendingSince = if_not_exists(pendingSince, :now), "
             "pendingOrigin = if_not_exists(pendingOrigin, :origin), lapOrigin = if_not_exists(lapOrigin, :origin)",
             values={":one": 1, ":now": now, ":origin": origin},
@@ -119,21 +118,16 @@ class ShardHeads:
             # is its own time, never earlier than the first writer's (it bumped later), so it skips this.
             for attribute in ("pendingOrigin", "lapOrigin"):
                 if int(head.get(attribute, 0)) > origin:
-                    self._update_head(
-                        kind,
-                        shard,
+                    self.table.update(
+                        key,
                         f"SET {attribute} = :origin",
-                        {":origin": origin},
                         condition=f"{attribute} > :origin",
+                        values={":origin": origin},
                     )
 
     def grow(self, count: int) -> int:
-        """Raise the shard count to ``count`` on every head (it never shrinks); returns the count in force.
-
-        Marks stay where they were written: the rollup reads every shard below the count, and
-        every count ever in force is below the current one. Writers learn the new count from the
-        next head they bump, so a few more marks may land under the old count meanwhile.
-        """
+        """Raise the shard count to ``count`` on every head (it never shrinks); returns the count in force;
+        marks stay where they were written (docs/pipeline.md, "Growing the shard count")."""
         if not SHARDS <= count <= MAX_SHARDS:
             raise ValueError(f"the shard count must be from {SHARDS} to {MAX_SHARDS}")
         current = max(head.shards for head in self.heads())
@@ -141,12 +135,11 @@ class ShardHeads:
             return current
         for kind in SeriesOwner:
             for shard in range(count):
-                self._update_head(
-                    kind,
-                    shard,
+                self.table.update(
+                    head_key(kind, shard),
                     "SET shards = :count",
-                    {":count": count},
                     condition="attribute_not_exists(shards) OR shards < :count",
+                    values={":count": count},
                 )
         self._learn(count)
         return count
@@ -170,16 +163,3 @@ class ShardHeads:
         keys = [head_key(kind, shard) for kind in SeriesOwner for shard in shards]
         found = {item["pk"]: item for item in self.table.batch_get(keys, consistent=True)}
         return [head_of(kind, shard, found.get(shard_pk(kind, shard), {})) for kind in SeriesOwner for shard in shards]
-
-    def _update_head(
-        self,
-        kind: SeriesOwner,
-        shard: int,
-        expression: str,
-        values: dict[str, Any],
-        condition: str | None = None,
-        *,
-        names: dict[str, str] | None = None,
-    ) -> bool:
-        """Update one head; False, changing nothing, if ``condition`` failed."""
-        return self.table.update(head_key(kind, shard), expression, condition=condition, names=names, values=values)

@@ -35,9 +35,8 @@ from enum import StrEnum
 from ocore_usage.domain.timeline import Granularity, format_instant
 
 SHARDS = 16
-"""Pending-work shards per kind until the shard count is grown (``WorkQueue.grow``): the count in
-force is stored on the shard heads, and it only grows, so a mark written under an older count
-is still in a shard the rollup reads."""
+"""Pending-work shards per kind until the shard count is grown (``WorkQueue.grow``; the count in force
+is on the shard heads: docs/pipeline.md, "Growing the shard count")."""
 
 MAX_SHARDS = 50
 """Both kinds' heads (2 x 50) fit in one BatchGetItem."""

@@ -30,11 +30,8 @@ class Lease:
     owner: str
     expires: int
     origin_floor: int | None = None
-    """No sample behind a mark this worker takes was answered before this instant: the shard's
-    ``pendingOrigin`` when the lease was taken, or the time it was taken if nothing was pending
-    (a mark written later was answered after it). The origins the worker passes on (the org hours
-    of rolled project hours, hours marked again) are never later than it: a mark's own ``origin``
-    is its last writer's, and an earlier writer's sample may already be answered."""
+    """No sample behind a mark this worker takes was answered before this instant, so the origins it
+    passes on are never later than it (docs/pipeline.md, "The watermark")."""
 
 
 def lease_check(lease: Lease) -> Conditional:
@@ -75,13 +72,9 @@ class Leases(ShardHeads):
         """Give the lease back, keeping ``cursor`` for the next worker.
 
         ``done`` records the ``seq`` up to which every mark was rolled or parked; ``retry_at``
-        when the earliest parked one is due; ``parked``, whether parked projects remain. With
-        nothing parked, the shard's lag is cleared if no writer came meanwhile, else it restarts
-        at ``since`` (when the worker's last lap began). ``pendingOrigin`` follows: cleared with
-        the lag, else the origins of the marks written since the lease was taken (``lapOrigin``:
-        a mark written before the last lap began was rolled by it); with parked ids it stays.
-        A shard left with nothing pending records ``rolledAt``: every mark written before
-        ``since`` was rolled when it was released.
+        when the earliest parked one is due; ``parked``, whether parked projects remain; ``since``,
+        when the worker's last lap began. How ``pendingSince``, ``pendingOrigin`` and ``rolledAt``
+        follow: docs/pipeline.md, "The watermark".
         """
         values: dict[str, Any] = {":owner": lease.owner, ":cursor": cursor}
         sets = ["#cursor = :cursor"]
@@ -98,21 +91,21 @@ class Leases(ShardHeads):
             if not parked:
                 removes.append("parked")
         expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
+        key = head_key(lease.kind, lease.shard)
         condition = "leaseOwner = :owner"
         if done is not None and retry_at is None:
             # Nothing pending or parked, unless a writer bumped seq since: then the lag restarts at ``since``.
             values[":since"] = since
-            cleared = self._update_head(
-                lease.kind,
-                lease.shard,
+            cleared = self.table.update(
+                key,
                 expression.replace("SET ", "SET rolledAt = :since, ", 1) + ", pendingSince, pendingOrigin, lapOrigin",
-                values,
                 condition=condition + " AND seq = :done",
                 names=names,
+                values=values,
             )
             if cleared:
                 return True
             expression = expression.replace(
                 "SET ", "SET pendingSince = :since, pendingOrigin = if_not_exists(lapOrigin, :since), ", 1
             )
-        return self._update_head(lease.kind, lease.shard, expression, values, condition=condition, names=names)
+        return self.table.update(key, expression, condition=condition, names=names, values=values)

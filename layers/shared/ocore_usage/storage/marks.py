@@ -3,11 +3,10 @@
 Writers (ingest, the rollup's project stage, project sync) put a mark per stale ``(id, hour)``
 with a fresh token *after* writing the data it refers to, then bump the head of each shard
 touched (:meth:`ShardHeads.bump <ocore_usage.storage.heads.ShardHeads.bump>`). Each mark also
-carries its ``origin``: when the oldest sample behind it was received (an ingest's own time; for
-the org hours a project's rollup marks, the origin of the project marks it rolled). The rollup
-reads a shard's marks in key order from a cursor, and deletes a mark only if its token is still
-the one it read and only while it still holds the shard's lease. The marks of a project not
-registered yet are held in a partition of their own until project sync registers it.
+carries its ``origin`` (docs/pipeline.md, "The watermark"). The rollup reads a shard's marks in
+key order from a cursor, and deletes a mark only if its token is still the one it read and only
+while it still holds the shard's lease. The marks of a project not registered yet are held in a
+partition of their own until project sync registers it.
 """
 
 from __future__ import annotations
@@ -71,12 +70,12 @@ class Marks(ShardHeads):
         ``origin``: when the oldest sample behind these marks was received (default ``now``).
         """
         token = uuid.uuid4().hex
-        marks = {(identifier, hour) for identifier, hour in stale}
+        marks = set(stale)
         if not marks:
             return set()
         origin = now if origin is None else min(origin, now)
         shards = self._shards
-        items = [
+        self.table.batch_write(
             {
                 **Mark(kind, shard_of(identifier, shards), identifier, hour).key,
                 "token": token,
@@ -84,8 +83,7 @@ class Marks(ShardHeads):
                 "origin": origin,
             }
             for identifier, hour in sorted(marks)
-        ]
-        self.table.batch_write(items)
+        )
         touched = sorted({shard_of(identifier, shards) for identifier, _ in marks})
         for shard in touched:
             self.bump(kind, shard, now, origin)
@@ -129,10 +127,9 @@ class Marks(ShardHeads):
     def clear(self, marks: Sequence[Mark], lease: Lease | None = None) -> int:
         """Delete each mark whose token is unchanged; returns how many were deleted.
 
-        Marks go in transactions of up to 100 conditional deletes (one request for a whole batch
-        in the usual case), each with a check that ``lease`` is still held: a worker that lost its
-        lease deletes nothing and gets :class:`LeaseLost`. If a writer renewed some marks, the
-        transaction is sent again without them, so the renewed marks stay and the others go.
+        Marks go in transactions of up to 100 conditional deletes (one request for a whole batch in
+        the usual case), each with a check that ``lease`` is still held (else :class:`LeaseLost`); a
+        transaction that meets renewed marks is sent again without them.
         """
         size = TRANSACTION_LIMIT - (1 if lease else 0)
         return sum(

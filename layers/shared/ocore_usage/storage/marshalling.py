@@ -58,12 +58,10 @@ def deserialize(attribute: Mapping[str, Any]) -> Any:
         raise ValueError(f"an attribute value has exactly one type, got {sorted(attribute)}")
     ((kind, value),) = attribute.items()
     match kind:
-        case "S":
+        case "S" | "BOOL":
             return value
         case "N":
             return NUMBERS.create_decimal(value)
-        case "BOOL":
-            return value
         case "NULL":
             return None
         case "B":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ocore_usage.storage.heads import ShardHeads
+from ocore_usage.storage.heads import ShardHeads, head_key
 from ocore_usage.storage.keys import RETRY_PREFIX, SeriesOwner, retry_sk, shard_pk
 
 _ERROR_CHARS = 1000
@@ -31,18 +31,14 @@ class ParkedTenants(ShardHeads):
     def retries(self, kind: SeriesOwner, shard: int) -> dict[str, Retry]:
         """The parked projects (or orgs) of one shard, by id."""
         items = self.table.query(shard_pk(kind, shard), begins_with=RETRY_PREFIX, consistent=True)
-        found = {}
-        for item in items:
-            identifier = item["sk"].removeprefix(RETRY_PREFIX)
-            found[identifier] = Retry(identifier, int(item["attempts"]), int(item["retryAt"]))
-        return found
+        retries = (
+            Retry(item["sk"].removeprefix(RETRY_PREFIX), int(item["attempts"]), int(item["retryAt"])) for item in items
+        )
+        return {retry.identifier: retry for retry in retries}
 
     def park(self, kind: SeriesOwner, shard: int, retry: Retry, error: str, now: int) -> None:
-        """Record that ``retry.identifier`` failed: its marks in this shard wait until ``retry.retry_at``.
-
-        The head is flagged first, so a shard whose head has no flag has nothing parked.
-        """
-        self._update_head(kind, shard, "SET parked = :yes", {":yes": True})
+        """Record that ``retry.identifier`` failed: its marks in this shard wait until ``retry.retry_at``."""
+        self.table.update(head_key(kind, shard), "SET parked = :yes", values={":yes": True})
         item = {
             "pk": shard_pk(kind, shard),
             "sk": retry_sk(retry.identifier),

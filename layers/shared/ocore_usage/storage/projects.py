@@ -77,12 +77,8 @@ class ProjectRepository:
         return [Project.from_item(item) for item in items]
 
     def apply(self, change: ProjectChange) -> bool:
-        """Store what ``change`` carries, attribute by attribute; False if it changed nothing.
-
-        Its status (deleted or not) unless a newer event's is stored, its name (if it carries
-        one) unless a newer event's name is stored; a tie lets this later delivery win. Nothing,
-        when the project belongs to another org.
-        """
+        """Store what ``change`` carries, attribute by attribute, where nothing newer is stored (a tie lets
+        this later delivery win) and the project is not another org's; False if it changed nothing."""
         key = {"projectId": change.project_id}
         status_applied = self.table.update(
             key,

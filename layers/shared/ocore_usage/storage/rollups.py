@@ -51,10 +51,6 @@ def _bucket_of(raw: Mapping[str, Any]) -> tuple[int, Usage]:
     return _bucket_start(raw["sk"]["S"]), Usage(sums, int(raw[PEAK]["N"]) if PEAK in raw else 0)
 
 
-def _usage_item(pk: str, sk: str, usage: Usage) -> Item:
-    return {"pk": pk, "sk": sk, **usage.as_dict()}
-
-
 def _usage_month_items(org_id: str, project_id: str, months: Iterable[int]) -> list[Item]:
     return [{"pk": usage_month_pk(org_id), "sk": usage_month_sk(month, project_id)} for month in sorted(set(months))]
 
@@ -93,7 +89,7 @@ class RollupRepository:
     ) -> None:
         """Store each bucket; an empty one is deleted, so a bucket that lost its samples reads as zero."""
         pk = series_pk(scope, identifier, granularity)
-        puts = [_usage_item(pk, bucket_sk(b), u) for b, u in buckets.items() if not u.is_empty]
+        puts = [{"pk": pk, "sk": bucket_sk(b), **u.as_dict()} for b, u in buckets.items() if not u.is_empty]
         deletes = [{"pk": pk, "sk": bucket_sk(b)} for b, u in buckets.items() if u.is_empty]
         self.table.batch_write(puts, deletes)
 

@@ -40,7 +40,7 @@ from ocore_usage.storage.keys import (
     tombstone_sk,
     version_of_page,
 )
-from ocore_usage.storage.tables import Item, Table, runs_within
+from ocore_usage.storage.tables import Table, runs_within
 
 PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
@@ -52,18 +52,17 @@ RAW_RETENTION = 42 * MICROS_PER_DAY
 """The 35-day correction window plus a week for a lagging rollup."""
 IDENTITY_RETENTION = RAW_RETENTION
 """How long a sample id is remembered: a sample sent again later than this counts as a new one.
-
-Kept as short as the raw samples: at 16,700 samples/s each day of identities is about 200 GB.
-"""
+Kept as short as the raw samples: at 16,700 samples/s each day of identities is about 200 GB."""
 
 
 def _expires(instant: int, retention: int) -> int:
     return (instant + retention) // MICROS_PER_SECOND
 
 
-def _entry(sample: Sample, hour: int) -> list[object]:
+def _entry(sample: Sample, hour: int) -> str:
     i = sample.interval
-    return [sample.sample_id, i.instance_id, i.start - hour, i.duration, *(i.values[m.index] for m in SAMPLED)]
+    entry = [sample.sample_id, i.instance_id, i.start - hour, i.duration, *(i.values[m.index] for m in SAMPLED)]
+    return json.dumps(entry, separators=(",", ":"))
 
 
 def _stored(raw: list[Any], hour: int, version: str, page: str) -> StoredEntry:
@@ -90,20 +89,18 @@ class SampleRepository:
         by_partition: dict[tuple[str, int], list[Sample]] = defaultdict(list)
         for sample in samples:
             by_partition[(sample.project_id, floor_hour(sample.interval.start))].append(sample)
-        pages: list[Item] = []
-        for (project_id, hour), members in sorted(by_partition.items()):
-            encoded = [json.dumps(_entry(s, hour), separators=(",", ":")) for s in members]
-            for number, chunk in enumerate(runs_within(encoded, PAGE_BYTES)):
-                pages.append(
-                    {
-                        "pk": partition_pk(project_id, hour),
-                        "sk": page_sk(version, number),
-                        "entries": "[" + ",".join(chunk) + "]",
-                        "writer": writer,
-                        "writtenAt": written_at,
-                        "expiresAt": _expires(hour, RAW_RETENTION),
-                    }
-                )
+        pages = [
+            {
+                "pk": partition_pk(project_id, hour),
+                "sk": page_sk(version, number),
+                "entries": "[" + ",".join(chunk) + "]",
+                "writer": writer,
+                "writtenAt": written_at,
+                "expiresAt": _expires(hour, RAW_RETENTION),
+            }
+            for (project_id, hour), members in sorted(by_partition.items())
+            for number, chunk in enumerate(runs_within([_entry(s, hour) for s in members], PAGE_BYTES))
+        ]
         self.table.batch_write(pages)
         return len(pages)
 
@@ -177,16 +174,15 @@ class SampleRepository:
         each), so no item grows with the number of requests a partition receives.
         """
         stamp = uuid.uuid4().hex[:12]
-        items: list[Item] = []
-        for partition in partitions:
-            fresh = sorted(partition.pages - partition.indexed)
-            for number, chunk in enumerate(batched(fresh, INDEXED_PER_ITEM, strict=False)):
-                items.append(
-                    {
-                        "pk": partition_pk(project_id, partition.hour),
-                        "sk": f"{INDEXED}#{stamp}#{number:04d}",
-                        "pages": set(chunk),
-                        "expiresAt": _expires(partition.hour, RAW_RETENTION),
-                    }
-                )
-        self.table.batch_write(items)
+        self.table.batch_write(
+            {
+                "pk": partition_pk(project_id, partition.hour),
+                "sk": f"{INDEXED}#{stamp}#{number:04d}",
+                "pages": set(chunk),
+                "expiresAt": _expires(partition.hour, RAW_RETENTION),
+            }
+            for partition in partitions
+            for number, chunk in enumerate(
+                batched(sorted(partition.pages - partition.indexed), INDEXED_PER_ITEM, strict=False)
+            )
+        )

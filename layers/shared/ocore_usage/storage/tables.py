@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 from ocore_usage.storage.marshalling import marshal, unmarshal
@@ -29,13 +30,11 @@ Key = dict[str, Any]
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+TRANSACTION_LIMIT = 100
+"""Actions in one DynamoDB transaction."""
 _MAX_ATTEMPTS = 8
 PARALLEL_REQUESTS = 8
 """Batch requests of one call in flight at once (botocore's connection pool holds 10)."""
-
-
-TRANSACTION_LIMIT = 100
-"""Actions in one DynamoDB transaction."""
 
 
 class UnprocessedError(RuntimeError):
@@ -85,14 +84,13 @@ class Table:
         self.name = name
 
     def get(self, key: Key, *, consistent: bool = False) -> Item | None:
-        response = self.client.get_item(TableName=self.name, Key=marshal(key), ConsistentRead=consistent)
-        found = response.get("Item")
+        found = self.client.get_item(TableName=self.name, Key=marshal(key), ConsistentRead=consistent).get("Item")
         return unmarshal(found) if found else None
 
     def batch_get(self, keys: Sequence[Key], *, consistent: bool = False) -> list[Item]:
         """Every existing item among ``keys`` (duplicates allowed), in no particular order."""
         unique = list({tuple(sorted(k.items())): k for k in keys}.values())
-        chunks = [unique[offset : offset + BATCH_GET_LIMIT] for offset in range(0, len(unique), BATCH_GET_LIMIT)]
+        chunks = list(batched(unique, BATCH_GET_LIMIT, strict=False))
         return [item for found in _each(lambda chunk: self._get_chunk(chunk, consistent), chunks) for item in found]
 
     def _get_chunk(self, keys: Sequence[Key], consistent: bool) -> list[Item]:
@@ -111,13 +109,10 @@ class Table:
         """Put and delete items in batches of 25; each key may appear once in all."""
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": marshal(i)}} for i in puts]
         requests += [{"DeleteRequest": {"Key": marshal(k)}} for k in deletes]
-        chunks = [
-            requests[offset : offset + BATCH_WRITE_LIMIT] for offset in range(0, len(requests), BATCH_WRITE_LIMIT)
-        ]
-        _each(self._write_chunk, chunks)
+        _each(self._write_chunk, list(batched(requests, BATCH_WRITE_LIMIT, strict=False)))
 
-    def _write_chunk(self, requests: list[dict[str, Any]]) -> None:
-        pending: Any = {self.name: requests}
+    def _write_chunk(self, requests: Sequence[dict[str, Any]]) -> None:
+        pending: Any = {self.name: list(requests)}
         for attempt in range(_MAX_ATTEMPTS):
             response = self.client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
@@ -215,38 +210,23 @@ class Table:
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Apply the ``UpdateExpression`` ``expression`` to the item at ``key`` (created if absent).
-
-        Returns False, changing nothing, when ``condition`` does not hold.
-        """
-        params = self._update(key, expression, condition, names, values)
+        """Apply ``expression`` to the item at ``key`` (created if absent); False, changing nothing, if
+        ``condition`` does not hold."""
         try:
-            self.client.update_item(**params)
+            self.client.update_item(**self._update(key, expression, condition, names, values))
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def update_and_read(
-        self, key: Key, expression: str, *, names: Mapping[str, str] | None = None, values: Mapping[str, Any]
-    ) -> Item:
+    def update_and_read(self, key: Key, expression: str, *, values: Mapping[str, Any]) -> Item:
         """Apply ``expression`` to the item at ``key`` (created if absent); the item as it is after it."""
-        params = self._update(key, expression, None, names, values)
-        params["ReturnValues"] = "ALL_NEW"
+        params = {**self._update(key, expression, None, None, values), "ReturnValues": "ALL_NEW"}
         return unmarshal(self.client.update_item(**params).get("Attributes", {}))
 
-    def update_if(
-        self,
-        key: Key,
-        expression: str,
-        *,
-        condition: str,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> Item | None:
+    def update_if(self, key: Key, expression: str, *, condition: str, values: Mapping[str, Any]) -> Item | None:
         """Apply ``expression`` to the item at ``key`` if ``condition`` holds: the item as it is after
         it, or None, changing nothing, when the condition does not hold."""
-        params = self._update(key, expression, condition, names, values)
-        params["ReturnValues"] = "ALL_NEW"
+        params = {**self._update(key, expression, condition, None, values), "ReturnValues": "ALL_NEW"}
         try:
             return unmarshal(self.client.update_item(**params).get("Attributes", {}))
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -270,11 +250,8 @@ class Table:
         return params
 
     def delete_all_or_none(self, deletes: Sequence[Conditional], checks: Sequence[Conditional] = ()) -> None:
-        """Delete the item of each of ``deletes`` if its condition holds, and only if every condition
-        (``checks``' too) holds: one transaction (at most ``TRANSACTION_LIMIT`` in all).
-
-        :class:`TransactionCanceled` says which conditions failed, when one did.
-        """
+        """Delete the item of each of ``deletes`` only if every condition (``checks``' too) holds: one
+        transaction (at most ``TRANSACTION_LIMIT`` in all), or :class:`TransactionCanceled` saying which failed."""
         actions: list[Any] = [{"Delete": self._conditional(entry)} for entry in deletes]
         actions += [{"ConditionCheck": self._conditional(entry)} for entry in checks]
         try:
