@@ -62,6 +62,7 @@ SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
 PROJECTS = 10
 STEADY_INSTANCES = int(os.environ.get("BENCH_STEADY_INSTANCES", "100"))
 STEADY_CYCLES = 12  # an hour of five-minute rollup runs
+COORDINATION_TABLE = "WorkTable"
 ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -79,6 +80,8 @@ class Meter:
     def __init__(self, client: Any) -> None:
         self.read = 0.0
         self.write = 0.0
+        self.coordination = 0.0
+        """Dollars per million requests spent on the work table: shard heads, leases and marks."""
         self.requests: dict[str, int] = defaultdict(int)
         self._asked = threading.local()
         client.meta.events.register("provide-client-params.dynamodb.*", self._ask)
@@ -92,23 +95,28 @@ class Meter:
     def _count(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         self.requests[model.name] += 1
         consumed = parsed.get("ConsumedCapacity") or []
-        units = sum(float(e.get("CapacityUnits", 0)) for e in (consumed if isinstance(consumed, list) else [consumed]))
+        units: dict[str, float] = defaultdict(float)
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            units[entry.get("TableName", "")] += float(entry.get("CapacityUnits", 0))
         if model.name == "BatchGetItem":
             for table, request in getattr(self._asked, "params", {}).get("RequestItems", {}).items():
                 missing = len(request["Keys"]) - len(parsed.get("Responses", {}).get(table, []))
                 missing -= len((parsed.get("UnprocessedKeys") or {}).get(table, {}).get("Keys", []))
-                units += missing * (1.0 if request.get("ConsistentRead") else 0.5)
+                units[table] += missing * (1.0 if request.get("ConsistentRead") else 0.5)
+        price = READ_PRICE if model.name in self._READS else WRITE_PRICE
         if model.name in self._READS:
-            self.read += units
+            self.read += sum(units.values())
         else:
-            self.write += units
+            self.write += sum(units.values())
+        self.coordination += units.get(COORDINATION_TABLE, 0.0) * price
 
     @contextmanager
     def phase(self) -> Iterator[dict[str, float]]:
-        before = (self.read, self.write)
+        before = (self.read, self.write, self.coordination)
         found: dict[str, float] = {}
         yield found
         found["read"], found["write"] = self.read - before[0], self.write - before[1]
+        found["coordination"] = self.coordination - before[2]
 
 
 def _samples(count: int, moved: bool = False, seed: str = "a") -> list[dict[str, Any]]:
@@ -273,7 +281,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
         ("steady, 5 min", 300, [_steady_cycle(c) for c in range(STEADY_CYCLES)]),
     ]
     for name, pause_seconds, cycles in runs:
-        ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0}
+        ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0, "coordination": 0.0}
         for batch in cycles:
             clock[0] += pause_seconds * 1_000_000
             with meter.phase() as used:
@@ -290,6 +298,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
             "ingest_read": ingested["read"] / count,
             "rollup_write": rolled["write"] / count,
             "rollup_read": rolled["read"] / count,
+            "coordination": rolled["coordination"] / count,
         }
 
     print(
@@ -308,6 +317,11 @@ def _run(client: Any, names: dict[str, str]) -> None:
             f"{name:<14} {units['ingest_write']:10.3f} {units['ingest_read']:10.3f} {units['rollup_write']:10.3f} "
             f"{units['rollup_read']:10.3f} {dollars:7.3f} {FLOOR_DOLLARS:7.3f}  ({dollars / FLOOR_DOLLARS:.2f}x floor)"
         )
+    shares = ", ".join(f"{name} ${units['coordination']:.3f}" for name, units in phases.items())
+    print(
+        f"  of which the rollup's work-table requests (shard heads, leases, marks: per run and shard, shared by"
+        f" every project a run rolls), $/M: {shares}"
+    )
 
     print("samples table per sample, bytes billed (each phase adds), and 42 days of it per million samples")
     before: dict[str, int] = defaultdict(int)
