@@ -16,7 +16,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ocore-usage")
 from moto import mock_aws
 
 from ocore_usage.wiring import Tables
-from tests.support.template import create_tables
+from tests.support.template import LOGICAL_TABLE_NAMES, create_tables
 
 
 @pytest.fixture
@@ -32,7 +32,4 @@ def dynamodb() -> Iterator[object]:
 
 @pytest.fixture
 def tables(dynamodb: object) -> Tables:
-    return Tables(
-        dynamodb,  # type: ignore[arg-type]
-        {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"},
-    )
+    return Tables(dynamodb, LOGICAL_TABLE_NAMES)  # type: ignore[arg-type]

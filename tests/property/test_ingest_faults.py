@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from ocore_usage.domain.timeline import to_micros
 from ocore_usage.storage.wire import decode_with_json
 from tests.support.faults import CrashAfterRequests, InjectedCrash
-from tests.support.pipeline import Clock, Pipeline, micros
+from tests.support.pipeline import Clock, Pipeline
 from tests.support.reference import RefSample
 from tests.support.scenarios import NOW, PROJECT_ORGS, assert_rollups_match, samples, standing
 from tests.support.template import create_tables
@@ -48,7 +49,7 @@ def registered_pipeline() -> Iterator[Pipeline]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         decode_with_json(client)  # read answers decoded as the service's own client decodes them
         create_tables(client)
-        pipeline = Pipeline(client, Clock(micros(NOW)))
+        pipeline = Pipeline(client, Clock(to_micros(NOW)))
         for project_id, org_id in PROJECT_ORGS.items():
             pipeline.register(project_id, org_id)
         yield pipeline

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.periods import Period
-from ocore_usage.domain.planner import StoredBucket, TimeRange, output_buckets, plan_reads
+from ocore_usage.domain.planner import SeriesRead, StoredBucket, TimeRange, output_buckets, plan_reads
 from ocore_usage.domain.timeline import Granularity
 from ocore_usage.domain.zones import calendar
 from tests.support.read_api import derived_series
@@ -48,10 +48,6 @@ def bucket_ends(start: int) -> dict[Granularity, int]:
     return dict(zip((Granularity.HOUR, Granularity.DAY, Granularity.MONTH)[: len(ends)], ends, strict=True))
 
 
-def period_of(p: Period) -> str:
-    return p.value
-
-
 periods = st.sampled_from(list(Period))
 
 
@@ -65,7 +61,7 @@ def test_records_tile_the_range_in_calendar_buckets(data, period):
     else:
         expected = [
             (own_start, max(own_start, time_range.start), min(own_end, time_range.end))
-            for own_start, own_end in calendar_buckets(time_range.start, time_range.end, period_of(period))
+            for own_start, own_end in calendar_buckets(time_range.start, time_range.end, period.value)
         ]
         assert [(b.period_start, b.start, b.end) for b in buckets] == expected
 
@@ -95,8 +91,13 @@ BOUNDS = {
 }
 
 
-def next_bucket(start: int, granularity: Granularity) -> int:
-    return bucket_ends(start)[granularity]
+def keys_read(run: SeriesRead) -> list[StoredBucket]:
+    """Every key from a Query's first to its last (all it touches), in order."""
+    keys, cursor = [], run.first
+    while cursor <= run.last:
+        keys.append(StoredBucket(run.granularity, cursor))
+        cursor = bucket_ends(cursor)[run.granularity]
+    return keys
 
 
 @settings(max_examples=150, deadline=None)
@@ -108,14 +109,11 @@ def test_queries_read_exactly_the_planned_items_in_maximal_runs(data, period):
     read: set[StoredBucket] = set()
     per_series: dict[Granularity, list[tuple[int, int]]] = defaultdict(list)
     for run in plan.reads:
-        cursor, keys = run.first, []
-        while cursor <= run.last:
-            keys.append(StoredBucket(run.granularity, cursor))
-            cursor = next_bucket(cursor, run.granularity)
+        keys = keys_read(run)
         # every key between first and last (all a Query touches) is planned, and counted once
         assert len(keys) == run.count and set(keys) <= planned and not set(keys) & read
         read |= set(keys)
-        per_series[run.granularity].append((run.first, cursor))
+        per_series[run.granularity].append((run.first, bucket_ends(keys[-1].start)[run.granularity]))
     assert read == planned
     assert plan.item_count == len(planned)
     for granularity, spans in per_series.items():
@@ -137,6 +135,15 @@ usages = st.builds(
 )
 
 
+def stored_buckets(hours: dict[int, Usage]) -> dict[StoredBucket, Usage]:
+    """The stored series of these hours (hours, days, months), by key."""
+    return {
+        StoredBucket(granularity, start): usage
+        for granularity, buckets in derived_series(hours).items()
+        for start, usage in buckets.items()
+    }
+
+
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), period=periods)
 def test_assembled_values_equal_the_sum_of_their_hours(data, period):
@@ -144,13 +151,8 @@ def test_assembled_values_equal_the_sum_of_their_hours(data, period):
     span_hours = (time_range.end - time_range.start) // HOUR_US
     offsets = data.draw(st.lists(st.integers(-30 * 24, span_hours + 30 * 24), max_size=40))
     hours = {time_range.start + o * HOUR_US: data.draw(usages) for o in offsets}
-    stored = {
-        StoredBucket(granularity, start): usage
-        for granularity, buckets in derived_series(hours).items()
-        for start, usage in buckets.items()
-    }
     plan = plan_reads(time_range, period)
-    assert plan.assemble(stored) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
+    assert plan.assemble(stored_buckets(hours)) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
 
 
 # ---------------------------------------------------------------- local calendars (tz)
@@ -179,19 +181,9 @@ def test_local_records_are_the_hours_of_their_local_date_read_exactly_from_utc_b
     planned = {part for bucket in plan.buckets for part in bucket.parts}
     for bucket in plan.buckets:
         assert len(bucket.parts) == fewest_buckets(bucket.start, bucket.end)
-    read = set()
-    for run in plan.reads:
-        cursor = run.first
-        while cursor <= run.last:
-            read.add(StoredBucket(run.granularity, cursor))
-            cursor = next_bucket(cursor, run.granularity)
+    read = {key for run in plan.reads for key in keys_read(run)}
     assert read == planned and plan.item_count == len(planned)
     # AND the value assembled from stored buckets is the sum of the record's hours
     offsets = data.draw(st.lists(st.integers(-48, (time_range.end - time_range.start) // HOUR_US + 48), max_size=30))
     hours = {time_range.start + o * HOUR_US: data.draw(usages) for o in offsets}
-    stored = {
-        StoredBucket(granularity, start): usage
-        for granularity, buckets in derived_series(hours).items()
-        for start, usage in buckets.items()
-    }
-    assert plan.assemble(stored) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]
+    assert plan.assemble(stored_buckets(hours)) == [merge_hours(hours, b.start, b.end) for b in plan.buckets]

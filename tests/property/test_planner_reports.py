@@ -11,6 +11,7 @@ without usage (they may over-approximate), and the reference never looks at them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from ocore_usage import wiring
 from ocore_usage.api import reads
 from ocore_usage.api.queries import ProjectUsageQuery, TotalsQuery, UsageQuery, read_parameters
+from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import TimeRange, plan_reads
 from ocore_usage.domain.problems import Problem, ProblemCode
@@ -39,9 +41,9 @@ MAX_LENGTH = {"hourly": 72, "daily": SPAN_HOURS, "monthly": SPAN_HOURS}
 ZONES = [None, "UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]
 
 
+@dataclass
 class FixedWatermark:
-    def __init__(self, instant: int) -> None:
-        self.instant = instant
+    instant: int
 
     def data_through(self) -> int:
         return self.instant
@@ -52,7 +54,9 @@ EXTRA_MONTHS = [to_us(datetime(2025, 12, 1, tzinfo=UTC))] + [
 ]
 
 usages = st.builds(
-    lambda cpu, ram, instance, b_in, b_out, peak: (cpu, ram, instance, b_in, b_out, peak),
+    lambda cpu, ram, instance, b_in, b_out, peak: Usage.of(
+        cpu=cpu, ram=ram, disk=cpu // 3, instance=instance, bytes_in=b_in, bytes_out=b_out, peak=peak
+    ),
     st.integers(0, 4 * 10**12),
     st.integers(0, 10**13),
     st.integers(1, 4 * 3600 * 10**6),
@@ -72,10 +76,7 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
         projects.add(Project(project_id, org_id, f"name of {project_id}", deleted))
         reference.projects[project_id] = RefProject(project_id, org_id, f"name of {project_id}", deleted)
         offsets = draw(st.lists(st.integers(-24, SPAN_HOURS), max_size=25, unique=True))
-        hours = {}
-        for offset in offsets:
-            cpu, ram, instance, b_in, b_out, peak = draw(usages)
-            hours[BASE + offset * HOUR_US] = _usage(cpu, ram, instance, b_in, b_out, peak)
+        hours = {BASE + offset * HOUR_US: draw(usages) for offset in offsets}
         reference.project_hours[project_id] = hours
         rollups.store_hours(SeriesOwner.PROJECT, project_id, hours)
         extra = draw(st.sets(st.sampled_from(EXTRA_MONTHS), max_size=2))
@@ -90,12 +91,6 @@ def worlds(draw) -> tuple[Reports, MemoryRollups, ReadReference]:
     watermark = FixedWatermark(reference.data_through)
     reports = wiring.reads_on(projects, rollups, StaticKey(), clock=lambda: NOW, watermark=watermark)
     return reports, rollups, reference
-
-
-def _usage(cpu: int, ram: int, instance: int, b_in: int, b_out: int, peak: int) -> Any:
-    from ocore_usage.domain.aggregation import Usage
-
-    return Usage.of(cpu=cpu, ram=ram, disk=cpu // 3, instance=instance, bytes_in=b_in, bytes_out=b_out, peak=peak)
 
 
 @st.composite
@@ -132,18 +127,10 @@ def test_one_projects_usage_equals_the_reference_page_by_page(data, world, perio
     org_id = reference.projects[project_id].org_id
     limit = data.draw(st.sampled_from([None, "1", "2", "5", "40"]))
     expected = reference.project_usage(project_id, start, end, period, fill or "zero")
+    asked = {"period": period, "start_date": iso(start), "end_date": iso(end), "fill": fill, "limit": limit}
 
     def fetch(token: str | None) -> Any:
-        q = query(
-            ProjectUsageQuery,
-            period=period,
-            start_date=iso(start),
-            end_date=iso(end),
-            fill=fill,
-            limit=limit,
-            next_token=token,
-            tz=reference.tz,
-        )
+        q = query(ProjectUsageQuery, **asked, next_token=token, tz=reference.tz)
         return reads.project_usage(reports, org_id, project_id, q)
 
     rollups.queries = rollups.items_read = 0
@@ -167,19 +154,10 @@ def test_org_usage_equals_the_reference_page_by_page(data, world, period, fill):
     org_id = data.draw(st.sampled_from(["org_a", "org_b"]))
     limit = data.draw(st.sampled_from([None, "1", "3", "17"]))
     expected = reference.org_usage(org_id, start, end, period, fill or "none")
+    asked = {"period": period, "start_date": iso(start), "end_date": iso(end), "fill": fill, "limit": limit}
 
     def fetch(token: str | None) -> Any:
-        q = query(
-            UsageQuery,
-            period=period,
-            start_date=iso(start),
-            end_date=iso(end),
-            fill=fill,
-            limit=limit,
-            next_token=token,
-            tz=reference.tz,
-        )
-        return reads.usage(reports, org_id, q)
+        return reads.usage(reports, org_id, query(UsageQuery, **asked, next_token=token, tz=reference.tz))
 
     pages = all_pages(fetch)
     assert [item for page in pages for item in page["items"]] == expected["items"]

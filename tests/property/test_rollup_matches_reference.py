@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ocore_usage.domain.timeline import MICROS_PER_HOUR
+from ocore_usage.domain.timeline import MICROS_PER_HOUR, to_micros
 from ocore_usage.storage.keys import SHARDS
 from ocore_usage.storage.work import WorkQueue
 from tests.support.faults import CrashingTable, InjectedCrash
-from tests.support.pipeline import Clock, Pipeline, micros
+from tests.support.pipeline import Clock, Pipeline
 from tests.support.reference import RefSample
 from tests.support.scenarios import NOW, PROJECT_ORGS, assert_rollups_match, samples
 from tests.support.template import create_tables
@@ -41,7 +41,7 @@ def test_rollups_equal_the_reference_model(batches, after_each, crash_after, lat
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_tables(client)
-        pipeline = Pipeline(client, Clock(micros(NOW)))
+        pipeline = Pipeline(client, Clock(to_micros(NOW)))
         # GIVEN projects registered up front, except the late ones
         for project_id, org_id in PROJECT_ORGS.items():
             if project_id not in late:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.aggregation import Usage
-from ocore_usage.domain.timeline import Granularity, from_micros, parse_rfc3339, to_micros
+from ocore_usage.domain.timeline import Granularity, from_micros, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner, series_pk
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
@@ -16,10 +16,9 @@ from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.ingest import IngestService
-from ocore_usage.usecases.projects import ProjectSync
+from ocore_usage.usecases.projects import ProjectSync, SyncResult
 from ocore_usage.usecases.rollup import RollupResult, RollupService
-
-TABLE_NAMES = {"samples": "SamplesTable", "work": "WorkTable", "rollups": "RollupsTable", "projects": "ProjectsTable"}
+from tests.support.template import LOGICAL_TABLE_NAMES
 
 
 @dataclass
@@ -40,7 +39,7 @@ class Clock:
 class Pipeline:
     client: Any
     clock: Clock
-    names: dict[str, str] = field(default_factory=lambda: dict(TABLE_NAMES))
+    names: dict[str, str] = field(default_factory=lambda: dict(LOGICAL_TABLE_NAMES))
 
     def table(self, which: str) -> Table:
         return Table(self.client, self.names[which])
@@ -70,8 +69,8 @@ class Pipeline:
 
     def register(
         self, project_id: str, org_id: str, name: str = "", at: datetime | None = None, deleted: bool = False
-    ) -> None:
-        self.sync.apply(
+    ) -> SyncResult:
+        return self.sync.apply(
             {
                 "source": "ocore.projects",
                 "detail-type": "ProjectDeleted" if deleted else "ProjectUpserted",
@@ -91,7 +90,3 @@ class Pipeline:
     def stored_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity) -> dict[datetime, Usage]:
         items = self.table("rollups").query(series_pk(scope, identifier, granularity), consistent=True)
         return {from_micros(parse_rfc3339(item["sk"])): Usage.from_dict(item) for item in items}
-
-
-def micros(moment: datetime) -> int:
-    return to_micros(moment)

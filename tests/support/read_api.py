@@ -18,7 +18,7 @@ import copy
 import json
 import random
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,23 +28,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from ocore_usage import wiring
 from ocore_usage.domain.aggregation import Usage, merge_all
 from ocore_usage.domain.periods import bucket_start
-from ocore_usage.domain.timeline import Granularity, floor_month
+from ocore_usage.domain.timeline import Granularity, floor_month, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner
-from ocore_usage.storage.projects import Project
+from ocore_usage.storage.projects import Project, ProjectChange
 from ocore_usage.storage.rollups import RollupRepository
-from tests.support.read_reference import ReadReference
+from ocore_usage.storage.work import WorkQueue
+from ocore_usage.usecases.freshness import RollupWatermark
+from ocore_usage.wiring import Tables
+from tests.support.read_reference import ReadReference, RefProject
+from tests.support.template import LOGICAL_TABLE_NAMES, create_tables
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-
-LOGICAL_TABLE_NAMES = {
-    "samples": "SamplesTable",
-    "work": "WorkTable",
-    "rollups": "RollupsTable",
-    "projects": "ProjectsTable",
-}
-"""Tables created from the template on moto are named by their logical ids."""
 
 ROUTE_EVENTS = {
     "project": "get_project_usage.json",
@@ -232,10 +234,8 @@ class StaticKey:
 
     key: bytes = b"test-pagination-key"
     older: tuple[bytes, ...] = ()
-    fetches: int = 0
 
     def __call__(self) -> tuple[bytes, ...]:
-        self.fetches += 1
         return (self.key, *self.older)
 
 
@@ -261,11 +261,6 @@ class ReadApi:
 
     @classmethod
     def install(cls, tables: Any, monkeypatch: Any, now: str = "2026-11-26T02:30:00Z") -> ReadApi:
-        from ocore_usage import wiring
-        from ocore_usage.domain.timeline import parse_rfc3339
-        from ocore_usage.storage.work import WorkQueue
-        from ocore_usage.usecases.freshness import RollupWatermark
-
         clock, key = FixedClock(parse_rfc3339(now)), StaticKey()
         # the rollup's heads on the same tables, read once here and then kept, as a warm process keeps
         # them (the fixed clock never lets them age): the requests the tests count are the reads' own
@@ -278,8 +273,6 @@ class ReadApi:
         return cls(tables, clock, key, service)
 
     def project(self, project_id: str, org_id: str, name: str = "", deleted: bool = False) -> Project:
-        from ocore_usage.storage.projects import ProjectChange
-
         project = Project(project_id, org_id, name or project_id.replace("_", " ").title(), deleted)
         # registered as by its first event (one request: the name comes with the status)
         change = ProjectChange(project_id, org_id, project.event_time, deleted, first_name=project.name)
@@ -296,6 +289,36 @@ class ReadApi:
 
         handler = {"project": project_app, "usage": usage_app, "totals": totals_app}[route].lambda_handler
         return call(handler, api_event(route, query, **kwargs))
+
+    def pages(self, route: str, query: Mapping[str, str], **kwargs: Any) -> list[dict[str, Any]]:
+        """The bodies of every page of ``query``'s answer, following ``nextToken``; each must be a 200."""
+        bodies: list[dict[str, Any]] = []
+        token = None
+        for _ in range(1000):
+            answer = self.get(route, {**query, **({"next_token": token} if token else {})}, **kwargs)
+            assert answer.status == 200, answer.body
+            bodies.append(answer.body)
+            token = answer.body.get("nextToken")
+            if token is None:
+                return bodies
+        raise AssertionError("pagination did not end")
+
+
+@dataclass
+class RequestLog:
+    """Requests seen on a botocore client's ``after-call`` events, from any thread (the reads send
+    independent requests at once); for a Query, the items it returned and examined."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    items: int = 0
+    scanned: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+            self.items += int(parsed.get("Count", 0))
+            self.scanned += int(parsed.get("ScannedCount", 0))
 
 
 # ---------------------------------------------------------------- a small world of usage
@@ -321,11 +344,10 @@ def org_hours_of(project_hours: Sequence[Mapping[int, Usage]]) -> dict[int, Usag
     for hours in project_hours:
         for hour, usage in hours.items():
             by_hour[hour].append(usage)
-    result = {}
-    for hour, usages in by_hour.items():
-        merged = merge_all(usages)
-        result[hour] = Usage.of(**{**merged.as_dict(), "peak": sum(u.peak for u in usages)})
-    return result
+    return {
+        hour: Usage.of(**{**merge_all(usages).as_dict(), "peak": sum(u.peak for u in usages)})
+        for hour, usages in by_hour.items()
+    }
 
 
 def sparse_hours(rng: random.Random, first: int, hours: int, density: float) -> dict[int, Usage]:
@@ -354,15 +376,6 @@ def seeded_world(
 
     For module-scoped fixtures: tests that only read share one seeded world.
     """
-    import boto3
-    import pytest
-    from moto import mock_aws
-
-    from ocore_usage.domain.timeline import parse_rfc3339
-    from ocore_usage.wiring import Tables
-    from tests.support.read_reference import RefProject
-    from tests.support.template import create_tables
-
     rng = random.Random(seed)
     # nothing pending in the world's heads: dataThrough is the time they were read, to the minute
     now_us = parse_rfc3339(now)
@@ -392,12 +405,6 @@ def seeded_world(
 def deployed_functions(monkeypatch: Any, key: str = "s3cret-page-key") -> Iterator[Any]:
     """The functions' own wiring on moto: tables from the template, settings from the environment
     the template gives, the pagination key in SSM. Caches are cleared before and after."""
-    import boto3
-    from aws_lambda_powertools.utilities import parameters
-    from moto import mock_aws
-
-    from ocore_usage import wiring
-    from tests.support.template import create_tables
 
     def clear() -> None:
         for cached in (wiring.dynamodb_client, wiring.tables, wiring.ingest_service, wiring.read_service):

@@ -180,10 +180,11 @@ class ReadReference:
     def _partial(self, end: int) -> bool:
         return self.data_through is not None and end > self.data_through
 
-    def _with_freshness(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, start: int, end: int, **body: Any) -> dict[str, Any]:
+        answer = {**body, "startDate": iso(start), "endDate": iso(end)}
         if self.data_through is not None:
-            body["dataThrough"] = iso(self.data_through)
-        return body
+            answer["dataThrough"] = iso(self.data_through)
+        return answer
 
     def _total(self, usage: Usage, start: int, end: int, project: RefProject | None) -> dict[str, Any]:
         project_id, name = (project.project_id, project.name) if project else (None, None)
@@ -210,16 +211,9 @@ class ReadReference:
 
     def project_usage(self, project_id: str, start: int, end: int, period: str, fill: str = "zero") -> dict:
         project = self.projects[project_id]
+        items = self._project_records(project, start, end, period, fill)
         total = merge_hours(self.project_hours.get(project_id, {}), start, end)
-        return self._with_freshness(
-            {
-                "items": self._project_records(project, start, end, period, fill),
-                "period": period,
-                "totals": self._total(total, start, end, project),
-                "startDate": iso(start),
-                "endDate": iso(end),
-            }
-        )
+        return self._answer(start, end, items=items, period=period, totals=self._total(total, start, end, project))
 
     def org_usage(self, org_id: str, start: int, end: int, period: str, fill: str = "none") -> dict:
         items = []
@@ -228,15 +222,7 @@ class ReadReference:
                 continue
             items.extend(self._project_records(project, start, end, period, fill))
         total = merge_hours(self.org_hours.get(org_id, {}), start, end)
-        return self._with_freshness(
-            {
-                "items": items,
-                "period": period,
-                "totals": self._total(total, start, end, None),
-                "startDate": iso(start),
-                "endDate": iso(end),
-            }
-        )
+        return self._answer(start, end, items=items, period=period, totals=self._total(total, start, end, None))
 
     def usage_totals(self, org_id: str, start: int, end: int) -> dict:
         totals = [
@@ -244,4 +230,4 @@ class ReadReference:
             for p in self.org_projects(org_id)
             if self._listed(p, start, end)
         ]
-        return self._with_freshness({"totals": totals, "startDate": iso(start), "endDate": iso(end)})
+        return self._answer(start, end, totals=totals)

@@ -133,29 +133,16 @@ def bucket_value(samples: list[RefSample], start: datetime, end: datetime) -> Re
     return bucket
 
 
-def month_end(start: datetime) -> datetime:
-    return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+def _bucket_of(hour: datetime, granularity: str) -> tuple[datetime, datetime]:
+    """Start and end of the H, D or M bucket that holds ``hour``."""
+    if granularity == "H":
+        return hour, hour + HOUR
+    if granularity == "D":
+        return hour.replace(hour=0), hour.replace(hour=0) + timedelta(days=1)
+    return hour.replace(day=1, hour=0), datetime(hour.year + hour.month // 12, hour.month % 12 + 1, 1, tzinfo=UTC)
 
 
 def expected_buckets(samples: list[RefSample], granularity: str) -> dict[datetime, RefBucket]:
     """Every non-empty bucket (H, D or M) of ``samples``."""
-    starts: set[datetime] = set()
-    for sample in samples:
-        for hour in _hours_of(sample):
-            if granularity == "H":
-                starts.add(hour)
-            elif granularity == "D":
-                starts.add(hour.replace(hour=0))
-            else:
-                starts.add(hour.replace(day=1, hour=0))
-    result = {}
-    for start in starts:
-        end = (
-            start + HOUR
-            if granularity == "H"
-            else start + timedelta(days=1)
-            if granularity == "D"
-            else month_end(start)
-        )
-        result[start] = bucket_value(samples, start, end)
-    return result
+    buckets = {_bucket_of(hour, granularity) for sample in samples for hour in _hours_of(sample)}
+    return {start: bucket_value(samples, start, end) for start, end in buckets}

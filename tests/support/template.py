@@ -12,6 +12,13 @@ from typing import Any
 from local.template import Template, load_yaml
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+LOGICAL_TABLE_NAMES = {
+    "samples": "SamplesTable",
+    "work": "WorkTable",
+    "rollups": "RollupsTable",
+    "projects": "ProjectsTable",
+}
+"""The service's tables by role, as :func:`create_tables` names them: by their logical ids."""
 
 
 @cache

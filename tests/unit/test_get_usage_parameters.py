@@ -3,7 +3,6 @@ defaults of each period, and no input that produces a 5xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,26 +12,13 @@ from hypothesis import strategies as st
 from ocore_usage.api.queries import resolve_range
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.problems import Problem, ProblemCode
-from tests.support.read_api import ReadApi, WorldProject, seeded_world
-from tests.support.read_reference import ReadReference, iso, to_us
+from tests.support.read_api import WorldProject
+from tests.support.read_reference import instant as t
+from tests.support.read_reference import iso, to_us
 
+FIRST_HOUR = to_us(datetime(2026, 11, 20, tzinfo=UTC))
+HOURS = 24 * 7
 WORLD = [WorldProject("proj_a", "org_a", "Web shop", density=0.3)]
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[ReadApi, ReadReference]]:
-    with seeded_world(WORLD, to_us(datetime(2026, 11, 20, tzinfo=UTC)), 24 * 7) as seeded:
-        yield seeded
-
-
-@pytest.fixture
-def api(seeded) -> ReadApi:
-    return seeded[0]
-
-
-def t(text: str) -> int:
-    moment = datetime.fromisoformat(text)
-    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 ERRORS = [

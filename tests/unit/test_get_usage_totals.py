@@ -64,13 +64,9 @@ def test_the_end_date_alone_sets_the_month_of_its_last_hour(api, world):
     assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
 
 
-def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, world):
-    saved = api.clock.now
-    try:
-        api.clock.now = t("2026-10-31T23:59:59Z")
-        answer = api.get("totals")
-    finally:
-        api.clock.now = saved
+def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, world, monkeypatch):
+    monkeypatch.setattr(api.clock, "now", t("2026-10-31T23:59:59Z"))
+    answer = api.get("totals")
     assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
 
 
@@ -94,28 +90,17 @@ def test_without_limit_the_answer_is_one_page_as_published(api, world):
 def test_pages_of_totals_concatenate_to_the_unpaged_answer(api, world, limit):
     # GIVEN the unpaged answer WHEN it is read limit projects at a time
     whole = api.get("totals", RANGE).body
-    pages, token = [], None
-    while True:
-        answer = api.get("totals", {**RANGE, "limit": limit, **({"next_token": token} if token else {})})
-        assert answer.status == 200
-        pages.append(answer.body)
-        token = answer.body.get("nextToken")
-        if token is None:
-            break
+    pages = api.pages("totals", {**RANGE, "limit": limit})
     # THEN the pages hold at most limit records each, and together the whole answer in order
     assert all(len(page["totals"]) == int(limit) for page in pages[:-1])
     assert [r for page in pages for r in page["totals"]] == whole["totals"]
     assert all((page["startDate"], page["endDate"]) == (whole["startDate"], whole["endDate"]) for page in pages)
 
 
-def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, world):
+def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, world, monkeypatch):
     first = api.get("totals", {"limit": "1"})
-    saved = api.clock.now
-    try:
-        api.clock.now = t("2026-12-02T00:00:00Z")  # the default range would now be December
-        second = api.get("totals", {"limit": "1", "next_token": first.body["nextToken"]})
-    finally:
-        api.clock.now = saved
+    monkeypatch.setattr(api.clock, "now", t("2026-12-02T00:00:00Z"))  # the default range would now be December
+    second = api.get("totals", {"limit": "1", "next_token": first.body["nextToken"]})
     assert (second.body["startDate"], second.body["endDate"]) == (first.body["startDate"], first.body["endDate"])
     assert second.body["totals"][0]["projectId"] == "proj_c"
 

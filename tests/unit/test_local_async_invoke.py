@@ -16,9 +16,8 @@ from local.events import HttpRequest
 from local.functions import FunctionHost
 from local.lambda_api import LambdaInvokeApi
 from local.server import RunningServer
-from local.template import FunctionSpec, Template
-
-ROOT = Path(__file__).resolve().parents[2]
+from local.template import FunctionSpec
+from tests.support.template import local_template
 
 HANDLER = '''
 import json, time
@@ -125,5 +124,5 @@ def test_functions_reach_the_invoke_api_through_botocores_endpoint_variable(
 
 
 def test_the_template_gives_the_rollup_its_reserved_concurrency() -> None:
-    assert Template.load(ROOT / "template.yaml").function("RollupFunction").reserved_concurrency == 5
-    assert Template.load(ROOT / "template.yaml").function("IngestSamplesFunction").reserved_concurrency is None
+    assert local_template().function("RollupFunction").reserved_concurrency == 5
+    assert local_template().function("IngestSamplesFunction").reserved_concurrency is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jwt
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from local.__main__ import main, parameter_overrides
 from local.parameter_store import LOCAL_JWT_SECRET, local_secrets
 from local.seed import BATCH_SIZE, DEMO_ORG, INTERVAL, OTHER_ORG, PROJECTS, batches, demo_samples
-from local.template import Template
+from tests.support.template import local_template
 
-ROOT = Path(__file__).resolve().parents[2]
 ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -64,7 +62,7 @@ def test_an_unknown_function_is_a_clear_error(capsys: pytest.CaptureFixture[str]
 
 
 def test_ssm_gets_the_secrets_the_template_names() -> None:
-    values = local_secrets(Template.load(ROOT / "template.yaml"))
+    values = local_secrets(local_template())
     assert values["/ocore/usage/dev/jwt-secret"] == LOCAL_JWT_SECRET
     assert len(values["/ocore/usage/dev/pagination-key"]) >= 32
 

@@ -14,14 +14,8 @@ from local.environment import (
     ignored_overrides,
     shared_environment,
 )
-from local.template import Template, TemplateError
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    return Template.load(ROOT / "template.yaml")
+from local.template import TemplateError
+from tests.support.template import local_template
 
 
 def env_file(tmp_path: Path, content: object) -> Path:
@@ -30,7 +24,8 @@ def env_file(tmp_path: Path, content: object) -> Path:
     return path
 
 
-def test_overrides_replace_only_declared_variables(template: Template, tmp_path: Path) -> None:
+def test_overrides_replace_only_declared_variables(tmp_path: Path) -> None:
+    template = local_template()
     # GIVEN an env.json with a value for all functions and one for the authorizer
     overrides = EnvOverrides.read(
         env_file(
@@ -57,7 +52,8 @@ def test_overrides_replace_only_declared_variables(template: Template, tmp_path:
     ]
 
 
-def test_one_process_shares_one_environment_and_reports_conflicts(template: Template, tmp_path: Path) -> None:
+def test_one_process_shares_one_environment_and_reports_conflicts(tmp_path: Path) -> None:
+    template = local_template()
     overrides = EnvOverrides.read(env_file(tmp_path, {"RollupFunction": {"POWERTOOLS_LOG_LEVEL": "DEBUG"}}))
     shared = shared_environment(template.functions.values(), overrides, {"AWS_REGION": "us-east-1"})
     assert shared.variables["JWT_SECRET_PARAMETER"] == "/ocore/usage/dev/jwt-secret"

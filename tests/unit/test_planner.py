@@ -15,13 +15,10 @@ from ocore_usage.domain.planner import (
     plan_buckets,
     plan_reads,
 )
-from ocore_usage.domain.timeline import Granularity, format_instant, parse_rfc3339
+from ocore_usage.domain.timeline import Granularity, format_instant
+from ocore_usage.domain.timeline import parse_rfc3339 as t
 
 H, D, M = Granularity.HOUR, Granularity.DAY, Granularity.MONTH
-
-
-def t(text: str) -> int:
-    return parse_rfc3339(text)
 
 
 def span(start: str, end: str) -> TimeRange:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 
 import pytest
 
@@ -18,8 +19,8 @@ SECOND = 1_000_000
 class Registry:
     """Projects by id, counting the lookups that reach it."""
 
-    def __init__(self) -> None:
-        self.projects: dict[str, Project] = {}
+    def __init__(self, *projects: Project) -> None:
+        self.projects = {project.project_id: project for project in projects}
         self.lookups = 0
 
     def get(self, project_id: str) -> Project | None:
@@ -33,17 +34,16 @@ class Registry:
         return [p for p in self.projects.values() if p.org_id == org_id and not p.deleted]
 
 
+@dataclass
 class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000 * SECOND
+    now: int = 1_000 * SECOND
 
     def __call__(self) -> int:
         return self.now
 
 
 def test_a_project_found_is_kept_for_max_age_then_read_again_with_its_new_name() -> None:
-    registry, clock = Registry(), Clock()
-    registry.projects["p1"] = Project("p1", "org_a", "Web")
+    registry, clock = Registry(Project("p1", "org_a", "Web")), Clock()
     cache = ProjectCache(registry, clock, max_age=10 * SECOND)
 
     assert cache.get("p1") == Project("p1", "org_a", "Web")
@@ -68,8 +68,7 @@ def test_a_project_not_found_is_asked_for_again_so_a_registration_shows_at_once(
 
 
 def test_a_clock_that_goes_back_reads_again() -> None:
-    registry, clock = Registry(), Clock()
-    registry.projects["p1"] = Project("p1", "org_a", "Web")
+    registry, clock = Registry(Project("p1", "org_a", "Web")), Clock()
     cache = ProjectCache(registry, clock)
     cache.get("p1")
     clock.now -= 1
@@ -79,9 +78,7 @@ def test_a_clock_that_goes_back_reads_again() -> None:
 
 def test_the_cache_is_bounded_and_lists_are_never_kept(monkeypatch) -> None:
     monkeypatch.setattr(project_cache, "MAX_ENTRIES", 2)
-    registry, clock = Registry(), Clock()
-    for project_id in ("p1", "p2", "p3"):
-        registry.projects[project_id] = Project(project_id, "org_a", project_id)
+    registry, clock = Registry(*(Project(p, "org_a", p) for p in ("p1", "p2", "p3"))), Clock()
     cache = ProjectCache(registry, clock)
     for project_id in ("p1", "p2", "p1", "p3"):  # p2 is now the least recently used
         cache.get(project_id)
@@ -124,8 +121,7 @@ class InPlace(Executor):
 
 
 def test_a_kept_project_is_answered_in_place_and_any_other_lookup_on_the_pool() -> None:
-    registry, clock = Registry(), Clock()
-    registry.projects["p1"] = Project("p1", "org_a", "Web")
+    registry, clock = Registry(Project("p1", "org_a", "Web")), Clock()
     cache = ProjectCache(registry, clock)
     pool = InPlace()
     reports = Reports(cache, rollups=None, tokens=None, record_bytes=len, clock=clock, executor=pool)

@@ -78,15 +78,7 @@ def test_a_project_never_moves_to_another_org_and_old_events_are_ignored(pipelin
     at = datetime(2026, 11, 20, tzinfo=UTC)
     pipeline.register("proj_web", "org_demo", "web", at=at)
     # another org's claim is refused
-    result = pipeline.sync.apply(
-        {
-            "source": "ocore.projects",
-            "detail-type": "ProjectUpserted",
-            "time": "2026-11-21T00:00:00Z",
-            "detail": {"projectId": "proj_web", "orgId": "org_evil", "name": "mine now"},
-        }
-    )
-    assert result.outcome == "org_conflict"
+    assert pipeline.register("proj_web", "org_evil", "mine now", at=at + timedelta(days=1)).outcome == "org_conflict"
     # an older rename arriving late is ignored; a newer one applies; a tie lets the later delivery win
     pipeline.register("proj_web", "org_demo", "old name", at=at - timedelta(hours=1))
     assert pipeline.sync.projects.get("proj_web").name == "web"

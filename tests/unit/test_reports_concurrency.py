@@ -6,6 +6,7 @@ timing anything: a sequential read would wait forever (here: until a timeout, th
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,8 +64,6 @@ class GatedRollups(MemoryRollups):
 
 
 def _world(projects: MemoryProjects, rollups: MemoryRollups) -> ReadReference:
-    import random
-
     rng, reference = random.Random(7), ReadReference(data_through=instant("2026-11-20T00:00:00Z"))
     for project_id, org_id in (("proj_a", "org_a"), ("proj_x", "org_b")):
         projects.add(Project(project_id, org_id, project_id.upper()))

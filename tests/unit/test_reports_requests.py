@@ -9,62 +9,24 @@ record (computed independently, by dynamic programming over the hours).
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from ocore_usage.domain.periods import Period
 from ocore_usage.domain.planner import TimeRange, output_buckets, plan_reads
-from tests.support.read_api import ReadApi, WorldProject, seeded_world
-from tests.support.read_reference import ReadReference, calendar_buckets, fewest_buckets, to_us
+from tests.support.read_api import WorldProject
+from tests.support.read_reference import calendar_buckets, fewest_buckets, to_us
+from tests.support.read_reference import instant as t
 
 FIRST_HOUR = to_us(datetime(2025, 1, 1, tzinfo=UTC))
 HOURS = 24 * 376  # 2025-01-01 to 2026-01-12, every hour busy
-
-
-@dataclass
-class RequestLog:
-    """Requests seen on a client, from any thread (the reads send independent requests at once)."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    items: int = 0
-    scanned: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __call__(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        with self._lock:
-            self.calls[model.name] += 1
-            self.items += int(parsed.get("Count", 0))
-            self.scanned += int(parsed.get("ScannedCount", 0))
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[ReadApi, ReadReference]]:
-    projects = [
-        WorldProject("proj_a", "org_a", "Web shop", density=1.0),
-        WorldProject("proj_b", "org_a", "Batch", density=1.0),
-    ]
-    with seeded_world(projects, FIRST_HOUR, HOURS, now="2026-02-05T00:00:00Z") as seeded:
-        yield seeded
-
-
-@pytest.fixture
-def measured(seeded) -> Iterator[tuple[ReadApi, RequestLog]]:
-    api, _ = seeded
-    log = RequestLog()
-    events = api.tables.rollups.client.meta.events
-    events.register("after-call.dynamodb", log)
-    yield api, log
-    events.unregister("after-call.dynamodb", log)
-
-
-def t(text: str) -> int:
-    return to_us(datetime.fromisoformat(text))
+NOW = "2026-02-05T00:00:00Z"
+WORLD = [
+    WorldProject("proj_a", "org_a", "Web shop", density=1.0),
+    WorldProject("proj_b", "org_a", "Batch", density=1.0),
+]
 
 
 YEAR_CLIPPED = ("2025-01-15T05:00:00Z", "2026-01-10T07:00:00Z")
@@ -89,8 +51,7 @@ def lower_bound(start: int, end: int, period: str) -> int:
         ("monthly", YEAR_WHOLE, 12, 1, 12),
     ],
 )
-def test_a_year_of_one_project_reads_the_planners_lower_bound(measured, period, dates, records, queries, items):
-    api, log = measured
+def test_a_year_of_one_project_reads_the_planners_lower_bound(api, log, period, dates, records, queries, items):
     start, end = dates
     # WHEN a year of one project is asked for (one page: the totals come from the records)
     answer = api.get("project", {"period": period, "start_date": start, "end_date": end}, project_id="proj_a")
@@ -104,8 +65,7 @@ def test_a_year_of_one_project_reads_the_planners_lower_bound(measured, period, 
     print(f"\n{period} {start}..{end}: {dict(log.calls)}, items read {log.items}, lower bound {items}")
 
 
-def test_hourly_at_its_longest_range_reads_one_page_and_the_totals_plan(measured):
-    api, log = measured
+def test_hourly_at_its_longest_range_reads_one_page_and_the_totals_plan(api, log):
     # GIVEN 93 days of hours, more than one page (1000 records by default)
     start, end = "2025-03-01T00:00:00Z", "2025-06-02T00:00:00Z"
     answer = api.get("project", {"period": "hourly", "start_date": start, "end_date": end}, project_id="proj_a")
@@ -122,9 +82,8 @@ def test_hourly_at_its_longest_range_reads_one_page_and_the_totals_plan(measured
     ("period", "per_project_queries", "per_project_items"), [("daily", 3, 385), ("monthly", 5, 62)]
 )
 def test_a_year_of_the_whole_org_reads_each_projects_plan_and_the_org_totals(
-    measured, period, per_project_queries, per_project_items
+    api, log, period, per_project_queries, per_project_items
 ):
-    api, log = measured
     start, end = YEAR_CLIPPED
     answer = api.get("usage", {"period": period, "start_date": start, "end_date": end, "limit": "5000"})
     assert len(answer.body["items"]) == 2 * len(output_buckets(TimeRange(t(start), t(end)), Period(period)))
@@ -136,8 +95,7 @@ def test_a_year_of_the_whole_org_reads_each_projects_plan_and_the_org_totals(
     print(f"\norg-wide {period} 2 projects: {dict(log.calls)}, items read {log.items}")
 
 
-def test_totals_of_a_year_read_each_projects_total_plan(measured):
-    api, log = measured
+def test_totals_of_a_year_read_each_projects_total_plan(api, log):
     start, end = YEAR_CLIPPED
     answer = api.get("totals", {"start_date": start, "end_date": end})
     assert len(answer.body["totals"]) == 2

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from functions.rollup import app as rollup_app
-from local.template import Template, load_yaml
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.read_api import LambdaContext
+from tests.support.template import local_template, template
 from tests.unit.test_project_sync_and_rollup_costs import count_requests
 from tests.unit.test_rollup_isolation import samples
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-11-26T02:30:00Z"
 PROJECTS = {f"prj_{i}": f"org_{i % 4}" for i in range(20)}
 
@@ -162,9 +160,8 @@ def test_workers_are_asynchronous_invocations_of_the_function():
 
 def test_the_template_schedules_the_dispatcher_and_bounds_the_workers():
     # GIVEN / WHEN the template as the local runner reads it
-    template = Template.load(ROOT / "template.yaml")
-    rollup = template.function("RollupFunction")
-    schedule = load_yaml(template.path.read_text())["Resources"]["RollupFunction"]["Properties"]["Events"]
+    rollup = local_template().function("RollupFunction")
+    schedule = template()["Resources"]["RollupFunction"]["Properties"]["Events"]
     # THEN the schedule sends the dispatch event, and the dispatcher's bound is the reserved concurrency
     assert json.loads(schedule["Every5Minutes"]["Properties"]["Input"]) == {"dispatch": True}
     assert rollup.reserved_concurrency == int(rollup.environment["ROLLUP_CONCURRENCY"]) == 5

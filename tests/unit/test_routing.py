@@ -102,8 +102,7 @@ def _event(method: str, path: str, **changes: Any) -> dict[str, Any]:
     event["rawPath"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["path"] = path
-    for name, value in changes.items():
-        event[name] = value
+    event.update(changes)
     return event
 
 

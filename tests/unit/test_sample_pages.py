@@ -18,7 +18,6 @@ from ocore_usage.storage.keys import (
     partition_pk,
 )
 from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
-from ocore_usage.storage.tables import Table
 from tests.support.pipeline import Clock, Pipeline
 
 NOW = "2026-11-26T12:00:00Z"
@@ -66,7 +65,7 @@ def test_a_request_of_long_ids_is_cut_into_pages_under_the_item_limit_and_counts
 
 def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeline):
     # GIVEN a partition that received 10,000 requests, all indexed at once
-    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    samples = SampleRepository(pipeline.table("samples"))
     hour = parse_rfc3339("2026-11-26T09:00:00Z")
     partition = Partition(hour)
     names = frozenset(f"{PAGE_PREFIX}{n:017d}-{n:012x}#0000" for n in range(10_000))
@@ -82,7 +81,7 @@ def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeli
 
 def test_tombstones_of_a_partition_share_bounded_items_and_the_highest_counts(pipeline):
     # GIVEN 4,000 samples moved out of one hour, with the longest ids, and one out of another
-    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    samples = SampleRepository(pipeline.table("samples"))
     hour, other = parse_rfc3339("2026-11-26T09:00:00Z"), parse_rfc3339("2026-11-26T10:00:00Z")
     moved = {(hour, f"{n:06d}".ljust(128, "s")): f"{n:017d}-{n:012x}" for n in range(4000)}
     samples.write_tombstones("proj_busy", moved | {(other, "s-1"): "v1"})
@@ -102,7 +101,7 @@ def test_tombstones_of_a_partition_share_bounded_items_and_the_highest_counts(pi
 
 def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
     # GIVEN a tombstone item of the earlier layout: its sample id in the sort key, one version
-    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    samples = SampleRepository(pipeline.table("samples"))
     hour = parse_rfc3339("2026-11-26T09:00:00Z")
     pk = {"S": partition_pk("proj_old", hour)}
     pipeline.client.put_item(
@@ -115,7 +114,7 @@ def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
 
 def test_an_identity_stored_with_its_ids_beside_the_key_still_reads(pipeline):
     # GIVEN an identity item of the earlier layout, which also held projectId and sampleId
-    samples = SampleRepository(Table(pipeline.client, pipeline.names["samples"]))
+    samples = SampleRepository(pipeline.table("samples"))
     pipeline.client.put_item(
         TableName=pipeline.names["samples"],
         Item={
