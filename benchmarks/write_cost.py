@@ -2,9 +2,10 @@
 
 Capacity is what DynamoDB Local reports (``ReturnConsumedCapacity=TOTAL`` on every request),
 summed per phase: ingest of new samples, their rollup, then ingest and rollup of corrections
-of every sample (half of them moved to another hour), then an hour of steady state (one project's
-``STEADY_INSTANCES`` instances each send a five-minute sample every five minutes, one POST per
-five minutes, and the rollup runs after each, as the schedule would). Dollars use on-demand prices
+of every sample (half of them moved to another hour), then an hour of steady state, twice: one
+project's ``STEADY_INSTANCES`` instances, then a one-instance project, each instance sending a
+five-minute sample every five minutes, one POST per five minutes, and the rollup running after
+each, as the schedule would. Dollars use on-demand prices
 (``WRITE_PRICE``/``READ_PRICE`` per million request units) against the floor the service is
 held to: one 1 KB item written once and read once per sample (1 write unit, and a quarter of a
 strongly consistent read unit when read through a Query, 4 KB per unit).
@@ -81,7 +82,8 @@ class Meter:
         self.read = 0.0
         self.write = 0.0
         self.coordination = 0.0
-        """Dollars per million requests spent on the work table: shard heads, leases and marks."""
+        """Dollars spent on the work table's shard heads and leases (``BatchGetItem``, ``UpdateItem``): a
+        run's and a shard's, whatever the projects in it; its marks (one per project hour) are not counted here."""
         self.requests: dict[str, int] = defaultdict(int)
         self._asked = threading.local()
         client.meta.events.register("provide-client-params.dynamodb.*", self._ask)
@@ -108,7 +110,8 @@ class Meter:
             self.read += sum(units.values())
         else:
             self.write += sum(units.values())
-        self.coordination += units.get(COORDINATION_TABLE, 0.0) * price
+        if model.name in ("BatchGetItem", "UpdateItem"):
+            self.coordination += units.get(COORDINATION_TABLE, 0.0) * price
 
     @contextmanager
     def phase(self) -> Iterator[dict[str, float]]:
@@ -142,13 +145,13 @@ def _samples(count: int, moved: bool = False, seed: str = "a") -> list[dict[str,
     return out
 
 
-def _steady_cycle(cycle: int) -> list[dict[str, Any]]:
-    """One five-minute sample of each of ``STEADY_INSTANCES`` instances of one project, ids by instance and time."""
+def _steady_cycle(cycle: int, instances: int) -> list[dict[str, Any]]:
+    """One five-minute sample of each of ``instances`` instances of one project, ids by instance and time."""
     start = (NOW - timedelta(days=1) + timedelta(minutes=5 * cycle)).isoformat().replace("+00:00", "Z")
     return [
         {
             "sampleId": f"i-{n:03d}:{start}",
-            "projectId": "bench-steady",
+            "projectId": f"bench-steady-{instances}",
             "instanceId": f"i-{n:03d}",
             "intervalStart": start,
             "intervalSeconds": 300,
@@ -158,7 +161,7 @@ def _steady_cycle(cycle: int) -> list[dict[str, Any]]:
             "bandwidthInBytes": 1_000_000 + n,
             "bandwidthOutBytes": 7_000 + n,
         }
-        for n in range(STEADY_INSTANCES)
+        for n in range(instances)
     ]
 
 
@@ -263,7 +266,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
         clock=lambda: clock[0],
     )
     sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock[0])
-    for project in [*(f"bench-{p}" for p in range(PROJECTS)), "bench-steady"]:
+    for project in [*(f"bench-{p}" for p in range(PROJECTS)), f"bench-steady-{STEADY_INSTANCES}", "bench-steady-1"]:
         sync.apply(
             {
                 "source": "ocore.projects",
@@ -278,7 +281,8 @@ def _run(client: Any, names: dict[str, str]) -> None:
     runs = [
         ("new samples", 60, [_samples(SAMPLES)]),
         ("corrections", 60, [_samples(SAMPLES, moved=True, seed="b")]),
-        ("steady, 5 min", 300, [_steady_cycle(c) for c in range(STEADY_CYCLES)]),
+        ("steady, 5 min", 300, [_steady_cycle(c, STEADY_INSTANCES) for c in range(STEADY_CYCLES)]),
+        ("steady, 1 inst", 300, [_steady_cycle(c, 1) for c in range(STEADY_CYCLES)]),
     ]
     for name, pause_seconds, cycles in runs:
         ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0, "coordination": 0.0}
@@ -303,7 +307,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
 
     print(
         f"DynamoDB capacity per sample ({SAMPLES:,} five-minute samples, {PROJECTS} projects, 1,000 per POST;"
-        f" steady: {STEADY_INSTANCES} instances, a POST and a rollup run every 5 minutes for an hour)"
+        f" steady: {STEADY_INSTANCES} instances, then 1, a POST and a rollup run every 5 minutes for an hour)"
     )
     print(
         f"{'phase':<14} {'ingest WRU':>10} {'ingest RRU':>10} {'rollup WRU':>10} {'rollup RRU':>10}"
@@ -319,8 +323,8 @@ def _run(client: Any, names: dict[str, str]) -> None:
         )
     shares = ", ".join(f"{name} ${units['coordination']:.3f}" for name, units in phases.items())
     print(
-        f"  of which the rollup's work-table requests (shard heads, leases, marks: per run and shard, shared by"
-        f" every project a run rolls), $/M: {shares}"
+        "  of which the rollup's shard heads and leases (per run and shard, shared by every project a run rolls),"
+        f" $/M: {shares}"
     )
 
     print("samples table per sample, bytes billed (each phase adds), and 42 days of it per million samples")
