@@ -100,14 +100,18 @@ class Occupancy:
     def of_instances(cls, intervals: Mapping[str, Iterable[tuple[int, int]]]) -> Occupancy:
         """The occupancy of instances given their half-open running intervals (overlapping ones count once)."""
         spans = (span for running in intervals.values() for span in _union(running))
-        return cls.combine(cls(((start, 1), (end, -1))) for start, end in spans)
+        return cls._summed(edge for start, end in spans for edge in ((start, 1), (end, -1)))
 
     @classmethod
     def combine(cls, parts: Iterable[Occupancy]) -> Occupancy:
+        return cls._summed(edge for part in parts for edge in part.edges)
+
+    @classmethod
+    def _summed(cls, edges: Iterable[tuple[int, int]]) -> Occupancy:
+        """The occupancy whose change at each instant is the sum of ``edges``' changes there."""
         changes: dict[int, int] = defaultdict(int)
-        for part in parts:
-            for instant, change in part.edges:
-                changes[instant] += change
+        for instant, change in edges:
+            changes[instant] += change
         return cls(tuple((t, d) for t, d in sorted(changes.items()) if d))
 
     @property
