@@ -95,6 +95,8 @@ def respond(answer: Answer, request: ReadRequest, asked: Format | None = None) -
 
 def prefers_csv(accept: str) -> bool:
     """``Accept`` ranks ``text/csv`` above ``application/json`` (ties and absence: JSON)."""
+    if not accept:  # most requests: nothing to parse
+        return False
     return _quality(accept, "text", "csv") > _quality(accept, "application", "json")
 
 
