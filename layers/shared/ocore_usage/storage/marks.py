@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import batched
 
 from ocore_usage.domain.timeline import format_instant, parse_rfc3339
 from ocore_usage.storage.heads import ShardHeads
@@ -132,9 +133,7 @@ class Marks(ShardHeads):
         transaction that meets renewed marks is sent again without them.
         """
         size = TRANSACTION_LIMIT - (1 if lease else 0)
-        return sum(
-            self._clear_chunk(list(marks[offset : offset + size]), lease) for offset in range(0, len(marks), size)
-        )
+        return sum(self._clear_chunk(list(chunk), lease) for chunk in batched(marks, size, strict=False))
 
     def _clear_chunk(self, chunk: list[Mark], lease: Lease | None) -> int:
         for attempt in range(_CLEAR_ATTEMPTS):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator, Iterable, Sequence
+from itertools import batched
 from typing import TYPE_CHECKING
 
 from ocore_usage.domain.aggregation import Usage
@@ -45,7 +46,7 @@ class Registry:
     def __init__(self, reports: Reports, org_id: str, project_ids: Sequence[str]) -> None:
         self._reports = reports
         self._org_id = org_id
-        self._batches = [list(project_ids[i : i + REGISTRY_BATCH]) for i in range(0, len(project_ids), REGISTRY_BATCH)]
+        self._batches = [list(batch) for batch in batched(project_ids, REGISTRY_BATCH, strict=False)]
         self._batch_of = {p: i // REGISTRY_BATCH for i, p in enumerate(project_ids)}
         self._fetched: dict[int, Future[dict[str, Project]]] = {}
         self._fetch(0)
