@@ -4,6 +4,7 @@ fairly, a worker that lost its lease changes nothing, and the shard count grows 
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from ocore_usage.domain.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Gran
 from ocore_usage.storage.keys import SHARDS, SeriesOwner, shard_of
 from ocore_usage.storage.leases import LeaseLost
 from ocore_usage.storage.rollups import RollupRepository
+from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, retry_delay
 from tests.support.pipeline import Clock, Pipeline
@@ -320,6 +322,71 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
         pipeline.rollup().run(shards=[32])
     # AND the count never shrinks
     assert work.grow(16) == 32
+
+
+@pytest.mark.parametrize("first", ["earlier", "later"])
+def test_two_workers_resolving_one_project_at_once_count_each_sample_once(pipeline, monkeypatch, first):
+    # GIVEN a project whose marks lie in two shards, as after an operator grows the count: a sample's
+    # first version written under 16 shards, a later version (three hours on) under 32
+    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    pipeline.register(project_id, "org_a")
+    ingest = pipeline.ingest
+    version = samples(project_id, hours=1, instances=1)[0]
+
+    def send(hours_later: int) -> None:
+        start = FIRST_HOUR + timedelta(hours=hours_later, minutes=10)
+        body = {"samples": [{**version, "intervalStart": start.isoformat().replace("+00:00", "Z")}]}
+        pipeline.clock.advance(MICROS_PER_SECOND)
+        ingest.ingest_body(jsonnum.dumps(body))
+
+    send(0)
+    WorkQueue(pipeline.table("work")).grow(32)
+    send(0)  # the head this bumps tells the ingest about 32
+    send(3)
+    # AND two workers, one per shard, that each read the sample's identity before either writes
+    # it, then write in turn (the ``first`` one being the worker of the earlier or the later version)
+    identities, write_identities = SampleRepository.identities, SampleRepository.write_identities
+    both_read, written = threading.Barrier(2, timeout=10), {"earlier": threading.Event(), "later": threading.Event()}
+
+    def read_together(self: SampleRepository, *args: Any) -> Any:
+        found = identities(self, *args)
+        if not written[threading.current_thread().name].is_set():
+            both_read.wait()
+        return found
+
+    def write_in_turn(self: SampleRepository, *args: Any) -> Any:
+        me = threading.current_thread().name
+        if me != first:
+            written[first].wait(10)
+        try:
+            return write_identities(self, *args)
+        finally:
+            written[me].set()
+
+    monkeypatch.setattr(SampleRepository, "identities", read_together)
+    monkeypatch.setattr(SampleRepository, "write_identities", write_in_turn)
+    workers = [
+        threading.Thread(target=pipeline.rollup().run, kwargs={"shards": [shard]}, name=name)
+        for name, shard in (("earlier", shard_of(project_id)), ("later", shard_of(project_id, 32)))
+    ]
+
+    # WHEN they roll at once, then everything is rolled
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    monkeypatch.undo()
+    pipeline.roll_until_done()
+
+    # THEN only the later version counts
+    latest = FIRST_HOUR + timedelta(hours=3)
+    assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [latest]
+    # AND a correction after it replaces it
+    send(5)
+    pipeline.roll_until_done()
+    assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [
+        latest + timedelta(hours=2)
+    ]
 
 
 def test_the_lag_of_a_shard_starts_with_its_first_mark_and_ends_when_it_is_rolled(pipeline):

@@ -105,8 +105,10 @@ class NoSamples:
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         pass
 
-    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
-        pass
+    def write_identities(
+        self, project_id: str, identities: Mapping[str, Identity], read: Mapping[str, Identity]
+    ) -> set[str]:
+        return set()
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
         pass

@@ -46,7 +46,10 @@ class SampleVersions(Protocol):
 
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None: ...
 
-    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None: ...
+    def write_identities(
+        self, project_id: str, identities: Mapping[str, Identity], read: Mapping[str, Identity]
+    ) -> set[str]:
+        """Write each identity if the stored one is still as ``read``; the ids where it is not."""
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None: ...
 
