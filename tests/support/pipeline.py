@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,17 @@ from ocore_usage.usecases.ingest import IngestService
 from ocore_usage.usecases.projects import ProjectSync, SyncResult
 from ocore_usage.usecases.rollup import RollupResult, RollupService
 from tests.support.template import LOGICAL_TABLE_NAMES
+
+
+def count_requests(client: Any) -> Counter[str]:
+    """The DynamoDB requests ``client`` sends from now on, by operation."""
+    counts: Counter[str] = Counter()
+
+    def on_call(event_name: str, **_: object) -> None:
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+    client.meta.events.register("before-call.dynamodb", on_call)
+    return counts
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from ocore_usage.domain.timeline import Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import shards_of_event
-from tests.support.pipeline import Clock, Pipeline
+from tests.support.pipeline import Clock, Pipeline, count_requests
 from tests.support.read_api import LambdaContext
 
 
@@ -47,16 +46,6 @@ def agent_batch(count: int, project_id: str = "proj_web", start: str = "2026-11-
         }
         for i in range(count)
     ]
-
-
-def count_requests(client) -> Counter:
-    counts: Counter = Counter()
-
-    def on_call(event_name: str, **_: object) -> None:
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    client.meta.events.register("before-call.dynamodb", on_call)
-    return counts
 
 
 def test_samples_of_an_unregistered_project_are_held_until_it_is_registered(pipeline):

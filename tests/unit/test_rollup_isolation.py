@@ -20,7 +20,7 @@ from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, retry_delay
-from tests.support.pipeline import Clock, Pipeline
+from tests.support.pipeline import Clock, Pipeline, count_requests
 from tests.support.read_api import LambdaContext
 
 NOW = "2026-11-26T02:30:00Z"
@@ -325,9 +325,9 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
 
 
 @pytest.mark.parametrize("first", ["earlier", "later"])
-def test_two_workers_resolving_one_project_at_once_count_each_sample_once(pipeline, monkeypatch, first):
-    # GIVEN a project whose marks lie in two shards, as after an operator grows the count: a sample's
-    # first version written under 16 shards, a later version (three hours on) under 32
+def test_a_worker_rolling_by_an_outgrown_shard_count_still_counts_each_sample_once(pipeline, monkeypatch, first):
+    # GIVEN a project that moves to another shard when the count grows from 16 to 32, and a sample's
+    # first version sent under 16
     project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
     pipeline.register(project_id, "org_a")
     ingest = pipeline.ingest
@@ -340,24 +340,25 @@ def test_two_workers_resolving_one_project_at_once_count_each_sample_once(pipeli
         ingest.ingest_body(jsonnum.dumps(body))
 
     send(0)
-    WorkQueue(pipeline.table("work")).grow(32)
-    send(0)  # the head this bumps tells the ingest about 32
-    send(3)
-    # AND two workers, one per shard, that each read the sample's identity before either writes
-    # it, then write in turn (the ``first`` one being the worker of the earlier or the later version)
+    # AND workers that, once they have read the sample's identity, wait until both have; then the
+    # ``first`` one (the worker of the earlier or the later version) writes identities and finishes
+    # its run before the other writes (moto, unlike DynamoDB, may lose one of two updates of an item)
     identities, write_identities = SampleRepository.identities, SampleRepository.write_identities
-    both_read, written = threading.Barrier(2, timeout=10), {"earlier": threading.Event(), "later": threading.Event()}
+    both_read = threading.Barrier(2, timeout=10)
+    has_read, written, finished = ({"earlier": threading.Event(), "later": threading.Event()} for _ in range(3))
 
     def read_together(self: SampleRepository, *args: Any) -> Any:
         found = identities(self, *args)
-        if not written[threading.current_thread().name].is_set():
+        me = threading.current_thread().name
+        if not written[me].is_set():
+            has_read[me].set()
             both_read.wait()
         return found
 
     def write_in_turn(self: SampleRepository, *args: Any) -> Any:
         me = threading.current_thread().name
         if me != first:
-            written[first].wait(10)
+            finished[first].wait(10)
         try:
             return write_identities(self, *args)
         finally:
@@ -365,16 +366,28 @@ def test_two_workers_resolving_one_project_at_once_count_each_sample_once(pipeli
 
     monkeypatch.setattr(SampleRepository, "identities", read_together)
     monkeypatch.setattr(SampleRepository, "write_identities", write_in_turn)
-    workers = [
-        threading.Thread(target=pipeline.rollup().run, kwargs={"shards": [shard]}, name=name)
-        for name, shard in (("earlier", shard_of(project_id)), ("later", shard_of(project_id, 32)))
-    ]
 
-    # WHEN they roll at once, then everything is rolled
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    def worker(name: str, shard: int) -> threading.Thread:
+        def run() -> None:
+            try:
+                pipeline.rollup().run(shards=[shard])
+            finally:
+                finished[name].set()
+
+        thread = threading.Thread(target=run, name=name)
+        thread.start()
+        return thread
+
+    # WHEN the old shard's worker has read the identity, the count grows to 32 and a later version
+    # (three hours on) is sent under it, and the new shard's worker rolls it at the same time
+    workers = [worker("earlier", shard_of(project_id))]
+    assert has_read["earlier"].wait(10)
+    WorkQueue(pipeline.table("work")).grow(32)
+    ingest.work.heads()  # the ingest learns the count
+    send(3)
+    workers.append(worker("later", shard_of(project_id, 32)))
+    for thread in workers:
+        thread.join()
     monkeypatch.undo()
     pipeline.roll_until_done()
 
@@ -387,6 +400,45 @@ def test_two_workers_resolving_one_project_at_once_count_each_sample_once(pipeli
     assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [
         latest + timedelta(hours=2)
     ]
+
+
+def test_after_the_count_grows_a_project_is_rolled_only_in_its_new_shard(pipeline):
+    # GIVEN a project that moves to another shard when the count grows, with marks in its old shard
+    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    pipeline.register(project_id, "org_a")
+    pipeline.send(samples(project_id, hours=2))
+    work = WorkQueue(pipeline.table("work"))
+    old, new = shard_of(project_id), shard_of(project_id, 32)
+    assert work.count(SeriesOwner.PROJECT, old) == 2
+
+    # WHEN the count grows (every head in one request) and the old shard is rolled
+    counts = count_requests(pipeline.client)
+    assert work.grow(32) == 32
+    assert counts["TransactWriteItems"] == 1 and counts["UpdateItem"] == 0
+    assert all(head.shards == 32 for head in work.heads())
+    pipeline.rollup().run(shards=[old])
+
+    # THEN its marks moved to the new shard, unrolled
+    assert (work.count(SeriesOwner.PROJECT, old), work.count(SeriesOwner.PROJECT, new)) == (0, 2)
+    assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 0
+    # AND the new shard's worker rolls them
+    pipeline.rollup().run(shards=[new])
+    assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 2
+
+
+def test_a_worker_whose_shard_count_was_outgrown_deletes_no_mark(pipeline):
+    # GIVEN a worker holding a shard's lease under 16 shards, and marks it read
+    work = WorkQueue(pipeline.table("work"))
+    work.mark(SeriesOwner.PROJECT, [("prj_a", parse_rfc3339("2026-11-25T00:00:00Z"))], pipeline.clock())
+    head = _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a"))
+    lease = work.acquire(head, "worker-1", pipeline.clock(), 60 * MICROS_PER_SECOND)
+    assert lease is not None and lease.shards == SHARDS
+    marks = work.pending(SeriesOwner.PROJECT, head.shard, 10)
+    # WHEN the count grows while it rolls THEN it can delete nothing
+    WorkQueue(pipeline.table("work")).grow(32)
+    with pytest.raises(LeaseLost):
+        work.clear(marks, lease)
+    assert len(work.pending(SeriesOwner.PROJECT, head.shard, 10)) == 1
 
 
 def test_the_lag_of_a_shard_starts_with_its_first_mark_and_ends_when_it_is_rolled(pipeline):

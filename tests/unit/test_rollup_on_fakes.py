@@ -14,7 +14,7 @@ from ocore_usage.domain.aggregation import Occupancy, Usage
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, Granularity, parse_rfc3339
 from ocore_usage.domain.versions import Identity, Partition
 from ocore_usage.storage.heads import ShardHead
-from ocore_usage.storage.keys import SHARDS, SeriesOwner, mark_sk
+from ocore_usage.storage.keys import SHARDS, SeriesOwner, mark_sk, shard_of
 from ocore_usage.storage.leases import Lease, LeaseLost
 from ocore_usage.storage.marks import Mark, MarkPage
 from ocore_usage.storage.parked import Retry
@@ -22,7 +22,7 @@ from ocore_usage.storage.projects import Project
 from ocore_usage.usecases.rollup import RollupService
 
 HOUR = parse_rfc3339("2026-11-25T00:00:00Z")
-SHARD = 3
+SHARD = shard_of("prj_a")
 
 
 class WorkInMemory:
@@ -54,6 +54,8 @@ class WorkInMemory:
     def release(
         self, lease: Lease, *, cursor: str, done: int | None, retry_at: int | None, since: int, parked: bool
     ) -> bool:
+        if self.stolen:  # its condition, that this worker holds the lease, fails
+            return False
         self.released.append(lease)
         return True
 

@@ -6,16 +6,17 @@ and ``done`` (the ``seq`` the rollup last rolled up to), since when the shard ha
 watermark: :meth:`ShardHeads.progress`, docs/pipeline.md "The watermark"), the lease and cursor
 of the worker that rolls it (:mod:`ocore_usage.storage.leases`), when its parked projects are
 due (:mod:`ocore_usage.storage.parked`), and the shard count (``shards``): writers learn it from
-the head they bump, so they follow a grown count without reading anything else.
+the head they bump, so they follow a grown count without reading anything else. A grown count is
+set on every head in one transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ocore_usage.storage.keys import HEAD, MAX_SHARDS, SHARDS, SeriesOwner, shard_pk
-from ocore_usage.storage.tables import Table
+from ocore_usage.storage.tables import Conditional, Table, TransactionCanceled
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +134,15 @@ class ShardHeads:
         current = max(head.shards for head in self.heads())
         if count <= current:
             return current
-        for kind in SeriesOwner:
-            for shard in range(count):
-                self.table.update(
-                    head_key(kind, shard),
-                    "SET shards = :count",
-                    condition="attribute_not_exists(shards) OR shards < :count",
-                    values={":count": count},
-                )
+        raised = Conditional({}, "attribute_not_exists(shards) OR shards < :count", {":count": count})
+        try:
+            # every head at once: no worker may see the new count on one head and the old on another
+            self.table.update_all_or_none(
+                [replace(raised, key=head_key(kind, shard)) for kind in SeriesOwner for shard in range(count)],
+                "SET shards = :count",
+            )
+        except TransactionCanceled:  # another operator raised it as far or further meanwhile
+            return max(head.shards for head in self.heads())
         self._learn(count)
         return count
 

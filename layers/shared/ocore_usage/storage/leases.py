@@ -3,8 +3,9 @@
 A worker takes a shard's lease (``leaseOwner``, ``leaseExpires``) before it reads the shard's marks
 and gives it back with the cursor where it stopped (so the next worker goes on from there), the
 ``seq`` it rolled up to, and when the shard's parked projects are due. Every mark it deletes is
-deleted with a check that it still holds the lease (:func:`lease_check`): a worker that lost its
-lease writes nothing more to the shard (:class:`LeaseLost`).
+deleted with a check that it still holds the lease and that the shard count has not grown since
+it took it (:func:`lease_check`): a worker that lost its lease, or rolls by an outgrown count,
+writes nothing more to the shard (:class:`LeaseLost`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocore_usage.storage.heads import ShardHead, ShardHeads, head_key
-from ocore_usage.storage.keys import SeriesOwner
+from ocore_usage.storage.keys import SHARDS, SeriesOwner
 from ocore_usage.storage.tables import Conditional
 
 
@@ -32,11 +33,18 @@ class Lease:
     origin_floor: int | None = None
     """No sample behind a mark this worker takes was answered before this instant, so the origins it
     passes on are never later than it (docs/pipeline.md, "The watermark")."""
+    shards: int = SHARDS
+    """The shard count in force when the lease was taken: the worker rolls the projects (or orgs) that
+    this count puts in its shard, and moves the marks of any other to its shard."""
 
 
 def lease_check(lease: Lease) -> Conditional:
-    """The shard's head, as long as ``lease``'s owner holds it."""
-    return Conditional(head_key(lease.kind, lease.shard), "leaseOwner = :owner", {":owner": lease.owner})
+    """The shard's head, as long as ``lease``'s owner holds it and the shard count has not grown since."""
+    return Conditional(
+        head_key(lease.kind, lease.shard),
+        "leaseOwner = :owner AND (attribute_not_exists(shards) OR shards = :shards)",
+        {":owner": lease.owner, ":shards": lease.shards},
+    )
 
 
 class Leases(ShardHeads):
@@ -57,7 +65,9 @@ class Leases(ShardHeads):
         )
         if taken is None:
             return None
-        return Lease(head.kind, head.shard, owner, expires, int(taken.get("pendingOrigin", 0)) or now)
+        shards = int(taken.get("shards", SHARDS))
+        self._learn(shards)
+        return Lease(head.kind, head.shard, owner, expires, int(taken.get("pendingOrigin", 0)) or now, shards)
 
     def release(
         self,

@@ -267,6 +267,14 @@ class Table:
         transaction (at most ``TRANSACTION_LIMIT`` in all), or :class:`TransactionCanceled` saying which failed."""
         actions: list[Any] = [{"Delete": self._conditional(entry)} for entry in deletes]
         actions += [{"ConditionCheck": self._conditional(entry)} for entry in checks]
+        self._transact(actions)
+
+    def update_all_or_none(self, updates: Sequence[Conditional], expression: str) -> None:
+        """Apply ``expression`` to the item of each of ``updates`` (created if absent) only if every
+        condition holds: one transaction (at most ``TRANSACTION_LIMIT``), or :class:`TransactionCanceled`."""
+        self._transact([{"Update": {**self._conditional(entry), "UpdateExpression": expression}} for entry in updates])
+
+    def _transact(self, actions: list[Any]) -> None:
         try:
             self.client.transact_write_items(TransactItems=actions)
         except self.client.exceptions.TransactionCanceledException as error:

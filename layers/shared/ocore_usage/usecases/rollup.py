@@ -30,7 +30,7 @@ from ocore_usage.domain.timeline import (
 )
 from ocore_usage.domain.versions import Partition, resolve
 from ocore_usage.storage.heads import ShardHead
-from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner
+from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner, shard_of
 from ocore_usage.storage.leases import Lease, LeaseLost
 from ocore_usage.storage.marks import Mark, MarkPage
 from ocore_usage.storage.parked import Retry
@@ -208,9 +208,13 @@ class RollupService:
                     result.remaining += self._ready_marks(head, retries)
                     break
         except LeaseLost:
-            logger.warning("shard lease lost; its rolled hours are marked stale again", extra=_shard_log(head))
+            # Another worker holds the shard (the release below changes nothing then), or the count
+            # grew since the lease was taken (the shard is given back, still due).
+            logger.warning(
+                "shard lease lost or shard count grown; its rolled hours are marked stale again",
+                extra=_shard_log(head),
+            )
             result.failures += 1
-            return
         except Exception:
             logger.exception("shard rollup failed; it stays pending", extra=_shard_log(head))
             result.failures += 1
@@ -246,12 +250,21 @@ class RollupService:
 
     def _roll_batch(self, lease: Lease, marks: list[Mark], retries: dict[str, Retry], result: RollupResult) -> None:
         """Roll ``marks``: as one batch, or one project (or org) at a time if the batch fails; then clear
-        the marks rolled, and park the projects (or orgs) that failed."""
+        the marks rolled, and park the projects (or orgs) that failed.
+
+        Marks of a project (or org) that the lease's shard count puts in another shard (written before
+        the count grew) are not rolled here but moved there: only one shard's worker rolls a project.
+        """
+        strays = [mark for mark in marks if shard_of(mark.identifier, lease.shards) != lease.shard]
+        if strays:
+            self.work.mark(lease.kind, {(m.identifier, m.hour) for m in strays}, self.clock(), _origin(strays))
+            marks = [mark for mark in marks if shard_of(mark.identifier, lease.shards) == lease.shard]
         roll = self._roll_projects if lease.kind is SeriesOwner.PROJECT else self._roll_orgs
         written = result.buckets_written
         failed: dict[str, Exception] = {}
         try:
-            roll(marks, result)
+            if marks:
+                roll(marks, result)
             rolled = marks
         except Exception:
             result.buckets_written = written
@@ -263,7 +276,7 @@ class RollupService:
                 except Exception as error:
                     failed[group[0].identifier] = error
         try:
-            self.work.clear(rolled, lease)
+            self.work.clear(rolled + strays, lease)
         except LeaseLost:
             # The buckets just written may race the new holder's: mark them stale so it recomputes them.
             self.work.mark(lease.kind, {(m.identifier, m.hour) for m in rolled}, self.clock(), _origin(rolled))
