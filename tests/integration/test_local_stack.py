@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import boto3
 import pytest
 
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, parse_rfc3339
+from ocore_usage.storage.keys import MAX_SHARDS, SeriesOwner, shard_of
+from ocore_usage.storage.leases import LeaseLost
+from ocore_usage.storage.tables import Table
+from ocore_usage.storage.work import WorkQueue
 from tests.integration.conftest import RunningStack
-from tests.support.template import table_definitions
+from tests.support.template import LOGICAL_TABLE_NAMES, local_template, table_definitions
 
 pytestmark = pytest.mark.integration
 
@@ -89,14 +95,19 @@ def test_the_invoke_api_serves_boto3(local_stack: RunningStack) -> None:
         client.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
 
 
-def test_tables_are_the_templates(local_stack: RunningStack) -> None:
-    dynamodb = boto3.client(
+def _dynamodb(local_stack: RunningStack) -> Any:
+    """A client of the stack's DynamoDB Local."""
+    return boto3.client(
         "dynamodb",
         endpoint_url=local_stack.dynamodb_endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+
+
+def test_tables_are_the_templates(local_stack: RunningStack) -> None:
+    dynamodb = _dynamodb(local_stack)
     declared = table_definitions()
     assert set(dynamodb.list_tables()["TableNames"]) == set(declared)
     for name, properties in declared.items():
@@ -105,3 +116,34 @@ def test_tables_are_the_templates(local_stack: RunningStack) -> None:
         assert sorted(table["AttributeDefinitions"], key=str) == sorted(properties["AttributeDefinitions"], key=str)
         indexes = {i["IndexName"]: i["KeySchema"] for i in table.get("GlobalSecondaryIndexes", [])}
         assert indexes == {i["IndexName"]: i["KeySchema"] for i in properties.get("GlobalSecondaryIndexes", [])}
+
+
+def test_growing_the_shard_count_sets_every_head_in_one_transaction(local_stack: RunningStack) -> None:
+    # GIVEN a work table of its own on the stack's DynamoDB Local (the stack's keeps its count), and
+    # a worker holding a shard's lease under 16 shards
+    dynamodb = _dynamodb(local_stack)
+    request = local_template().tables[LOGICAL_TABLE_NAMES["work"]].create_table_request()
+    name = f"{request['TableName']}-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(**{**request, "TableName": name})
+    try:
+        _grow_with_a_worker_holding_a_lease(dynamodb, name)
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def _grow_with_a_worker_holding_a_lease(dynamodb: Any, name: str) -> None:
+    work = WorkQueue(Table(dynamodb, name))
+    work.mark(SeriesOwner.PROJECT, [("prj_a", parse_rfc3339("2026-11-25T00:00:00Z"))], 1)
+    head = next(h for h in work.heads() if h.kind is SeriesOwner.PROJECT and h.shard == shard_of("prj_a"))
+    lease = work.acquire(head, "worker-1", 2, 60 * MICROS_PER_SECOND)
+    assert lease is not None
+
+    # WHEN the count grows to the most there can be: both kinds' 50 heads, one transaction of 100
+    assert WorkQueue(Table(dynamodb, name)).grow(MAX_SHARDS) == MAX_SHARDS
+
+    # THEN every head holds it, a smaller count changes nothing, and the worker can clear no mark
+    heads = WorkQueue(Table(dynamodb, name)).heads()
+    assert (len(heads), {h.shards for h in heads}) == (2 * MAX_SHARDS, {MAX_SHARDS})
+    assert work.grow(32) == MAX_SHARDS
+    with pytest.raises(LeaseLost):
+        work.clear(work.pending(SeriesOwner.PROJECT, head.shard, 10), lease)
