@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ocore_usage.domain.timeline import now_micros
 from ocore_usage.usecases.rollup import Deadline, RollupRequest
 from ocore_usage.wiring import rollup_dispatcher, rollup_service
 
@@ -37,7 +38,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.info("rollup dispatch", extra={**dispatch.as_response(), "running": dispatch.running})
         return dispatch.as_response()
     if request.grow_to is not None:
-        logger.info("rollup shard count", extra={"shards": rollup_service().work.grow(request.grow_to)})
+        logger.info("rollup shard count", extra={"shards": rollup_service().work.grow(request.grow_to, now_micros())})
     result = rollup_service().run(request.shards, Deadline(context.get_remaining_time_in_millis))
     metrics.add_metric(name="SamplesProcessed", unit=MetricUnit.Count, value=result.processed)
     metrics.add_metric(name="BucketsWritten", unit=MetricUnit.Count, value=result.buckets_written)

@@ -139,11 +139,11 @@ def _grow_with_a_worker_holding_a_lease(dynamodb: Any, name: str) -> None:
     assert lease is not None
 
     # WHEN the count grows to the most there can be: both kinds' 50 heads, one transaction of 100
-    assert WorkQueue(Table(dynamodb, name)).grow(MAX_SHARDS) == MAX_SHARDS
+    assert WorkQueue(Table(dynamodb, name)).grow(MAX_SHARDS, 3) == MAX_SHARDS
 
     # THEN every head holds it, a smaller count changes nothing, and the worker can clear no mark
     heads = WorkQueue(Table(dynamodb, name)).heads()
     assert (len(heads), {h.shards for h in heads}) == (2 * MAX_SHARDS, {MAX_SHARDS})
-    assert work.grow(32) == MAX_SHARDS
+    assert work.grow(32, 4) == MAX_SHARDS
     with pytest.raises(LeaseLost):
         work.clear(work.pending(SeriesOwner.PROJECT, head.shard, 10), lease)

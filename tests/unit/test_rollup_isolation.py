@@ -321,13 +321,12 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
     with pytest.raises(ValueError, match="shard numbers"):
         pipeline.rollup().run(shards=[32])
     # AND the count never shrinks
-    assert work.grow(16) == 32
+    assert work.grow(16, pipeline.clock()) == 32
 
 
-@pytest.mark.parametrize("first", ["earlier", "later"])
-def test_a_worker_rolling_by_an_outgrown_shard_count_still_counts_each_sample_once(pipeline, monkeypatch, first):
-    # GIVEN a project that moves to another shard when the count grows from 16 to 32, and a sample's
-    # first version sent under 16
+def test_while_a_worker_of_the_count_before_a_growth_may_roll_a_project_no_other_worker_does(pipeline, monkeypatch):
+    # GIVEN a project that moves to another shard when the count grows from 16 to 32, a sample's
+    # first version sent under 16, and a worker of its old shard that has read the sample's identity
     project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
     pipeline.register(project_id, "org_a")
     ingest = pipeline.ingest
@@ -340,58 +339,37 @@ def test_a_worker_rolling_by_an_outgrown_shard_count_still_counts_each_sample_on
         ingest.ingest_body(jsonnum.dumps(body))
 
     send(0)
-    # AND workers that, once they have read the sample's identity, wait until both have; then the
-    # ``first`` one (the worker of the earlier or the later version) writes identities and finishes
-    # its run before the other writes (moto, unlike DynamoDB, may lose one of two updates of an item)
-    identities, write_identities = SampleRepository.identities, SampleRepository.write_identities
-    both_read = threading.Barrier(2, timeout=10)
-    has_read, written, finished = ({"earlier": threading.Event(), "later": threading.Event()} for _ in range(3))
+    identities = SampleRepository.identities
+    has_read, go_on = threading.Event(), threading.Event()
 
-    def read_together(self: SampleRepository, *args: Any) -> Any:
+    def read_then_wait(self: SampleRepository, *args: Any) -> Any:
         found = identities(self, *args)
-        me = threading.current_thread().name
-        if not written[me].is_set():
-            has_read[me].set()
-            both_read.wait()
+        if threading.current_thread().name == "old worker":
+            has_read.set()
+            assert go_on.wait(10)
         return found
 
-    def write_in_turn(self: SampleRepository, *args: Any) -> Any:
-        me = threading.current_thread().name
-        if me != first:
-            finished[first].wait(10)
-        try:
-            return write_identities(self, *args)
-        finally:
-            written[me].set()
+    monkeypatch.setattr(SampleRepository, "identities", read_then_wait)
+    old_worker = threading.Thread(target=pipeline.rollup().run, kwargs={"shards": [shard_of(project_id)]})
+    old_worker.name = "old worker"
+    old_worker.start()
+    assert has_read.wait(10)
 
-    monkeypatch.setattr(SampleRepository, "identities", read_together)
-    monkeypatch.setattr(SampleRepository, "write_identities", write_in_turn)
-
-    def worker(name: str, shard: int) -> threading.Thread:
-        def run() -> None:
-            try:
-                pipeline.rollup().run(shards=[shard])
-            finally:
-                finished[name].set()
-
-        thread = threading.Thread(target=run, name=name)
-        thread.start()
-        return thread
-
-    # WHEN the old shard's worker has read the identity, the count grows to 32 and a later version
-    # (three hours on) is sent under it, and the new shard's worker rolls it at the same time
-    workers = [worker("earlier", shard_of(project_id))]
-    assert has_read["earlier"].wait(10)
-    WorkQueue(pipeline.table("work")).grow(32)
+    # WHEN the count grows meanwhile, a later version (three hours on) is sent under 32, and the
+    # project's new shard is rolled
+    WorkQueue(pipeline.table("work")).grow(32, pipeline.clock())
     ingest.work.heads()  # the ingest learns the count
     send(3)
-    workers.append(worker("later", shard_of(project_id, 32)))
-    for thread in workers:
-        thread.join()
+    new_shard = pipeline.rollup().run(shards=[shard_of(project_id, 32)])
+
+    # THEN the new shard's worker leaves it for now: the old worker may be rolling its project
+    assert (new_shard.processed, new_shard.remaining) == (0, 1)
+    # AND once the old worker is done (finding the count grown, it gives its shard back), the
+    # sample counts once, as its later version
+    go_on.set()
+    old_worker.join()
     monkeypatch.undo()
     pipeline.roll_until_done()
-
-    # THEN only the later version counts
     latest = FIRST_HOUR + timedelta(hours=3)
     assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [latest]
     # AND a correction after it replaces it
@@ -413,7 +391,7 @@ def test_after_the_count_grows_a_project_is_rolled_only_in_its_new_shard(pipelin
 
     # WHEN the count grows (every head in one request) and the old shard is rolled
     counts = count_requests(pipeline.client)
-    assert work.grow(32) == 32
+    assert work.grow(32, pipeline.clock()) == 32
     assert counts["TransactWriteItems"] == 1 and counts["UpdateItem"] == 0
     assert all(head.shards == 32 for head in work.heads())
     pipeline.rollup().run(shards=[old])
@@ -435,7 +413,7 @@ def test_a_worker_whose_shard_count_was_outgrown_deletes_no_mark(pipeline):
     assert lease is not None and lease.shards == SHARDS
     marks = work.pending(SeriesOwner.PROJECT, head.shard, 10)
     # WHEN the count grows while it rolls THEN it can delete nothing
-    WorkQueue(pipeline.table("work")).grow(32)
+    WorkQueue(pipeline.table("work")).grow(32, pipeline.clock())
     with pytest.raises(LeaseLost):
         work.clear(marks, lease)
     assert len(work.pending(SeriesOwner.PROJECT, head.shard, 10)) == 1

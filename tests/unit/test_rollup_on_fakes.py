@@ -76,8 +76,11 @@ class WorkInMemory:
         self.marked.append((kind, set(stale)))
         return set()
 
-    def grow(self, count: int) -> int:
+    def grow(self, count: int, now: int) -> int:
         return SHARDS
+
+    def outgrown_lease_held(self, lease: Lease, now: int) -> bool:
+        return False
 
     def hold(self, project_id: str, hours: Iterable[int], now: int) -> None:
         raise AssertionError("every project here is registered")
@@ -107,10 +110,8 @@ class NoSamples:
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         pass
 
-    def write_identities(
-        self, project_id: str, identities: Mapping[str, Identity], read: Mapping[str, Identity]
-    ) -> set[str]:
-        return set()
+    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
+        pass
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
         pass

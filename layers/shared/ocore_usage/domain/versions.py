@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ocore_usage.domain.metered import MeteredInterval
@@ -93,28 +93,26 @@ class Resolution:
     """Partitions where a version stopped counting: the hours their samples overlap are stale."""
 
     def apply(self, partitions: Mapping[int, Partition]) -> None:
-        """Apply the tombstones to the partitions held in memory."""
+        """Apply the tombstones to the partitions held in memory, and mark every page indexed."""
         for (hour, sample_id), upto in self.tombstones.items():
             partition = partitions.get(hour)
             if partition is not None:
                 partition.tombstones[sample_id] = max(upto, partition.tombstones.get(sample_id, ""))
+        for partition in partitions.values():
+            partition.indexed = partition.pages
 
 
-def resolve(
-    partitions: Mapping[int, Partition], identities: Mapping[str, Identity], among: Container[str] | None = None
-) -> Resolution:
+def resolve(partitions: Mapping[int, Partition], identities: Mapping[str, Identity]) -> Resolution:
     """The tombstones and identities that leave only the highest version of each new sample live.
 
     ``identities`` holds the stored identity of every sample that has a new entry (absent: none
     stored). Only samples with new entries can change: the others were resolved when their pages
-    were indexed. ``among`` limits it to those samples (default: every sample with a new entry).
+    were indexed.
     """
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     starts: dict[tuple[str, str], int] = {}
     for partition in partitions.values():
         for entry in partition.new_entries():
-            if among is not None and entry.sample_id not in among:
-                continue
             candidates[entry.sample_id].append((entry.version, partition.hour))
             starts[(entry.sample_id, entry.version)] = entry.interval.start
     resolution = Resolution()

@@ -41,6 +41,10 @@ class ShardHead:
     """Never later than the origin of any mark of the shard not yet rolled, parked ones included (0: none)."""
     rolled_at: int = 0
     """When the shard was last left with nothing pending, as of the start of its last lap (0: never)."""
+    lease_shards: int = SHARDS
+    """The shard count in force when the lease was taken."""
+    grown_at: int = 0
+    """When the shard count last grew (0: never)."""
 
     @property
     def has_work(self) -> bool:
@@ -53,6 +57,10 @@ class ShardHead:
 
     def leased(self, now: int) -> bool:
         return bool(self.lease_owner) and self.lease_expires >= now
+
+    def outgrown_lease(self, now: int) -> bool:
+        """Held under a shard count that has grown since: its worker may roll projects that are no longer its."""
+        return self.leased(now) and self.lease_shards < self.shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,8 @@ def head_of(kind: SeriesOwner, shard: int, item: dict[str, Any]) -> ShardHead:
         shards=int(item.get("shards", SHARDS)),
         pending_origin=int(item.get("pendingOrigin", 0)),
         rolled_at=int(item.get("rolledAt", 0)),
+        lease_shards=int(item.get("leaseShards", SHARDS)),
+        grown_at=int(item.get("grownAt", 0)),
     )
 
 
@@ -126,7 +136,7 @@ class ShardHeads:
                         values={":origin": origin},
                     )
 
-    def grow(self, count: int) -> int:
+    def grow(self, count: int, now: int) -> int:
         """Raise the shard count to ``count`` on every head (it never shrinks); returns the count in force;
         marks stay where they were written (docs/pipeline.md, "Growing the shard count")."""
         if not SHARDS <= count <= MAX_SHARDS:
@@ -134,12 +144,12 @@ class ShardHeads:
         current = max(head.shards for head in self.heads())
         if count <= current:
             return current
-        raised = Conditional({}, "attribute_not_exists(shards) OR shards < :count", {":count": count})
+        raised = Conditional({}, "attribute_not_exists(shards) OR shards < :count", {":count": count, ":now": now})
         try:
             # every head at once: no worker may see the new count on one head and the old on another
             self.table.update_all_or_none(
                 [replace(raised, key=head_key(kind, shard)) for kind in SeriesOwner for shard in range(count)],
-                "SET shards = :count",
+                "SET shards = :count, grownAt = :now",
             )
         except TransactionCanceled:  # another operator raised it as far or further meanwhile
             return max(head.shards for head in self.heads())

@@ -13,9 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ocore_usage.storage.heads import ShardHead, ShardHeads, head_key
+from ocore_usage.domain.timeline import MICROS_PER_SECOND
+from ocore_usage.storage.heads import ShardHead, ShardHeads, head_key, head_of
 from ocore_usage.storage.keys import SHARDS, SeriesOwner
 from ocore_usage.storage.tables import Conditional
+
+LONGEST_LEASE = (900 + 15) * MICROS_PER_SECOND
+"""The longest a lease can last: Lambda's longest timeout and the lease's margin past it."""
 
 
 class LeaseLost(RuntimeError):
@@ -36,6 +40,8 @@ class Lease:
     shards: int = SHARDS
     """The shard count in force when the lease was taken: the worker rolls the projects (or orgs) that
     this count puts in its shard, and moves the marks of any other to its shard."""
+    grown_at: int = 0
+    """When the shard count last grew, as the head said when the lease was taken (0: never)."""
 
 
 def lease_check(lease: Lease) -> Conditional:
@@ -59,15 +65,29 @@ class Leases(ShardHeads):
         expires = now + lease
         taken = self.table.update_if(
             head_key(head.kind, head.shard),
-            "SET leaseOwner = :owner, leaseExpires = :expires REMOVE lapOrigin",
+            "SET leaseOwner = :owner, leaseExpires = :expires, leaseShards = if_not_exists(shards, :shards) "
+            "REMOVE lapOrigin",
             condition="attribute_not_exists(leaseExpires) OR leaseExpires < :now OR leaseOwner = :owner",
-            values={":owner": owner, ":expires": expires, ":now": now},
+            values={":owner": owner, ":expires": expires, ":now": now, ":shards": SHARDS},
         )
         if taken is None:
             return None
-        shards = int(taken.get("shards", SHARDS))
-        self._learn(shards)
-        return Lease(head.kind, head.shard, owner, expires, int(taken.get("pendingOrigin", 0)) or now, shards)
+        held = head_of(head.kind, head.shard, taken)
+        self._learn(held.lease_shards)
+        return Lease(
+            head.kind, head.shard, owner, expires, held.pending_origin or now, held.lease_shards, held.grown_at
+        )
+
+    def outgrown_lease_held(self, lease: Lease, now: int) -> bool:
+        """Whether a worker may still hold a lease taken before the count grew to ``lease.shards``.
+
+        Such a worker rolls by the old count, so it may be rolling a project of this shard: the holder
+        of ``lease`` must leave its shard until that worker is done. A lease lasts at most
+        ``LONGEST_LEASE``, so after that long from the growth no head is read.
+        """
+        if not lease.grown_at or now > lease.grown_at + LONGEST_LEASE:
+            return False
+        return any(head.outgrown_lease(now) for head in self.heads())
 
     def release(
         self,

@@ -40,7 +40,7 @@ from ocore_usage.storage.keys import (
     tombstone_sk,
     version_of_page,
 )
-from ocore_usage.storage.tables import Conditional, Table, runs_within
+from ocore_usage.storage.tables import Table, runs_within
 
 PAGE_BYTES = 300_000
 """Encoded entries per page item, under DynamoDB's 400 KB item limit with room for the rest."""
@@ -154,35 +154,18 @@ class SampleRepository:
             for number, chunk in enumerate(batched(entries, TOMBSTONES_PER_ITEM, strict=False))
         )
 
-    def write_identities(
-        self, project_id: str, identities: Mapping[str, Identity], read: Mapping[str, Identity]
-    ) -> set[str]:
-        """Write each identity only if the stored one is still the one ``read`` holds (none, if absent
-        there); the ids whose stored identity has changed since, left as they are.
-
-        So two resolutions of one sample at once (a project's marks in two shards after the count
-        grew, a worker that outlived its lease) cannot both write one: the second learns of the first.
-        """
-        ids = list(identities)
-        written = self.table.put_each_if([self._conditional_identity(project_id, s, identities[s], read) for s in ids])
-        return {sample_id for sample_id, done in zip(ids, written, strict=True) if not done}
-
-    @staticmethod
-    def _conditional_identity(
-        project_id: str, sample_id: str, identity: Identity, read: Mapping[str, Identity]
-    ) -> Conditional:
-        item = {
-            "pk": identity_pk(project_id, sample_id),
-            "sk": IDENTITY_SK,  # the ids are the key's: not stored again (storage is billed by the byte)
-            "version": identity.version,
-            "hour": identity.hour,
-            "start": identity.start,
-            "expiresAt": _expires(identity.start, IDENTITY_RETENTION),
-        }
-        before = read.get(sample_id)
-        if before is None:
-            return Conditional(item, "attribute_not_exists(pk)", {})
-        return Conditional(item, "#version = :read", {":read": before.version}, {"#version": "version"})
+    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
+        self.table.batch_write(
+            {
+                "pk": identity_pk(project_id, sample_id),
+                "sk": IDENTITY_SK,  # the ids are the key's: not stored again (storage is billed by the byte)
+                "version": identity.version,
+                "hour": identity.hour,
+                "start": identity.start,
+                "expiresAt": _expires(identity.start, IDENTITY_RETENTION),
+            }
+            for sample_id, identity in identities.items()
+        )
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
         """Record, for each partition with pages not indexed yet, that all its pages now are.

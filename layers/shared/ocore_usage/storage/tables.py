@@ -52,8 +52,7 @@ class TransactionCanceled(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Conditional:
-    """The item at ``key`` (for a put, ``key`` is the whole item), with a ``ConditionExpression`` on the
-    item stored there and the expression's names and values."""
+    """The item at ``key``, with a ``ConditionExpression`` on it and the expression's names and values."""
 
     key: Key
     condition: str
@@ -250,18 +249,6 @@ class Table:
             params["ExpressionAttributeValues"] = marshal(values)
         return params
 
-    def put_each_if(self, puts: Sequence[Conditional]) -> list[bool]:
-        """Put each item whose condition holds on the one stored at its key, concurrently; whether
-        each was written, in order (a put whose condition failed changed nothing)."""
-        return _each(self._put_if, puts)
-
-    def _put_if(self, put: Conditional) -> bool:
-        try:
-            self.client.put_item(**self._conditional(put, "Item"))
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
     def delete_all_or_none(self, deletes: Sequence[Conditional], checks: Sequence[Conditional] = ()) -> None:
         """Delete the item of each of ``deletes`` only if every condition (``checks``' too) holds: one
         transaction (at most ``TRANSACTION_LIMIT`` in all), or :class:`TransactionCanceled` saying which failed."""
@@ -281,15 +268,13 @@ class Table:
             reasons = error.response.get("CancellationReasons", [])
             raise TransactionCanceled([reason.get("Code", "") for reason in reasons]) from error
 
-    def _conditional(self, entry: Conditional, part: str = "Key") -> dict[str, Any]:
-        """The request's table, ``entry.key`` as its ``part`` (``Key``, or ``Item`` for a put) and condition."""
+    def _conditional(self, entry: Conditional) -> dict[str, Any]:
         action: dict[str, Any] = {
             "TableName": self.name,
-            part: marshal(entry.key),
+            "Key": marshal(entry.key),
             "ConditionExpression": entry.condition,
+            "ExpressionAttributeValues": marshal(entry.values),
         }
-        if entry.values:
-            action["ExpressionAttributeValues"] = marshal(entry.values)
         if entry.names:
             action["ExpressionAttributeNames"] = dict(entry.names)
         return action

@@ -28,7 +28,7 @@ from ocore_usage.domain.timeline import (
     format_instant,
     now_micros,
 )
-from ocore_usage.domain.versions import Partition, resolve
+from ocore_usage.domain.versions import resolve
 from ocore_usage.storage.heads import ShardHead
 from ocore_usage.storage.keys import MARKS_END, MAX_SHARDS, SHARDS, SeriesOwner, shard_of
 from ocore_usage.storage.leases import Lease, LeaseLost
@@ -171,6 +171,10 @@ class RollupService:
         """Roll one shard under its lease, lap after lap, until a lap finds nothing to roll or time runs out;
         ``report``: count the shard's marks in ``remaining`` when it cannot be taken (or fails)."""
         lease = self.work.acquire(head, owner, self.clock(), deadline.lease()) if deadline.has_time() else None
+        if lease is not None and self.work.outgrown_lease_held(lease, self.clock()):
+            # a worker of the count before a growth may be rolling one of this shard's projects: the next run
+            self.work.release(lease, cursor=head.cursor, done=None, retry_at=None, since=0, parked=True)
+            lease = None
         if lease is None:
             if report:
                 result.remaining += self.work.count(head.kind, head.shard)
@@ -349,33 +353,20 @@ class RollupService:
         Samples overlapping hour ``h`` start in ``h`` or the hour before. New pages are resolved
         against the samples' identities first (``versions.resolve``); the writes go tombstones,
         then marks for the other hours a superseded version overlaps, then identities, then the
-        indexed set, so a crash in between only leaves the same resolution to be made again. An
-        identity that changed since it was read (another worker resolved the sample meanwhile) is
-        read again and its sample resolved again, until every identity written was the one read.
+        indexed set, so a crash in between only leaves the same resolution to be made again.
         """
         partitions = self.samples.read_partitions(project_id, {h - d for h in hours for d in (0, MICROS_PER_HOUR)})
         new_ids = {entry.sample_id for partition in partitions.values() for entry in partition.new_entries()}
         if new_ids:
-            self._resolve_new(project_id, partitions, new_ids, set(hours), origin)
-        return {hour: partition.live() for hour, partition in partitions.items()}
-
-    def _resolve_new(
-        self, project_id: str, partitions: dict[int, Partition], pending: set[str], hours: set[int], origin: int | None
-    ) -> None:
-        stored = self.samples.identities(project_id, pending)
-        while pending:
-            resolution = resolve(partitions, stored, among=pending)
+            resolution = resolve(partitions, self.samples.identities(project_id, new_ids))
             self.samples.write_tombstones(project_id, resolution.tombstones)
             # a version that stopped counting may overlap the hour after its partition too
-            elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - hours
+            elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - set(hours)
             self.work.mark(SeriesOwner.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock(), origin)
+            self.samples.write_identities(project_id, resolution.identities)
+            self.samples.write_indexed(project_id, partitions.values())
             resolution.apply(partitions)
-            pending = self.samples.write_identities(project_id, resolution.identities, stored)
-            if pending:
-                stored = {**stored, **self.samples.identities(project_id, pending)}
-        self.samples.write_indexed(project_id, partitions.values())
-        for partition in partitions.values():
-            partition.indexed = partition.pages
+        return {hour: partition.live() for hour, partition in partitions.items()}
 
     def _hold(self, project_id: str, hours: list[int]) -> None:
         """Park the hours of an unregistered project until project sync registers it."""
