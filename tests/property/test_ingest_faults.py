@@ -30,8 +30,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from ocore_usage.api import jsonnum
 from ocore_usage.domain.timeline import to_micros
 from ocore_usage.storage.wire import decode_with_json
+from ocore_usage.storage.work import WorkQueue
 from tests.support.faults import CrashAfterRequests, InjectedCrash
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.reference import RefSample
@@ -128,6 +130,56 @@ def test_a_rollup_dying_after_any_request_then_the_next_one_counts_every_sample_
             pipeline.roll_until_done()
             # THEN the rollups equal the two batches applied once each, in order
             assert_rollups_match(pipeline, standing(first, second))
+
+
+ACROSS_A_GROWTH = (
+    [
+        RefSample("p-b", "s4", "i3", NOW.replace(day=2, hour=1, minute=58), 300, *_FIGURES),
+        RefSample("p-a", "s5", "i0", NOW.replace(day=2, hour=1), 60, *_FIGURES),
+        RefSample("p-b", "s7", "i4", NOW.replace(day=2, hour=4), 60, *_FIGURES),  # its hour marked only under 16
+    ],
+    [
+        RefSample("p-b", "s4", "i3", NOW.replace(day=2, hour=9), 300, *_FIGURES),  # moved
+        RefSample("p-b", "s6", "i3", NOW.replace(day=2, hour=1), 60, *_FIGURES),  # new
+    ],
+)
+"""Samples of p-b, whose shard changes when the count grows from 16 to 32, and of p-a (same org), whose does not."""
+
+
+def _around_a_growth(pipeline: Pipeline, rollup_dies_first: bool, client: object) -> None:
+    """The first batch, a growth to 32 shards and the second batch (sent by an ingest that knows the
+    count), with a rollup on ``client`` before the growth or after the second batch."""
+    send(pipeline, ACROSS_A_GROWTH[0])
+    dying = pipeline.rollup(client=client)
+    if rollup_dies_first:
+        with contextlib.suppress(InjectedCrash):
+            dying.run()
+    WorkQueue(pipeline.table("work")).grow(32, pipeline.clock())
+    ingest = pipeline.ingest
+    ingest.work.heads()
+    ingest.ingest_body(jsonnum.dumps({"samples": [s.as_json() for s in ACROSS_A_GROWTH[1]]}))
+    if not rollup_dies_first:
+        with contextlib.suppress(InjectedCrash):
+            dying.run()
+
+
+@pytest.mark.parametrize("rollup_dies_first", [True, False], ids=["dies before the growth", "dies after it"])
+def test_a_rollup_dying_after_any_request_around_a_shard_count_growth_loses_and_doubles_nothing(rollup_dies_first):
+    with registered_pipeline() as pipeline:
+        counting = CrashAfterRequests(pipeline.client, survive=10**6)
+        _around_a_growth(pipeline, rollup_dies_first, counting)
+        requests = counting.made
+    for crash_after in range(requests):
+        with registered_pipeline() as pipeline:
+            # GIVEN a rollup that dies after its k-th request, holding its leases, before the count
+            # grows to 32 or after, with marks of a moving project in its old shard and its new one
+            _around_a_growth(pipeline, rollup_dies_first, CrashAfterRequests(pipeline.client, survive=crash_after))
+            # WHEN a rollup runs while the dead worker's leases are held, then after they run out
+            pipeline.rollup().run()
+            pipeline.clock.advance(10 * 60 * 1_000_000)
+            pipeline.roll_until_done()
+            # THEN the rollups equal the two batches applied once each, in order
+            assert_rollups_match(pipeline, standing(*ACROSS_A_GROWTH))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
