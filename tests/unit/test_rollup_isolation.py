@@ -15,7 +15,7 @@ from functions.rollup import app as rollup_app
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.timeline import MICROS_PER_HOUR, MICROS_PER_SECOND, Granularity, parse_rfc3339
 from ocore_usage.storage.keys import SHARDS, SeriesOwner, shard_of
-from ocore_usage.storage.leases import LeaseLost
+from ocore_usage.storage.leases import Lease, LeaseLost
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
 from ocore_usage.storage.work import WorkQueue
@@ -402,6 +402,34 @@ def test_after_the_count_grows_a_project_is_rolled_only_in_its_new_shard(pipelin
     # AND the new shard's worker rolls them
     pipeline.rollup().run(shards=[new])
     assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 2
+
+
+def test_after_a_growth_a_worker_leaves_its_shard_only_while_a_lease_that_may_hold_its_projects_lasts(pipeline):
+    # GIVEN leases of project shards 3 and 4 and of org shard 3, taken under 16 shards
+    work = WorkQueue(pipeline.table("work"))
+    for kind, shard in ((SeriesOwner.PROJECT, 3), (SeriesOwner.PROJECT, 4), (SeriesOwner.ORG, 3)):
+        assert work.acquire(
+            _head(pipeline, kind, shard), f"old-{kind}{shard}", pipeline.clock(), 60 * MICROS_PER_SECOND
+        )
+    # WHEN the count doubles
+    work.grow(32, pipeline.clock())
+
+    def leaves(kind: SeriesOwner, shard: int) -> bool:
+        lease = work.acquire(_head(pipeline, kind, shard), "new", pipeline.clock(), 60 * MICROS_PER_SECOND)
+        assert lease is not None and lease.shards == 32
+        return work.outgrown_lease_held(lease, pipeline.clock())
+
+    # THEN a project shard whose ids lay in old shard 3 or 4 is left, another is not, nor is an org shard
+    assert [leaves(SeriesOwner.PROJECT, shard) for shard in (19, 20, 21)] == [True, True, False]
+    assert leaves(SeriesOwner.ORG, 21) is False
+    # AND a lease of a growth longer ago than any lease lasts reads nothing
+    ancient = Lease(SeriesOwner.PROJECT, 19, "new", pipeline.clock.now + MICROS_PER_SECOND, shards=32, grown_at=1)
+    counts = count_requests(pipeline.client)
+    assert not work.outgrown_lease_held(ancient, pipeline.clock())
+    assert not counts
+    # AND once the old leases have run out, nothing is left
+    pipeline.clock.advance(61 * MICROS_PER_SECOND)
+    assert leaves(SeriesOwner.PROJECT, 19) is False
 
 
 def test_a_worker_whose_shard_count_was_outgrown_deletes_no_mark(pipeline):

@@ -11,6 +11,7 @@ writes nothing more to the shard (:class:`LeaseLost`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 from typing import Any
 
 from ocore_usage.domain.timeline import MICROS_PER_SECOND
@@ -79,15 +80,23 @@ class Leases(ShardHeads):
         )
 
     def outgrown_lease_held(self, lease: Lease, now: int) -> bool:
-        """Whether a worker may still hold a lease taken before the count grew to ``lease.shards``.
+        """Whether a worker may still be rolling, by a count older than ``lease.shards``, a project (or
+        org) that is now in ``lease``'s shard: then the holder of ``lease`` must leave its shard until
+        that worker is done. A lease lasts at most ``LONGEST_LEASE``, so after that long from the growth
+        no head is read.
 
-        Such a worker rolls by the old count, so it may be rolling a project of this shard: the holder
-        of ``lease`` must leave its shard until that worker is done. A lease lasts at most
-        ``LONGEST_LEASE``, so after that long from the growth no head is read.
+        An id in shard ``b`` of ``n`` shards is in shard ``a`` of ``m`` only if ``a`` and ``b`` are equal
+        modulo ``gcd(m, n)`` (its crc32 is ``b`` modulo ``n`` and ``a`` modulo ``m``): after a doubling,
+        only the shard's one old shard matters.
         """
         if not lease.grown_at or now > lease.grown_at + LONGEST_LEASE:
             return False
-        return any(head.outgrown_lease(now) for head in self.heads())
+        return any(
+            head.kind is lease.kind
+            and head.outgrown_lease(now)
+            and (head.shard - lease.shard) % gcd(head.lease_shards, lease.shards) == 0
+            for head in self.heads()
+        )
 
     def release(
         self,
