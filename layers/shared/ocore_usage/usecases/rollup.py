@@ -212,13 +212,17 @@ class RollupService:
                     result.remaining += self._ready_marks(head, retries)
                     break
         except LeaseLost:
-            # Another worker holds the shard (the release below changes nothing then), or the count
-            # grew since the lease was taken (the shard is given back, still due).
-            logger.warning(
-                "shard lease lost or shard count grown; its rolled hours are marked stale again",
-                extra=_shard_log(head),
-            )
-            result.failures += 1
+            # The count grew since the lease was taken (marking the hours again taught it: the shard is
+            # given back, still due), or another worker holds the shard (the release changes nothing).
+            if self.work.shard_count > lease.shards:
+                logger.info(
+                    "shard count grew while rolling; its rolled hours are marked stale again", extra=_shard_log(head)
+                )
+                if report:
+                    result.remaining += self._count_or_one(head)
+            else:
+                logger.warning("shard lease lost; its rolled hours are marked stale again", extra=_shard_log(head))
+                result.failures += 1
         except Exception:
             logger.exception("shard rollup failed; it stays pending", extra=_shard_log(head))
             result.failures += 1
