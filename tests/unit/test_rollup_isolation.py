@@ -437,6 +437,24 @@ def test_after_a_growth_a_worker_leaves_its_shard_only_while_a_lease_that_may_ho
     assert leaves(SeriesOwner.PROJECT, 19) is False
 
 
+def test_a_parked_project_whose_shard_changes_is_retried_in_its_new_shard(pipeline):
+    # GIVEN a project parked in its shard under 16 shards, which moves to another one under 32
+    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    pipeline.register(project_id, "org_a")
+    pipeline.send(samples(project_id, hours=1))
+    assert _run(pipeline, FailingRollups(pipeline.table("rollups"), {project_id})).failed == [project_id]
+    work = WorkQueue(pipeline.table("work"))
+    assert set(work.retries(SeriesOwner.PROJECT, shard_of(project_id))) == {project_id}
+    # WHEN the count grows and the retry is due
+    work.grow(32, pipeline.clock())
+    pipeline.clock.advance(retry_delay(1) + 1)
+    pipeline.roll_until_done()
+    # THEN it is rolled in its new shard, and its old shard keeps no parked record of it
+    assert hours_of(pipeline, SeriesOwner.PROJECT, project_id) == 1
+    assert work.retries(SeriesOwner.PROJECT, shard_of(project_id)) == {}
+    assert not _head(pipeline, SeriesOwner.PROJECT, shard_of(project_id)).parked
+
+
 def test_a_worker_whose_shard_count_was_outgrown_deletes_no_mark(pipeline):
     # GIVEN a worker holding a shard's lease under 16 shards, and marks it read
     work = WorkQueue(pipeline.table("work"))

@@ -84,6 +84,8 @@ class RollupResult:
     failed: list[str] = field(default_factory=list)
     """Ids of the projects and orgs parked by this run."""
     _samples: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    _moved: int = field(default=0, repr=False)
+    """Marks moved out of old shards (after a growth) into the shards that now hold their ids."""
 
     def as_response(self) -> dict[str, int]:
         return {"processed": self.processed, "remaining": self.remaining}
@@ -148,21 +150,38 @@ class RollupService:
         wanted = set(range(count)) if shards is None else set(shards)
         if wanted - set(range(count)):
             raise ValueError(f"'shards' must be shard numbers from 0 to {count - 1}")
-        now = self.clock()
-        project_heads = [h for h in heads if h.kind is SeriesOwner.PROJECT and h.shard in wanted and h.due(now)]
-        for head in project_heads:
-            self._roll_shard(head, owner, result, deadline, report=True)
-        if project_heads:
+        if self._roll_stage(SeriesOwner.PROJECT, heads, wanted, owner, result, deadline):
             heads = self.work.heads()  # the project stage has just marked org hours
-        now = self.clock()
-        org_heads = [h for h in heads if h.kind is SeriesOwner.ORG and h.due(now)]
-        for head in sorted(org_heads, key=lambda h: h.shard not in wanted):
-            if head.shard in wanted:
-                self._roll_shard(head, owner, result, deadline, report=True)
-            elif not head.leased(self.clock()):
-                self._roll_shard(head, owner, result, deadline, report=False)
+        self._roll_stage(SeriesOwner.ORG, heads, wanted, owner, result, deadline)
         result.processed = len(result._samples)
         return result
+
+    def _roll_stage(
+        self,
+        kind: SeriesOwner,
+        heads: list[ShardHead],
+        wanted: set[int],
+        owner: str,
+        result: RollupResult,
+        deadline: Deadline,
+    ) -> bool:
+        """Roll the due shards of ``kind`` asked for (and, for orgs, any other that no worker holds), then
+        those that marks moved out of old shards (after a growth) made due; whether any was due."""
+        rolled: set[int] = set()
+        while True:
+            now, moved = self.clock(), result._moved
+            due = [h for h in heads if h.kind is kind and h.shard not in rolled and h.due(now)]
+            if kind is SeriesOwner.PROJECT:
+                due = [h for h in due if h.shard in wanted]
+            for head in sorted(due, key=lambda h: h.shard not in wanted):
+                if head.shard in wanted:
+                    self._roll_shard(head, owner, result, deadline, report=True)
+                elif not head.leased(self.clock()):
+                    self._roll_shard(head, owner, result, deadline, report=False)
+                rolled.add(head.shard)
+            if not due or result._moved == moved:
+                return bool(rolled)
+            heads = self.work.heads()
 
     # ------------------------------------------------------------------ shards
     def _roll_shard(
@@ -266,6 +285,7 @@ class RollupService:
         strays = [mark for mark in marks if shard_of(mark.identifier, lease.shards) != lease.shard]
         if strays:
             self.work.mark(lease.kind, {(m.identifier, m.hour) for m in strays}, self.clock(), _origin(strays))
+            result._moved += len(strays)
             marks = [mark for mark in marks if shard_of(mark.identifier, lease.shards) == lease.shard]
         roll = self._roll_projects if lease.kind is SeriesOwner.PROJECT else self._roll_orgs
         written = result.buckets_written
@@ -289,7 +309,7 @@ class RollupService:
             # The buckets just written may race the new holder's: mark them stale so it recomputes them.
             self.work.mark(lease.kind, {(m.identifier, m.hour) for m in rolled}, self.clock(), _origin(rolled))
             raise
-        recovered = {mark.identifier for mark in rolled} & retries.keys()
+        recovered = {mark.identifier for mark in rolled + strays} & retries.keys()  # a moved one is retried there
         if recovered:
             self.work.unpark(lease.kind, lease.shard, recovered)
             for identifier in recovered:
