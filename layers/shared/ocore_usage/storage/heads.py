@@ -12,7 +12,7 @@ set on every head in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ocore_usage.storage.keys import HEAD, MAX_SHARDS, SHARDS, SeriesOwner, shard_pk
@@ -144,11 +144,15 @@ class ShardHeads:
         current = max(head.shards for head in self.heads())
         if count <= current:
             return current
-        raised = Conditional({}, "attribute_not_exists(shards) OR shards < :count", {":count": count, ":now": now})
+        values = {":count": count, ":now": now}
         try:
             # every head at once: no worker may see the new count on one head and the old on another
             self.table.update_all_or_none(
-                [replace(raised, key=head_key(kind, shard)) for kind in SeriesOwner for shard in range(count)],
+                [
+                    Conditional(head_key(kind, shard), "attribute_not_exists(shards) OR shards < :count", values)
+                    for kind in SeriesOwner
+                    for shard in range(count)
+                ],
                 "SET shards = :count, grownAt = :now",
             )
         except TransactionCanceled:  # another operator raised it as far or further meanwhile
