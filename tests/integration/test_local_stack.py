@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.dynamodb import client as dynamodb_client
 from ocore_usage.domain.timeline import MICROS_PER_SECOND, parse_rfc3339
 from ocore_usage.storage.keys import MAX_SHARDS, SeriesOwner, shard_of
 from ocore_usage.storage.leases import LeaseLost
@@ -95,19 +96,8 @@ def test_the_invoke_api_serves_boto3(local_stack: RunningStack) -> None:
         client.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
 
 
-def _dynamodb(local_stack: RunningStack) -> Any:
-    """A client of the stack's DynamoDB Local."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=local_stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def test_tables_are_the_templates(local_stack: RunningStack) -> None:
-    dynamodb = _dynamodb(local_stack)
+    dynamodb = dynamodb_client(local_stack.dynamodb_endpoint)
     declared = table_definitions()
     assert set(dynamodb.list_tables()["TableNames"]) == set(declared)
     for name, properties in declared.items():
@@ -121,7 +111,7 @@ def test_tables_are_the_templates(local_stack: RunningStack) -> None:
 def test_growing_the_shard_count_sets_every_head_in_one_transaction(local_stack: RunningStack) -> None:
     # GIVEN a work table of its own on the stack's DynamoDB Local (the stack's keeps its count), and
     # a worker holding a shard's lease under 16 shards
-    dynamodb = _dynamodb(local_stack)
+    dynamodb = dynamodb_client(local_stack.dynamodb_endpoint)
     request = local_template().tables[LOGICAL_TABLE_NAMES["work"]].create_table_request()
     name = f"{request['TableName']}-{uuid.uuid4().hex[:8]}"
     dynamodb.create_table(**{**request, "TableName": name})

@@ -58,6 +58,11 @@ def samples(project_id: str, hours: int, instances: int = 2, start: datetime = F
     ]
 
 
+def moving_project() -> str:
+    """A project id whose shard changes when the count grows from 16 to 32."""
+    return next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+
+
 class FailingRollups(RollupRepository):
     """Rollups whose series writes fail for the ids in ``failing`` (an item over 400 KB, say)."""
 
@@ -327,7 +332,7 @@ def test_growing_the_shard_count_loses_no_marks(pipeline, monkeypatch):
 def test_while_a_worker_of_the_count_before_a_growth_may_roll_a_project_no_other_worker_does(pipeline, monkeypatch):
     # GIVEN a project that moves to another shard when the count grows from 16 to 32, a sample's
     # first version sent under 16, and a worker of its old shard that has read the sample's identity
-    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    project_id = moving_project()
     pipeline.register(project_id, "org_a")
     ingest = pipeline.ingest
     version = samples(project_id, hours=1, instances=1)[0]
@@ -387,7 +392,7 @@ def test_while_a_worker_of_the_count_before_a_growth_may_roll_a_project_no_other
 
 def test_after_the_count_grows_a_project_is_rolled_only_in_its_new_shard(pipeline):
     # GIVEN a project that moves to another shard when the count grows, with marks in its old shard
-    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    project_id = moving_project()
     pipeline.register(project_id, "org_a")
     pipeline.send(samples(project_id, hours=2))
     work = WorkQueue(pipeline.table("work"))
@@ -439,7 +444,7 @@ def test_after_a_growth_a_worker_leaves_its_shard_only_while_a_lease_that_may_ho
 
 def test_a_parked_project_whose_shard_changes_is_retried_in_its_new_shard(pipeline):
     # GIVEN a project parked in its shard under 16 shards, which moves to another one under 32
-    project_id = next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
+    project_id = moving_project()
     pipeline.register(project_id, "org_a")
     pipeline.send(samples(project_id, hours=1))
     assert _run(pipeline, FailingRollups(pipeline.table("rollups"), {project_id})).failed == [project_id]
