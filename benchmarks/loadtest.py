@@ -119,7 +119,7 @@ class RequestCounter:
         self._lock = threading.Lock()
         self._caller = threading.local()
         client.meta.events.register("before-call.dynamodb", self._count)
-        each = tables._each
+        each = tables.concurrently
 
         def each_for_caller(work: Callable[[Any], Any], chunks: Any) -> list[Any]:
             caller = self._who()
@@ -133,7 +133,7 @@ class RequestCounter:
 
             return each(run, chunks)
 
-        tables._each = each_for_caller
+        tables.concurrently = each_for_caller
 
     def _who(self) -> str:
         name = getattr(self._caller, "name", None)

@@ -42,6 +42,7 @@ from local import dynamodb
 from local.processes import free_port
 from local.template import Template
 from ocore_usage.domain.timeline import to_micros
+from ocore_usage.storage.identities import FOLD_AGE
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
@@ -203,7 +204,9 @@ def _stored_bytes(client: Any, table: str) -> dict[str, int]:
     for page in client.get_paginator("scan").paginate(TableName=table):
         for item in page["Items"]:
             sk, pk = item["sk"]["S"], item["pk"]["S"]
-            kind = "identities" if pk.startswith("I#") else {"V": "pages", "T": "tombstones"}.get(sk[0], "indexed")
+            kind = {"IL": "identity log", "IX": "identities"}.get(pk[:2]) or {"V": "pages", "T": "tombstones"}.get(
+                sk[0], "indexed"
+            )
             found[kind] += ITEM_OVERHEAD + sum(len(n.encode()) + _value_bytes(v) for n, v in item.items())
     return found
 
@@ -278,13 +281,19 @@ def _run(client: Any, names: dict[str, str]) -> None:
 
     phases: dict[str, dict[str, float]] = {}
     stored: dict[str, dict[str, int]] = {}
+    bulk = [f"bench-{p}" for p in range(PROJECTS)]
     runs = [
-        ("new samples", 60, [_samples(SAMPLES)]),
-        ("corrections", 60, [_samples(SAMPLES, moved=True, seed="b")]),
-        ("steady, 5 min", 300, [_steady_cycle(c, STEADY_INSTANCES) for c in range(STEADY_CYCLES)]),
-        ("steady, 1 inst", 300, [_steady_cycle(c, 1) for c in range(STEADY_CYCLES)]),
+        ("new samples", 60, [_samples(SAMPLES)], bulk),
+        ("corrections", 60, [_samples(SAMPLES, moved=True, seed="b")], bulk),
+        (
+            "steady, 5 min",
+            300,
+            [_steady_cycle(c, STEADY_INSTANCES) for c in range(STEADY_CYCLES)],
+            [f"bench-steady-{STEADY_INSTANCES}"],
+        ),
+        ("steady, 1 inst", 300, [_steady_cycle(c, 1) for c in range(STEADY_CYCLES)], ["bench-steady-1"]),
     ]
-    for name, pause_seconds, cycles in runs:
+    for name, pause_seconds, cycles, projects in runs:
         ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0, "coordination": 0.0}
         for batch in cycles:
             clock[0] += pause_seconds * 1_000_000
@@ -294,6 +303,12 @@ def _run(client: Any, names: dict[str, str]) -> None:
             with meter.phase() as used:
                 _roll(rollup)
             rolled = {kind: rolled[kind] + used[kind] for kind in rolled}
+        # the phase's identities cost their fold too: the rollup folds a project's log an hour after it began
+        clock[0] += FOLD_AGE
+        with meter.phase() as used:
+            for project in projects:
+                samples.index.fold(project, samples.index.read_log(project), clock[0])
+        rolled = {kind: rolled[kind] + used[kind] for kind in rolled}
         count = sum(map(len, cycles))
         stored[name] = _stored_bytes(client, names["SamplesTable"])
         phases[name] = {

@@ -10,6 +10,7 @@ from typing import Any
 from ocore_usage.api import jsonnum
 from ocore_usage.domain.aggregation import Usage
 from ocore_usage.domain.timeline import Granularity, from_micros, parse_rfc3339
+from ocore_usage.storage.identities import IdentityIndex
 from ocore_usage.storage.keys import SeriesOwner, series_pk
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
@@ -49,23 +50,32 @@ class Clock:
 
 @dataclass
 class Pipeline:
+    """The service's parts on ``client``. The identity index folds after a few hundred bytes of log
+    into groups of a couple of ids, so that tests cross folds and group splits all the time."""
+
     client: Any
     clock: Clock
     names: dict[str, str] = field(default_factory=lambda: dict(LOGICAL_TABLE_NAMES))
+    fold_bytes: int = 300
+    group_bytes: int = 120
 
     def table(self, which: str) -> Table:
         return Table(self.client, self.names[which])
 
+    def samples(self, table: Table | None = None) -> SampleRepository:
+        table = table or self.table("samples")
+        return SampleRepository(table, IdentityIndex(table, fold_bytes=self.fold_bytes, group_bytes=self.group_bytes))
+
     @property
     def ingest(self) -> IngestService:
-        return IngestService(SampleRepository(self.table("samples")), WorkQueue(self.table("work")), self.clock)
+        return IngestService(self.samples(), WorkQueue(self.table("work")), self.clock)
 
     def rollup(self, rollups_table: Table | None = None, client: Any = None) -> RollupService:
         def on(which: str) -> Table:
             return Table(client, self.names[which]) if client is not None else self.table(which)
 
         return RollupService(
-            SampleRepository(on("samples")),
+            self.samples(on("samples")),
             WorkQueue(on("work")),
             RollupRepository(rollups_table or on("rollups")),
             ProjectRepository(on("projects")),

@@ -110,7 +110,7 @@ class NoSamples:
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         pass
 
-    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
+    def write_identities(self, project_id: str, identities: Mapping[str, Identity], now: int) -> None:
         pass
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:

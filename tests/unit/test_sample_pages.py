@@ -7,17 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.domain.versions import Identity, Partition
+from ocore_usage.domain.versions import Partition
 from ocore_usage.storage.keys import (
-    IDENTITY_SK,
     INDEXED,
     PAGE_PREFIX,
     TOMBSTONE_PREFIX,
     SeriesOwner,
-    identity_pk,
     partition_pk,
 )
-from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
+from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM
 from tests.support.pipeline import Clock, Pipeline
 
 NOW = "2026-11-26T12:00:00Z"
@@ -65,7 +63,7 @@ def test_a_request_of_long_ids_is_cut_into_pages_under_the_item_limit_and_counts
 
 def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeline):
     # GIVEN a partition that received 10,000 requests, all indexed at once
-    samples = SampleRepository(pipeline.table("samples"))
+    samples = pipeline.samples()
     hour = parse_rfc3339("2026-11-26T09:00:00Z")
     partition = Partition(hour)
     names = frozenset(f"{PAGE_PREFIX}{n:017d}-{n:012x}#0000" for n in range(10_000))
@@ -81,7 +79,7 @@ def test_the_indexed_set_of_a_busy_partition_is_spread_over_bounded_items(pipeli
 
 def test_tombstones_of_a_partition_share_bounded_items_and_the_highest_counts(pipeline):
     # GIVEN 4,000 samples moved out of one hour, with the longest ids, and one out of another
-    samples = SampleRepository(pipeline.table("samples"))
+    samples = pipeline.samples()
     hour, other = parse_rfc3339("2026-11-26T09:00:00Z"), parse_rfc3339("2026-11-26T10:00:00Z")
     moved = {(hour, f"{n:06d}".ljust(128, "s")): f"{n:017d}-{n:012x}" for n in range(4000)}
     samples.write_tombstones("proj_busy", moved | {(other, "s-1"): "v1"})
@@ -101,7 +99,7 @@ def test_tombstones_of_a_partition_share_bounded_items_and_the_highest_counts(pi
 
 def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
     # GIVEN a tombstone item of the earlier layout: its sample id in the sort key, one version
-    samples = SampleRepository(pipeline.table("samples"))
+    samples = pipeline.samples()
     hour = parse_rfc3339("2026-11-26T09:00:00Z")
     pk = {"S": partition_pk("proj_old", hour)}
     pipeline.client.put_item(
@@ -110,26 +108,6 @@ def test_a_tombstone_stored_one_per_sample_still_counts(pipeline):
     samples.write_tombstones("proj_old", {(hour, "s-1"): "v2", (hour, "s-2"): "v1"})
     # THEN the partition reads it, beside the newer items, and the highest of each sample counts
     assert samples.read_partitions("proj_old", [hour])[hour].tombstones == {"s-1": "v3", "s-2": "v1"}
-
-
-def test_an_identity_stored_with_its_ids_beside_the_key_still_reads(pipeline):
-    # GIVEN an identity item of the earlier layout, which also held projectId and sampleId
-    samples = SampleRepository(pipeline.table("samples"))
-    pipeline.client.put_item(
-        TableName=pipeline.names["samples"],
-        Item={
-            "pk": {"S": identity_pk("proj_old", "s-1")},
-            "sk": {"S": IDENTITY_SK},
-            "projectId": {"S": "proj_old"},
-            "sampleId": {"S": "s-1"},
-            "version": {"S": "v1"},
-            "hour": {"N": "3600000000"},
-            "start": {"N": "3600000001"},
-        },
-    )
-    # THEN both of the ingest's and the rollup's reads find it, named by its key
-    assert samples.stored_starts([("proj_old", "s-1"), ("proj_old", "s-2")]) == {("proj_old", "s-1"): 3600000001}
-    assert samples.identities("proj_old", ["s-1", "s-2"]) == {"s-1": Identity("v1", 3600000000, 3600000001)}
 
 
 def _with_pages(partition: Partition, names: frozenset[str]) -> Partition:

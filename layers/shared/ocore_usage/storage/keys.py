@@ -4,7 +4,9 @@ SamplesTable (raw samples, append-only; see ``ocore_usage.domain.versions``)
     ``S#{projectId}#{hour}`` / ``V#{version}#{n}``  a page: samples of one request starting in ``hour``
     ``S#{projectId}#{hour}`` / ``T#{stamp}#{n}``    tombstones, ``upto`` by sample id: versions up to it do not count
     ``S#{projectId}#{hour}`` / ``#indexed#{n}``     pages of this partition the rollup has resolved
-    ``I#{projectId}#{sampleId}`` / ``#``            the sample's identity: its highest resolved version
+    ``IL#{projectId}`` / ``{stamp}#{n}``           identity log: identities a rollup batch resolved
+    ``IL#{projectId}`` / ``#folded``               the stamp up to which the log is folded into groups
+    ``IX#{projectId}`` / ``{sampleId}``            identity group: the identities of the ids from its key to ``next``
 WorkTable (pending rollup work, sharded)
     ``{kind}#{shard}`` / ``#head``              shard head: ``seq`` bumped by writers, ``done``
                                                 by the rollup, the rollup worker's lease and cursor,
@@ -79,7 +81,6 @@ def held_pk(project_id: str) -> str:
 PAGE_PREFIX = "V#"
 TOMBSTONE_PREFIX = "T#"
 INDEXED = "#indexed"
-IDENTITY_SK = "#"
 
 
 def partition_pk(project_id: str, hour: int) -> str:
@@ -98,14 +99,16 @@ def tombstone_sk(stamp: str, number: int) -> str:
     return f"{TOMBSTONE_PREFIX}{stamp}#{number:04d}"
 
 
-def identity_pk(project_id: str, sample_id: str) -> str:
-    return f"I#{project_id}#{sample_id}"
+FOLDED_SK = "#folded"
+"""The identity log's marker: the stamp up to which its items are folded (``#`` sorts before the stamps' digits)."""
 
 
-def identity_of(pk: str) -> tuple[str, str]:
-    """The project and sample ids an identity's key names (neither id may hold a ``#``)."""
-    _, project_id, sample_id = pk.split("#")
-    return project_id, sample_id
+def identity_log_pk(project_id: str) -> str:
+    return f"IL#{project_id}"
+
+
+def identity_group_pk(project_id: str) -> str:
+    return f"IX#{project_id}"
 
 
 def series_pk(scope: SeriesOwner, identifier: str, granularity: Granularity) -> str:

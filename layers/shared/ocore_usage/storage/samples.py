@@ -1,9 +1,10 @@
 """SampleRepository: raw samples in append-only pages, their tombstones and identities.
 
 Ingest appends each request's samples as pages, one partition per project and start hour,
-and reads nothing first but the identities of the batch (eventually consistent, for the
-correction window). The rollup reads whole partitions, and writes tombstones, identities and
-the indexed set as :mod:`ocore_usage.domain.versions` decides. The layout is in ``storage/keys.py``.
+and reads nothing first but the identities of the batch (for the correction window). The rollup
+reads whole partitions, and writes tombstones, identities and the indexed set as
+:mod:`ocore_usage.domain.versions` decides; identities live in the index of
+:mod:`ocore_usage.storage.identities`. The layout is in ``storage/keys.py``.
 
 A page entry is a compact JSON array ``[sampleId, instanceId, start - hour, duration, cpu,
 ram, disk, bytesIn, bytesOut]``: the values are those of the metrics agents send, in the order of
@@ -11,8 +12,7 @@ ram, disk, bytesIn, bytesOut]``: the values are those of the metrics agents send
 hold, written before its metric existed, reads as zero); a page holds up
 to ``PAGE_BYTES`` of them (about 100 bytes each), so a 1,000-sample request is one item per
 project and start hour instead of an item per sample. Pages, tombstones and the indexed set
-expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour; identities after
-``IDENTITY_RETENTION``.
+expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour.
 """
 
 from __future__ import annotations
@@ -26,15 +26,13 @@ from typing import Any
 
 from ocore_usage.domain.metered import MeteredInterval, Sample
 from ocore_usage.domain.metrics import METRICS, SAMPLED
-from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_SECOND, floor_hour
+from ocore_usage.domain.timeline import MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity, Partition, StoredEntry
+from ocore_usage.storage.identities import IDENTITY_RETENTION, IdentityIndex, Log
 from ocore_usage.storage.keys import (
-    IDENTITY_SK,
     INDEXED,
     PAGE_PREFIX,
     TOMBSTONE_PREFIX,
-    identity_of,
-    identity_pk,
     page_sk,
     partition_pk,
     tombstone_sk,
@@ -48,11 +46,8 @@ INDEXED_PER_ITEM = 4000
 """Page names per indexed-set item: about 40 bytes each, well under DynamoDB's 400 KB item limit."""
 TOMBSTONES_PER_ITEM = 1500
 """Tombstones per item: a sample id (at most 128 bytes) and a version (30) each, under 400 KB."""
-RAW_RETENTION = 42 * MICROS_PER_DAY
-"""The 35-day correction window plus a week for a lagging rollup."""
-IDENTITY_RETENTION = RAW_RETENTION
-"""How long a sample id is remembered: a sample sent again later than this counts as a new one.
-Kept as short as the raw samples: at 16,700 samples/s each day of identities is about 200 GB."""
+RAW_RETENTION = IDENTITY_RETENTION
+"""The 35-day correction window plus a week for a lagging rollup: as long as sample ids are remembered."""
 
 
 def _expires(instant: int, retention: int) -> int:
@@ -75,14 +70,23 @@ def _stored(raw: list[Any], hour: int, version: str, page: str) -> StoredEntry:
 
 
 class SampleRepository:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, index: IdentityIndex | None = None) -> None:
         self.table = table
+        self.index = index or IdentityIndex(table)
+        self._logs: dict[str, Log] = {}
+        """Each project's identity log as its last lookup read it, for the write that follows."""
 
     # ------------------------------------------------------------------ ingest
     def stored_starts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Start of the resolved version of each ``(projectId, sampleId)`` already stored (eventually consistent)."""
-        items = self.table.batch_get([{"pk": identity_pk(p, s), "sk": IDENTITY_SK} for p, s in keys])
-        return {identity_of(item["pk"]): int(item["start"]) for item in items}
+        """Start of the resolved version of each ``(projectId, sampleId)`` already stored."""
+        by_project: dict[str, set[str]] = defaultdict(set)
+        for project_id, sample_id in keys:
+            by_project[project_id].add(sample_id)
+        return {
+            (project_id, sample_id): identity.start
+            for project_id, found in self.index.lookup_many(by_project).items()
+            for sample_id, identity in found.items()
+        }
 
     def append(self, samples: Sequence[Sample], *, version: str, writer: str, written_at: int) -> int:
         """Write ``samples`` as pages of ``version``; returns how many page items were written."""
@@ -127,10 +131,8 @@ class SampleRepository:
 
     def identities(self, project_id: str, sample_ids: Iterable[str]) -> dict[str, Identity]:
         """The stored identity of each sample that has one (strongly consistent)."""
-        items = self.table.batch_get(
-            [{"pk": identity_pk(project_id, s), "sk": IDENTITY_SK} for s in sample_ids], consistent=True
-        )
-        return {identity_of(i["pk"])[1]: Identity(i["version"], int(i["hour"]), int(i["start"])) for i in items}
+        self._logs[project_id] = log = self.index.read_log(project_id)
+        return self.index.lookup(project_id, sample_ids, log)
 
     def write_tombstones(self, project_id: str, tombstones: Mapping[tuple[int, str], str]) -> None:
         """Each partition's new tombstones in items of their own, up to ``TOMBSTONES_PER_ITEM`` each.
@@ -154,18 +156,10 @@ class SampleRepository:
             for number, chunk in enumerate(batched(entries, TOMBSTONES_PER_ITEM, strict=False))
         )
 
-    def write_identities(self, project_id: str, identities: Mapping[str, Identity]) -> None:
-        self.table.batch_write(
-            {
-                "pk": identity_pk(project_id, sample_id),
-                "sk": IDENTITY_SK,  # the ids are the key's: not stored again (storage is billed by the byte)
-                "version": identity.version,
-                "hour": identity.hour,
-                "start": identity.start,
-                "expiresAt": _expires(identity.start, IDENTITY_RETENTION),
-            }
-            for sample_id, identity in identities.items()
-        )
+    def write_identities(self, project_id: str, identities: Mapping[str, Identity], now: int) -> None:
+        """Record ``identities`` in the index (a fold may follow), on the log the last lookup read."""
+        log = self._logs.pop(project_id, None) or self.index.read_log(project_id)
+        self.index.record(project_id, identities, log, now)
 
     def write_indexed(self, project_id: str, partitions: Iterable[Partition]) -> None:
         """Record, for each partition with pages not indexed yet, that all its pages now are.

@@ -69,7 +69,7 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS, thread_name_prefix="dynamodb")
 
 
-def _each[T, R](work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
+def concurrently[T, R](work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
     """``work`` over ``chunks``, concurrently when there is more than one; the first error is raised."""
     if len(chunks) <= 1:
         return [work(chunk) for chunk in chunks]
@@ -83,6 +83,10 @@ class Table:
         self.client = client
         self.name = name
 
+    def at_once[T, R](self, work: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
+        """``work`` over ``chunks`` on the pool this table's batches use (``work`` must not use it too)."""
+        return concurrently(work, chunks)
+
     def get(self, key: Key, *, consistent: bool = False) -> Item | None:
         found = self.client.get_item(TableName=self.name, Key=marshal(key), ConsistentRead=consistent).get("Item")
         return unmarshal(found) if found else None
@@ -91,7 +95,8 @@ class Table:
         """Every existing item among ``keys`` (duplicates allowed), in no particular order."""
         unique = list({tuple(sorted(k.items())): k for k in keys}.values())
         chunks = list(batched(unique, BATCH_GET_LIMIT, strict=False))
-        return [item for found in _each(lambda chunk: self._get_chunk(chunk, consistent), chunks) for item in found]
+        found = concurrently(lambda chunk: self._get_chunk(chunk, consistent), chunks)
+        return [item for items in found for item in items]
 
     def _get_chunk(self, keys: Sequence[Key], consistent: bool) -> list[Item]:
         found: list[Item] = []
@@ -109,7 +114,7 @@ class Table:
         """Put and delete items in batches of 25; each key may appear once in all."""
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": marshal(i)}} for i in puts]
         requests += [{"DeleteRequest": {"Key": marshal(k)}} for k in deletes]
-        _each(self._write_chunk, list(batched(requests, BATCH_WRITE_LIMIT, strict=False)))
+        concurrently(self._write_chunk, list(batched(requests, BATCH_WRITE_LIMIT, strict=False)))
 
     def _write_chunk(self, requests: Sequence[dict[str, Any]]) -> None:
         pending: Any = {self.name: list(requests)}
@@ -127,14 +132,15 @@ class Table:
         *,
         between: tuple[str, str] | None = None,
         begins_with: str | None = None,
+        after: str | None = None,
         consistent: bool = False,
         limit: int | None = None,
         index: str | None = None,
         pk_name: str = "pk",
         sk_name: str = "sk",
     ) -> Iterator[Item]:
-        """Items of partition ``pk`` (sort keys in ``between``, inclusive, or with a prefix), in order."""
-        params = self._key_condition(pk, between, begins_with, pk_name, sk_name)
+        """Items of partition ``pk`` (sort keys in ``between``, inclusive, with a prefix, or after one), in order."""
+        params = self._key_condition(pk, between, begins_with, pk_name, sk_name, after)
         params["ConsistentRead"] = consistent
         if index is not None:
             params["IndexName"] = index
@@ -159,6 +165,13 @@ class Table:
         params["ConsistentRead"] = consistent
         return (decode(raw) for response in self._pages(params) for raw in response.get("Items", []))
 
+    def last_at_or_before(self, pk: str, sk: str, *, consistent: bool = False) -> Item | None:
+        """The item of partition ``pk`` with the greatest sort key not above ``sk``, if any: one Query of one item."""
+        params = self._key_condition(pk, None, None, "pk", "sk", at_most=sk)
+        params |= {"ConsistentRead": consistent, "ScanIndexForward": False, "Limit": 1}
+        found = self.client.query(**params).get("Items", [])
+        return unmarshal(found[0]) if found else None
+
     def count(self, pk: str, *, begins_with: str, consistent: bool = False) -> int:
         """How many items partition ``pk`` holds whose sort key starts with ``begins_with``."""
         params = self._key_condition(pk, None, begins_with, "pk", "sk")
@@ -167,11 +180,23 @@ class Table:
         return sum(response["Count"] for response in self._pages(params))
 
     def _key_condition(
-        self, pk: str, between: tuple[str, str] | None, begins_with: str | None, pk_name: str, sk_name: str
+        self,
+        pk: str,
+        between: tuple[str, str] | None,
+        begins_with: str | None,
+        pk_name: str,
+        sk_name: str,
+        after: str | None = None,
+        at_most: str | None = None,
     ) -> dict[str, Any]:
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": pk}
+        for operator, bound in ((">", after), ("<=", at_most)):
+            if bound is not None:
+                condition += f" AND #sk {operator} :bound"
+                names["#sk"] = sk_name
+                values[":bound"] = bound
         if between is not None:
             condition += " AND #sk BETWEEN :lo AND :hi"
             names["#sk"] = sk_name

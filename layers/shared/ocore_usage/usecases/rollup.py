@@ -387,7 +387,7 @@ class RollupService:
             # a version that stopped counting may overlap the hour after its partition too
             elsewhere = {h + d for h in resolution.superseded for d in (0, MICROS_PER_HOUR)} - set(hours)
             self.work.mark(SeriesOwner.PROJECT, {(project_id, hour) for hour in elsewhere}, self.clock(), origin)
-            self.samples.write_identities(project_id, resolution.identities)
+            self.samples.write_identities(project_id, resolution.identities, self.clock())
             self.samples.write_indexed(project_id, partitions.values())
             resolution.apply(partitions)
         return {hour: partition.live() for hour, partition in partitions.items()}

@@ -1,0 +1,303 @@
+"""IdentityIndex: where the counted version of each sample lives, as a log and a fold.
+
+A sample's identity is its highest resolved version and that version's start (its partition is the
+start's hour). It only ever rises, so the index is a max-register per sample id: any items holding
+entries of one id read as the highest of them, and an entry written twice, or into two items,
+changes nothing. That is what makes every step below safe to crash and to redo. A project's
+identities sit in two partitions of the samples table (layout in ``storage/keys.py``):
+
+- the *log*: each rollup batch appends the identities it resolved as one item (compact JSON, its
+  sort key a stamp that rises), instead of an item per sample: a write unit carries about a dozen
+  identities instead of one. A marker item holds the stamp up to which the log is folded; readers
+  read only the items after it.
+- the *groups*: identities in sorted runs of ids, each item keyed by the lowest id it may hold and
+  holding every identity from its key up to the next group's key, which it names (``next``, a
+  hint that saves a Query per id: readers that find an id past it ask again).
+
+A lookup reads the marker, the log after it, and for the ids asked their groups: the group of an id
+is the one with the greatest key not above it (one Query of one item), and the ids that follow it
+up to its ``next`` come from the same item. A *fold*, made by the rollup under the project's lease
+when the log has grown past ``FOLD_BYTES`` or its oldest item past ``FOLD_AGE``, merges the log into
+the groups in three steps:
+
+1. write the new groups a merge splits off (each keyed by its first id, inside the range of the
+   group it splits, so readers that land on it find its ids);
+2. rewrite each merged group, its ``next`` now naming the first group split off it;
+3. raise the marker past the folded items.
+
+Until step 3 every identity is in the log; after step 1 a reader that lands on an old group still
+finds what it held, so a crash between any two writes loses nothing, and the next fold merges the
+same entries again. Folded log items are not deleted (a delete is billed like the write it undoes):
+they expire with the identities they hold. Entries older than ``IDENTITY_RETENTION`` are dropped by
+the fold that rewrites their group, and a group expires with its newest entry. docs/pipeline.md,
+"The identity index", gives the costs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, floor_hour
+from ocore_usage.domain.versions import Identity
+from ocore_usage.storage.keys import FOLDED_SK, identity_group_pk, identity_log_pk
+from ocore_usage.storage.tables import Item, Key, Table, runs_within
+
+IDENTITY_RETENTION = 42 * MICROS_PER_DAY
+"""How long a sample id is remembered: a sample sent again later than this counts as a new one.
+As long as its raw samples are kept (the 35-day correction window plus a week for a lagging rollup)."""
+FOLD_AGE = MICROS_PER_HOUR
+"""The log is folded once its oldest item is this old: a fold then takes about twelve ids per group
+from an agent that sends a sample per instance every 5 minutes with ids sorted by instance."""
+FOLD_BYTES = 1_000_000
+"""...or once it holds this much: what a lookup reads of it stays under about 250 read units."""
+LOG_ITEM_BYTES = 300_000
+"""Encoded entries per log item, under DynamoDB's 400 KB item limit."""
+GROUP_BYTES = 850
+"""Encoded entries per group, so that a group's item stays under 1 KB: one write unit per rewrite."""
+LOOKUP_LANES = 8
+"""Runs of sorted ids looked up at once: each walks its groups Query after Query..."""
+LANE_IDS = 16
+"""...and holds at least this many ids, so that neighbours in one group are read with one Query."""
+
+Entry = tuple[str, int]
+"""An identity as the index stores it: ``(version, start)``."""
+
+
+def _expires(start: int) -> int:
+    return (start + IDENTITY_RETENTION) // MICROS_PER_SECOND
+
+
+def _encode(entries: Iterable[tuple[str, Entry]]) -> list[str]:
+    return [f'{json.dumps(sample_id)}:["{version}",{start}]' for sample_id, (version, start) in entries]
+
+
+def _decode(text: str) -> dict[str, Entry]:
+    return {sample_id: (str(version), int(start)) for sample_id, (version, start) in json.loads(text).items()}
+
+
+def _higher(entries: dict[str, Entry], more: Mapping[str, Entry]) -> None:
+    """Merge ``more`` into ``entries``, keeping each id's highest version."""
+    for sample_id, entry in more.items():
+        if sample_id not in entries or entry[0] > entries[sample_id][0]:
+            entries[sample_id] = entry
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group as read: its key (``""`` for the ids before the first group, which no item holds),
+    the next group's key as it names it (``""``: none), and its entries."""
+
+    key: str
+    next: str
+    entries: dict[str, Entry]
+    reach: str = ""
+    """Where a reader stops using this group (``""``: never): ``next``, or just past the id it was
+    read for when ``next`` is behind that id (the group named there has expired)."""
+
+    def covers(self, sample_id: str) -> bool:
+        return self.key <= sample_id and (not self.reach or sample_id < self.reach)
+
+
+@dataclass(slots=True)
+class Log:
+    """A project's log as read: the marker and the items after it, oldest first."""
+
+    folded: str = ""
+    items: list[tuple[str, dict[str, Entry]]] = field(default_factory=list)
+
+    def entries(self) -> dict[str, Entry]:
+        merged: dict[str, Entry] = {}
+        for _, entries in self.items:
+            _higher(merged, entries)
+        return merged
+
+    def size(self) -> int:
+        return sum(len(text) for text in _encode(self.entries().items()))
+
+    def last_stamp(self) -> str:
+        return self.items[-1][0] if self.items else self.folded
+
+
+class IdentityIndex:
+    def __init__(
+        self,
+        table: Table,
+        *,
+        fold_bytes: int = FOLD_BYTES,
+        fold_age: int = FOLD_AGE,
+        group_bytes: int = GROUP_BYTES,
+    ) -> None:
+        self.table = table
+        self.fold_bytes = fold_bytes
+        self.fold_age = fold_age
+        self.group_bytes = group_bytes
+
+    # ------------------------------------------------------------------ reading
+    def read_log(self, project_id: str) -> Log:
+        """The marker and the items after it (strongly consistent: the rollup wrote them)."""
+        pk = identity_log_pk(project_id)
+        marker = self.table.get({"pk": pk, "sk": FOLDED_SK}, consistent=True)
+        log = Log(folded=str(marker["upto"]) if marker else "")
+        # "#folded" sorts before every stamp: reading after the marker's stamp, or after "#folded", skips it
+        items = self.table.query(pk, after=log.folded or FOLDED_SK, consistent=True)
+        log.items = [(str(item["sk"]), _decode(item["ids"])) for item in items]
+        return log
+
+    def lookup(self, project_id: str, sample_ids: Iterable[str], log: Log) -> dict[str, Identity]:
+        """The identity of each of ``sample_ids`` that has one: the highest of the log's and its group's."""
+        return self._identities({project_id: sorted(set(sample_ids))}, {project_id: log})[project_id]
+
+    def lookup_many(self, asked: Mapping[str, Iterable[str]]) -> dict[str, dict[str, Identity]]:
+        """:meth:`lookup` for each project's ids: every project's log, then every lane of ids, read at once."""
+        projects = sorted(asked)
+        logs = dict(zip(projects, self.table.at_once(self.read_log, projects), strict=True))
+        return self._identities({p: sorted(set(asked[p])) for p in projects}, logs)
+
+    def _identities(self, asked: Mapping[str, list[str]], logs: Mapping[str, Log]) -> dict[str, dict[str, Identity]]:
+        lanes = [(project_id, lane) for project_id, sample_ids in asked.items() for lane in _lanes(sample_ids)]
+        walked = self.table.at_once(lambda job: self._walk(job[0], job[1], exact=False), lanes)
+        found: dict[str, dict[str, Entry]] = {project_id: {} for project_id in asked}
+        for (project_id, _), groups in zip(lanes, walked, strict=True):
+            found[project_id] |= {sid: g.entries[sid] for sid, g in groups.items() if sid in g.entries}
+        for project_id, sample_ids in asked.items():
+            logged = logs[project_id].entries()
+            _higher(found[project_id], {sid: logged[sid] for sid in sample_ids if sid in logged})
+        return {
+            project_id: {sid: Identity(version, floor_hour(start), start) for sid, (version, start) in entries.items()}
+            for project_id, entries in found.items()
+        }
+
+    def _groups(self, project_id: str, sample_ids: Sequence[str], *, exact: bool = False) -> dict[str, Group]:
+        """The group of each of ``sample_ids`` (sorted), lanes of neighbours at once."""
+        groups: dict[str, Group] = {}
+        for found in self.table.at_once(lambda lane: self._walk(project_id, lane, exact=exact), _lanes(sample_ids)):
+            groups |= found
+        return groups
+
+    def _walk(self, project_id: str, sample_ids: Sequence[str], *, exact: bool) -> dict[str, Group]:
+        """The group of each of ``sample_ids`` (sorted): a Query for each group they fall in."""
+        groups: dict[str, Group] = {}
+        current: Group | None = None
+        for sample_id in sample_ids:
+            if current is None or not current.covers(sample_id):
+                current = self._group_at(project_id, sample_id, exact)
+            groups[sample_id] = current
+        return groups
+
+    def _group_at(self, project_id: str, sample_id: str, exact: bool) -> Group:
+        """The group with the greatest key not above ``sample_id``; with ``exact``, its reach is the
+        next key as it stands (one more Query), not as the group names it."""
+        pk = identity_group_pk(project_id)
+        item = self.table.last_at_or_before(pk, sample_id, consistent=True)
+        if item is None:  # before every group: up to the first one
+            first = next(self.table.query(pk, limit=1, consistent=True), None)
+            return Group("", "", {}, reach=str(first["sk"]) if first else "")
+        key, following = str(item["sk"]), str(item.get("next", ""))
+        if exact:
+            after = next(self.table.query(pk, after=key, limit=1, consistent=True), None)
+            reach = str(after["sk"]) if after else ""
+        else:
+            reach = following if not following or following > sample_id else sample_id + "\0"
+        return Group(key, following, _decode(item["ids"]), reach)
+
+    # ------------------------------------------------------------------ writing (the rollup, under the lease)
+    def record(self, project_id: str, identities: Mapping[str, Identity], log: Log, now: int) -> None:
+        """Append ``identities`` to the log ``log`` was read from, then fold it if it is due at ``now``."""
+        if identities:
+            stamp = f"{max(now, _stamp_time(log.last_stamp()) + 1):017d}-{uuid.uuid4().hex[:8]}"
+            entries = sorted((sid, (i.version, i.start)) for sid, i in identities.items())
+            items = [(f"{stamp}#{number:03d}", run) for number, run in enumerate(_cut(entries, LOG_ITEM_BYTES))]
+            self.table.batch_write(
+                {
+                    "pk": identity_log_pk(project_id),
+                    "sk": sk,
+                    "ids": _text(run),
+                    "expiresAt": _expires(max(start for _, (_, start) in run)),
+                }
+                for sk, run in items
+            )
+            log.items += [(sk, dict(run)) for sk, run in items]
+        if log.items and (now - _stamp_time(log.items[0][0]) >= self.fold_age or log.size() >= self.fold_bytes):
+            self.fold(project_id, log, now)
+
+    def fold(self, project_id: str, log: Log, now: int) -> None:
+        """Merge ``log``'s items into the groups, then move the marker past them.
+
+        Each group the log's ids fall in (read with its exact reach) is cut into runs of at most
+        ``GROUP_BYTES``: the first keeps the group's key, the others are keyed by their first id.
+        The group is rewritten first, its ``next`` naming the first run split off, still holding
+        the entries that move, so that a reader landing on it before the runs split off are written
+        finds them; then the runs split off; then the marker. A group keeps what it held beyond its
+        ``next`` until it is next rewritten, which drops it (the group named there holds it).
+        """
+        if not log.items:
+            return
+        entries = log.entries()
+        targets: dict[str, tuple[Group, dict[str, Entry]]] = {}
+        for sample_id, group in self._groups(project_id, sorted(entries), exact=True).items():
+            targets.setdefault(group.key, (group, {}))[1][sample_id] = entries[sample_id]
+        rewritten: list[Item] = []
+        split_off: list[Item] = []
+        expired: list[Key] = []
+        for group, new in targets.values():
+            own = {sid: entry for sid, entry in group.entries.items() if group.covers(sid)}
+            merged = dict(own)
+            _higher(merged, new)
+            kept = sorted((sid, entry) for sid, entry in merged.items() if entry[1] + IDENTITY_RETENTION > now)
+            if not kept:  # every entry expired: the group goes, and its ids fall to the one before it
+                expired += [{"pk": identity_group_pk(project_id), "sk": group.key}] if group.key else []
+                continue
+            runs = _cut(kept, self.group_bytes)
+            keys = [group.key or runs[0][0][0], *(run[0][0] for run in runs[1:])]
+            items = [
+                _group_item(project_id, key, following, dict(run))
+                for key, following, run in zip(keys, [*keys[1:], group.reach], runs, strict=True)
+            ]
+            if group.key:  # the group itself, holding until its runs are written what moves to them
+                moving = {sid: entry for sid, entry in own.items() if len(keys) > 1 and sid >= keys[1]}
+                rewritten.append(_group_item(project_id, keys[0], items[0].get("next", ""), dict(runs[0]) | moving))
+                items = items[1:]
+            split_off += items
+        self.table.batch_write(rewritten, expired)
+        self.table.batch_write(split_off)
+        upto = log.items[-1][0]
+        self.table.batch_write([{"pk": identity_log_pk(project_id), "sk": FOLDED_SK, "upto": upto}])
+        log.folded, log.items = upto, []
+
+
+def _group_item(project_id: str, key: str, following: str, entries: Mapping[str, Entry]) -> Item:
+    item: Item = {
+        "pk": identity_group_pk(project_id),
+        "sk": key,
+        "ids": _text(sorted(entries.items())),
+        "expiresAt": _expires(max(start for _, start in entries.values())),
+    }
+    if following:
+        item["next"] = following
+    return item
+
+
+def _text(entries: Sequence[tuple[str, Entry]]) -> str:
+    return "{" + ",".join(_encode(entries)) + "}"
+
+
+def _cut(entries: Sequence[tuple[str, Entry]], limit: int) -> list[Sequence[tuple[str, Entry]]]:
+    """``entries`` cut into runs whose encoding stays within ``limit`` bytes (at least one run)."""
+    runs, at = [], 0
+    for run in runs_within(_encode(entries), limit):
+        runs.append(entries[at : at + len(run)])
+        at += len(run)
+    return runs
+
+
+def _stamp_time(stamp: str) -> int:
+    return int(stamp[:17]) if stamp[:17].isdigit() else 0
+
+
+def _lanes(sample_ids: Sequence[str]) -> list[Sequence[str]]:
+    """``sample_ids`` (sorted) cut into at most ``LOOKUP_LANES`` runs of neighbours, walked at once."""
+    size = max(LANE_IDS, -(-len(sample_ids) // LOOKUP_LANES))
+    return [sample_ids[i : i + size] for i in range(0, len(sample_ids), size)]
