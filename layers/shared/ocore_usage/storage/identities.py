@@ -35,10 +35,12 @@ the fold that rewrites their group, and a group expires with its newest entry. d
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity
@@ -136,29 +138,40 @@ class IdentityIndex:
         self.group_bytes = group_bytes
 
     # ------------------------------------------------------------------ reading
-    def read_log(self, project_id: str) -> Log:
-        """The marker and the items after it (strongly consistent: the rollup wrote them)."""
+    def read_log(self, project_id: str, *, consistent: bool = True) -> Log:
+        """The marker and the items after it."""
         pk = identity_log_pk(project_id)
-        marker = self.table.get({"pk": pk, "sk": FOLDED_SK}, consistent=True)
+        marker = self.table.get({"pk": pk, "sk": FOLDED_SK}, consistent=consistent)
         log = Log(folded=str(marker["upto"]) if marker else "")
         # "#folded" sorts before every stamp: reading after the marker's stamp, or after "#folded", skips it
-        items = self.table.query(pk, after=log.folded or FOLDED_SK, consistent=True)
+        items = self.table.query(pk, after=log.folded or FOLDED_SK, consistent=consistent)
         log.items = [(str(item["sk"]), _decode(item["ids"])) for item in items]
         return log
 
     def lookup(self, project_id: str, sample_ids: Iterable[str], log: Log) -> dict[str, Identity]:
-        """The identity of each of ``sample_ids`` that has one: the highest of the log's and its group's."""
-        return self._identities({project_id: sorted(set(sample_ids))}, {project_id: log})[project_id]
+        """The identity of each of ``sample_ids`` that has one: the highest of the log's and its group's
+        (strongly consistent: the rollup resolves versions on what its last run wrote)."""
+        return self._identities({project_id: sorted(set(sample_ids))}, {project_id: log}, consistent=True)[project_id]
 
     def lookup_many(self, asked: Mapping[str, Iterable[str]]) -> dict[str, dict[str, Identity]]:
-        """:meth:`lookup` for each project's ids: every project's log, then every lane of ids, read at once."""
-        projects = sorted(asked)
-        logs = dict(zip(projects, self.table.at_once(self.read_log, projects), strict=True))
-        return self._identities({p: sorted(set(asked[p])) for p in projects}, logs)
+        """:meth:`lookup` for each project's ids, eventually consistent (ingest's window check: the versions it
+        refuses for are weeks old), every project's log read at once with the groups."""
+        return self._identities({p: sorted(set(ids)) for p, ids in asked.items()}, None, consistent=False)
 
-    def _identities(self, asked: Mapping[str, list[str]], logs: Mapping[str, Log]) -> dict[str, dict[str, Identity]]:
+    def _identities(
+        self, asked: Mapping[str, list[str]], logs: Mapping[str, Log] | None, *, consistent: bool
+    ) -> dict[str, dict[str, Identity]]:
+        """Each project's identities of ``asked``: its lanes of ids walked at once (with its log, unless given)."""
         lanes = [(project_id, lane) for project_id, sample_ids in asked.items() for lane in _lanes(sample_ids)]
-        walked = self.table.at_once(lambda job: self._walk(job[0], job[1], exact=False), lanes)
+        jobs: list[Callable[[], Log | dict[str, Group]]] = [
+            functools.partial(self._walk, project_id, lane, exact=False, consistent=consistent)
+            for project_id, lane in lanes
+        ]
+        if logs is None:
+            jobs += [functools.partial(self.read_log, project_id, consistent=consistent) for project_id in asked]
+        done = self.table.at_once(lambda job: job(), jobs)
+        walked, read = cast(list[dict[str, Group]], done[: len(lanes)]), cast(list[Log], done[len(lanes) :])
+        logs = logs if logs is not None else dict(zip(asked, read, strict=True))
         found: dict[str, dict[str, Entry]] = {project_id: {} for project_id in asked}
         for (project_id, _), groups in zip(lanes, walked, strict=True):
             found[project_id] |= {sid: g.entries[sid] for sid, g in groups.items() if sid in g.entries}
@@ -177,23 +190,25 @@ class IdentityIndex:
             groups |= found
         return groups
 
-    def _walk(self, project_id: str, sample_ids: Sequence[str], *, exact: bool) -> dict[str, Group]:
+    def _walk(
+        self, project_id: str, sample_ids: Sequence[str], *, exact: bool, consistent: bool = True
+    ) -> dict[str, Group]:
         """The group of each of ``sample_ids`` (sorted): a Query for each group they fall in."""
         groups: dict[str, Group] = {}
         current: Group | None = None
         for sample_id in sample_ids:
             if current is None or not current.covers(sample_id):
-                current = self._group_at(project_id, sample_id, exact)
+                current = self._group_at(project_id, sample_id, exact, consistent)
             groups[sample_id] = current
         return groups
 
-    def _group_at(self, project_id: str, sample_id: str, exact: bool) -> Group:
+    def _group_at(self, project_id: str, sample_id: str, exact: bool, consistent: bool) -> Group:
         """The group with the greatest key not above ``sample_id``; with ``exact``, its reach is the
         next key as it stands (one more Query), not as the group names it."""
         pk = identity_group_pk(project_id)
-        item = self.table.last_at_or_before(pk, sample_id, consistent=True)
+        item = self.table.last_at_or_before(pk, sample_id, consistent=consistent)
         if item is None:  # before every group: up to the first one
-            first = next(self.table.query(pk, limit=1, consistent=True), None)
+            first = next(self.table.query(pk, limit=1, consistent=consistent), None)
             return Group("", "", {}, reach=str(first["sk"]) if first else "")
         key, following = str(item["sk"]), str(item.get("next", ""))
         if exact:
