@@ -1,4 +1,5 @@
-"""Sample storage stays within DynamoDB's item limit whatever a request or a partition holds."""
+"""Sample storage stays within DynamoDB's item limit whatever a request or a partition holds,
+and reads what earlier releases wrote."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.domain.versions import Partition
+from ocore_usage.domain.versions import Identity, Partition
+from ocore_usage.storage.identities import IdentityIndex
 from ocore_usage.storage.keys import (
     INDEXED,
+    LEGACY_IDENTITY_SK,
     PAGE_PREFIX,
     TOMBSTONE_PREFIX,
     SeriesOwner,
+    legacy_identity_pk,
     partition_pk,
 )
-from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM
+from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
 from tests.support.pipeline import Clock, Pipeline
 
 NOW = "2026-11-26T12:00:00Z"
@@ -117,3 +121,26 @@ def _with_pages(partition: Partition, names: frozenset[str]) -> Partition:
             return names
 
     return WithPages(partition.hour, partition.entries, partition.tombstones, partition.indexed)
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_an_identity_item_of_the_release_before_the_index_reads_while_the_upgrade_asks(pipeline, legacy):
+    # GIVEN a per-sample identity item as releases before the identity index wrote it
+    table = pipeline.table("samples")
+    samples = SampleRepository(table, IdentityIndex(table, legacy=legacy))
+    pipeline.client.put_item(
+        TableName=pipeline.names["samples"],
+        Item={
+            "pk": {"S": legacy_identity_pk("proj_old", "s-1")},
+            "sk": {"S": LEGACY_IDENTITY_SK},
+            "version": {"S": "v1"},
+            "hour": {"N": "3600000000"},
+            "start": {"N": "3600000001"},
+        },
+    )
+    # THEN ingest's and the rollup's reads find it while READ_LEGACY_IDENTITIES is on, and only then
+    expected = {"s-1": Identity("v1", 3600000000, 3600000001)} if legacy else {}
+    assert samples.stored_starts([("proj_old", "s-1"), ("proj_old", "s-2")]) == {
+        ("proj_old", sid): identity.start for sid, identity in expected.items()
+    }
+    assert samples.identities("proj_old", ["s-1", "s-2"]) == expected

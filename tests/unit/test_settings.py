@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from functions.authorizer import app as authorizer_app
 from ocore_usage import wiring
-from ocore_usage.settings import ROLLUP_BATCH_MARKS, MissingSetting, whole_setting
+from ocore_usage.settings import ROLLUP_BATCH_MARKS, MissingSetting, flag_setting, whole_setting
 from tests.support.template import local_template
 
 TABLES = {"SAMPLES_TABLE", "WORK_TABLE", "ROLLUPS_TABLE", "PROJECTS_TABLE"}
@@ -97,3 +97,16 @@ def test_the_batch_size_is_a_tuning_knob_with_a_default():
 def test_a_whole_number_out_of_range_fails_naming_the_variable(variable, text, minimum):
     with pytest.raises(ValueError, match=variable):
         whole_setting(variable, minimum, {variable: text})
+
+
+def test_the_legacy_identities_switch_is_off_unless_set_to_true_and_refuses_anything_else(environ):
+    assert (flag_setting("READ_LEGACY_IDENTITIES", {}), flag_setting("X", {"X": "true"})) == (False, True)
+    with pytest.raises(ValueError, match="READ_LEGACY_IDENTITIES"):
+        flag_setting("READ_LEGACY_IDENTITIES", {"READ_LEGACY_IDENTITIES": "yes"})
+    # the template's value reaches the index of both functions that read identities
+    variables = local_template().function("IngestSamplesFunction").environment
+    assert variables["READ_LEGACY_IDENTITIES"] == "false"
+    environ({**variables, "READ_LEGACY_IDENTITIES": "true"})
+    assert wiring.ingest_service.__wrapped__().samples.index.legacy
+    environ({**local_template().function("RollupFunction").environment, "READ_LEGACY_IDENTITIES": "true"})
+    assert wiring.rollup_service.__wrapped__().samples.index.legacy

@@ -4,8 +4,8 @@ Each function reads only the variables it uses, when the wiring first builds wha
 authorizer its token settings, the other functions the names of the tables they touch, the read
 functions ``PAGINATION_KEY_PARAMETER``, the rollup ``ROLLUP_CONCURRENCY``. A missing variable
 fails that build with ``MissingSetting`` naming it, never a default that would name another
-stage's table. The one variable with a default is ``ROLLUP_BATCH_MARKS``, a tuning knob (marks
-per rollup batch), not a name.
+stage's table. The variables with a default are ``ROLLUP_BATCH_MARKS``, a tuning knob (marks
+per rollup batch), and ``READ_LEGACY_IDENTITIES``, an upgrade's switch (docs/pipeline.md), not names.
 
 Plain functions and a dataclass rather than a pydantic model: every function reads its settings
 on its first request, and pydantic would add its import to every cold start for a few strings.
@@ -52,6 +52,15 @@ def whole_setting(
     if value is None or value < minimum:
         raise ValueError(f"{variable} must be a whole number of at least {minimum}, got {text!r}")
     return value
+
+
+def flag_setting(variable: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``variable`` is ``"true"`` (unset or ``"false"``: no). Raises ValueError naming a variable
+    that holds anything else."""
+    text = environ.get(variable, "false")
+    if text not in ("true", "false"):
+        raise ValueError(f"{variable} must be true or false, got {text!r}")
+    return text == "true"
 
 
 @dataclass(frozen=True, slots=True)

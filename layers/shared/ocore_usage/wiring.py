@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 from ocore_usage import aws
 from ocore_usage.domain.timeline import now_micros
-from ocore_usage.settings import ROLLUP_BATCH_MARKS, setting, whole_setting
+from ocore_usage.settings import ROLLUP_BATCH_MARKS, flag_setting, setting, whole_setting
 from ocore_usage.storage.tables import Table
 from ocore_usage.storage.wire import decode_with_json
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ocore_usage.api.pagination import KeySource
     from ocore_usage.storage.projects import ProjectRepository
     from ocore_usage.storage.rollups import RollupRepository
+    from ocore_usage.storage.samples import SampleRepository
     from ocore_usage.storage.work import WorkQueue
     from ocore_usage.usecases.dispatch import RollupDispatcher
     from ocore_usage.usecases.ingest import IngestService
@@ -95,23 +96,29 @@ def tables() -> Tables:
     return Tables(dynamodb_client())
 
 
+def _sample_repository(found: Tables) -> SampleRepository:
+    from ocore_usage.storage.identities import IdentityIndex
+    from ocore_usage.storage.samples import SampleRepository  # with the sample rules: ingest and rollup only
+
+    index = IdentityIndex(found.samples, legacy=flag_setting("READ_LEGACY_IDENTITIES"))
+    return SampleRepository(found.samples, index)
+
+
 @cache
 def ingest_service() -> IngestService:
-    from ocore_usage.storage.samples import SampleRepository  # with the sample rules: ingest and rollup only
     from ocore_usage.usecases.ingest import IngestService
 
     found = tables()
-    return IngestService(SampleRepository(found.samples), found.work_queue)
+    return IngestService(_sample_repository(found), found.work_queue)
 
 
 @cache
 def rollup_service() -> RollupService:
-    from ocore_usage.storage.samples import SampleRepository
     from ocore_usage.usecases.rollup import RollupService
 
     found = tables()
     return RollupService(
-        SampleRepository(found.samples),
+        _sample_repository(found),
         found.work_queue,
         found.rollup_repository,
         found.project_repository,

@@ -44,7 +44,13 @@ from typing import cast
 
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity
-from ocore_usage.storage.keys import FOLDED_SK, identity_group_pk, identity_log_pk
+from ocore_usage.storage.keys import (
+    FOLDED_SK,
+    LEGACY_IDENTITY_SK,
+    identity_group_pk,
+    identity_log_pk,
+    legacy_identity_pk,
+)
 from ocore_usage.storage.tables import Item, Key, Table, runs_within
 
 IDENTITY_RETENTION = 42 * MICROS_PER_DAY
@@ -131,8 +137,11 @@ class IdentityIndex:
         fold_bytes: int = FOLD_BYTES,
         fold_age: int = FOLD_AGE,
         group_bytes: int = GROUP_BYTES,
+        legacy: bool = False,
     ) -> None:
         self.table = table
+        self.legacy = legacy
+        """Also read the per-sample identity items of releases before the index (an upgrade's 42 days)."""
         self.fold_bytes = fold_bytes
         self.fold_age = fold_age
         self.group_bytes = group_bytes
@@ -175,6 +184,9 @@ class IdentityIndex:
         found: dict[str, dict[str, Entry]] = {project_id: {} for project_id in asked}
         for (project_id, _), groups in zip(lanes, walked, strict=True):
             found[project_id] |= {sid: g.entries[sid] for sid, g in groups.items() if sid in g.entries}
+        if self.legacy:
+            for (project_id, sample_id), entry in self._legacy(asked, consistent).items():
+                _higher(found[project_id], {sample_id: entry})
         for project_id, sample_ids in asked.items():
             logged = logs[project_id].entries()
             _higher(found[project_id], {sid: logged[sid] for sid in sample_ids if sid in logged})
@@ -182,6 +194,11 @@ class IdentityIndex:
             project_id: {sid: Identity(version, floor_hour(start), start) for sid, (version, start) in entries.items()}
             for project_id, entries in found.items()
         }
+
+    def _legacy(self, asked: Mapping[str, list[str]], consistent: bool) -> dict[tuple[str, str], Entry]:
+        keys = [{"pk": legacy_identity_pk(p, sid), "sk": LEGACY_IDENTITY_SK} for p, ids in asked.items() for sid in ids]
+        found = self.table.batch_get(keys, consistent=consistent)
+        return {_legacy_ids(item["pk"]): (str(item["version"]), int(item["start"])) for item in found}
 
     def _groups(self, project_id: str, sample_ids: Sequence[str], *, exact: bool = False) -> dict[str, Group]:
         """The group of each of ``sample_ids`` (sorted), lanes of neighbours at once."""
@@ -293,6 +310,11 @@ def _group_item(project_id: str, key: str, following: str, entries: Mapping[str,
     if following:
         item["next"] = following
     return item
+
+
+def _legacy_ids(pk: str) -> tuple[str, str]:
+    _, project_id, sample_id = pk.split("#")  # neither id may hold a "#"
+    return project_id, sample_id
 
 
 def _text(entries: Sequence[tuple[str, Entry]]) -> str:

@@ -7,6 +7,7 @@ SamplesTable (raw samples, append-only; see ``ocore_usage.domain.versions``)
     ``IL#{projectId}`` / ``{stamp}#{n}``           identity log: identities a rollup batch resolved
     ``IL#{projectId}`` / ``#folded``               the stamp up to which the log is folded into groups
     ``IX#{projectId}`` / ``{sampleId}``            identity group: the identities of the ids from its key to ``next``
+    ``I#{projectId}#{sampleId}`` / ``#``            a sample's identity as releases before the index wrote it
 WorkTable (pending rollup work, sharded)
     ``{kind}#{shard}`` / ``#head``              shard head: ``seq`` bumped by writers, ``done``
                                                 by the rollup, the rollup worker's lease and cursor,
@@ -101,6 +102,14 @@ def tombstone_sk(stamp: str, number: int) -> str:
 
 FOLDED_SK = "#folded"
 """The identity log's marker: the stamp up to which its items are folded (``#`` sorts before the stamps' digits)."""
+
+
+LEGACY_IDENTITY_SK = "#"
+
+
+def legacy_identity_pk(project_id: str, sample_id: str) -> str:
+    """The key of a sample's identity item as releases before the identity index wrote it."""
+    return f"I#{project_id}#{sample_id}"
 
 
 def identity_log_pk(project_id: str) -> str:
