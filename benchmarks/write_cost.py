@@ -2,10 +2,12 @@
 
 Capacity is what DynamoDB Local reports (``ReturnConsumedCapacity=TOTAL`` on every request),
 summed per phase: ingest of new samples, their rollup, then ingest and rollup of corrections
-of every sample (half of them moved to another hour), then an hour of steady state, twice: one
-project's ``STEADY_INSTANCES`` instances, then a one-instance project, each instance sending a
-five-minute sample every five minutes, one POST per five minutes, and the rollup running after
-each, as the schedule would. Dollars use on-demand prices
+of every sample (half of them moved to another hour), then an hour of steady state, three times:
+one project's ``STEADY_INSTANCES`` instances, a one-instance project, and ``STEADY_INSTANCES``
+instances sending random UUIDs as sample ids to an index that already holds days of them; each
+instance sends a five-minute sample every five minutes, one POST per five minutes, and the rollup
+runs after each, as the schedule would. Each phase ends with the fold of its projects' identity
+logs, an hour on, as the rollup would make it. Dollars use on-demand prices
 (``WRITE_PRICE``/``READ_PRICE`` per million request units) against the floor the service is
 held to: one 1 KB item written once and read once per sample (1 write unit, and a quarter of a
 strongly consistent read unit when read through a Query, 4 KB per unit).
@@ -26,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import statistics
 import tempfile
 import threading
@@ -41,8 +44,9 @@ from typing import Any
 from local import dynamodb
 from local.processes import free_port
 from local.template import Template
-from ocore_usage.domain.timeline import to_micros
-from ocore_usage.storage.identities import FOLD_AGE
+from ocore_usage.domain.timeline import floor_hour, to_micros
+from ocore_usage.domain.versions import Identity
+from ocore_usage.storage.identities import FOLD_AGE, IdentityIndex
 from ocore_usage.storage.projects import ProjectRepository
 from ocore_usage.storage.rollups import RollupRepository
 from ocore_usage.storage.samples import SampleRepository
@@ -64,6 +68,9 @@ SAMPLES = int(os.environ.get("BENCH_SAMPLES", "10000"))
 PROJECTS = 10
 STEADY_INSTANCES = int(os.environ.get("BENCH_STEADY_INSTANCES", "100"))
 STEADY_CYCLES = 12  # an hour of five-minute rollup runs
+UUID_PROJECT = f"bench-uuid-{STEADY_INSTANCES}"
+KNOWN_UUIDS = STEADY_INSTANCES * 288 * 4
+"""Identities the random-id project's index holds before its hour: four days of its instances' samples."""
 COORDINATION_TABLE = "WorkTable"
 ROUNDS = int(os.environ.get("BENCH_POST_ROUNDS", "9"))
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -146,13 +153,15 @@ def _samples(count: int, moved: bool = False, seed: str = "a") -> list[dict[str,
     return out
 
 
-def _steady_cycle(cycle: int, instances: int) -> list[dict[str, Any]]:
-    """One five-minute sample of each of ``instances`` instances of one project, ids by instance and time."""
+def _steady_cycle(cycle: int, instances: int, project: str = "") -> list[dict[str, Any]]:
+    """One five-minute sample of each of ``instances`` instances of one project, ids by instance and
+    time, or random UUIDs (version 4) for ``project``."""
     start = (NOW - timedelta(days=1) + timedelta(minutes=5 * cycle)).isoformat().replace("+00:00", "Z")
+    ids = random.Random(f"{project}{cycle}")
     return [
         {
-            "sampleId": f"i-{n:03d}:{start}",
-            "projectId": f"bench-steady-{instances}",
+            "sampleId": str(uuid.UUID(int=ids.getrandbits(128), version=4)) if project else f"i-{n:03d}:{start}",
+            "projectId": project or f"bench-steady-{instances}",
             "instanceId": f"i-{n:03d}",
             "intervalStart": start,
             "intervalSeconds": 300,
@@ -164,6 +173,19 @@ def _steady_cycle(cycle: int, instances: int) -> list[dict[str, Any]]:
         }
         for n in range(instances)
     ]
+
+
+def _known_uuids(index: IdentityIndex, project: str, now: int) -> None:
+    """Fold into ``project``'s index, unmetered, the identities of four days of its instances' samples
+    with random ids: an index holding days of ids, where each new random id lands in a group of its own."""
+    ids = random.Random(project)
+    start = to_micros(NOW - timedelta(days=3))
+    known = {
+        str(uuid.UUID(int=ids.getrandbits(128), version=4)): Identity(f"{start:017d}-known", floor_hour(start), start)
+        for _ in range(KNOWN_UUIDS)
+    }
+    index.record(project, known, index.read_log(project), now)
+    index.fold(project, index.read_log(project), now)
 
 
 def _ingest_all(ingest: IngestService, samples: list[dict[str, Any]]) -> None:
@@ -269,7 +291,12 @@ def _run(client: Any, names: dict[str, str]) -> None:
         clock=lambda: clock[0],
     )
     sync = ProjectSync(ProjectRepository(tables["ProjectsTable"]), work, clock=lambda: clock[0])
-    for project in [*(f"bench-{p}" for p in range(PROJECTS)), f"bench-steady-{STEADY_INSTANCES}", "bench-steady-1"]:
+    for project in [
+        *(f"bench-{p}" for p in range(PROJECTS)),
+        f"bench-steady-{STEADY_INSTANCES}",
+        "bench-steady-1",
+        UUID_PROJECT,
+    ]:
         sync.apply(
             {
                 "source": "ocore.projects",
@@ -292,7 +319,15 @@ def _run(client: Any, names: dict[str, str]) -> None:
             [f"bench-steady-{STEADY_INSTANCES}"],
         ),
         ("steady, 1 inst", 300, [_steady_cycle(c, 1) for c in range(STEADY_CYCLES)], ["bench-steady-1"]),
+        (
+            "steady, UUIDs",
+            300,
+            [_steady_cycle(c, STEADY_INSTANCES, UUID_PROJECT) for c in range(STEADY_CYCLES)],
+            [UUID_PROJECT],
+        ),
     ]
+    _known_uuids(samples.index, UUID_PROJECT, clock[0])
+    known = _stored_bytes(client, names["SamplesTable"])
     for name, pause_seconds, cycles, projects in runs:
         ingested, rolled = {"read": 0.0, "write": 0.0}, {"read": 0.0, "write": 0.0, "coordination": 0.0}
         for batch in cycles:
@@ -343,7 +378,7 @@ def _run(client: Any, names: dict[str, str]) -> None:
     )
 
     print("samples table per sample, bytes billed (each phase adds), and 42 days of it per million samples")
-    before: dict[str, int] = defaultdict(int)
+    before: dict[str, int] = defaultdict(int, known)
     for name, kinds in stored.items():
         added = {kind: (size - before[kind]) / phases[name]["count"] for kind, size in kinds.items()}
         total = sum(added.values())

@@ -63,8 +63,9 @@ FOLD_BYTES = 1_000_000
 """...or once it holds this much: what a lookup reads of it stays under about 250 read units."""
 LOG_ITEM_BYTES = 300_000
 """Encoded entries per log item, under DynamoDB's 400 KB item limit."""
-GROUP_BYTES = 850
-"""Encoded entries per group, so that a group's item stays under 1 KB: one write unit per rewrite."""
+GROUP_BYTES = 700
+"""Encoded entries per group (about nine), so that a group's item stays under 1 KB even while it also holds
+what moves to the groups split off it: one write unit per rewrite."""
 LOOKUP_LANES = 8
 """Runs of sorted ids looked up at once: each walks its groups Query after Query..."""
 LANE_IDS = 16
@@ -282,7 +283,9 @@ class IdentityIndex:
             if not kept:  # every entry expired: the group goes, and its ids fall to the one before it
                 expired += [{"pk": identity_group_pk(project_id), "sk": group.key}] if group.key else []
                 continue
-            runs = _cut(kept, self.group_bytes)
+            # new groups (ids before every group: a project's first fold) are filled to two thirds, as a
+            # B-tree's bulk load is: ids that land among them later rewrite one group instead of splitting it
+            runs = _halves(kept, self.group_bytes if group.key else self.group_bytes * 2 // 3)
             keys = [group.key or runs[0][0][0], *(run[0][0] for run in runs[1:])]
             items = [
                 _group_item(project_id, key, following, dict(run))
@@ -328,6 +331,26 @@ def _cut(entries: Sequence[tuple[str, Entry]], limit: int) -> list[Sequence[tupl
         runs.append(entries[at : at + len(run)])
         at += len(run)
     return runs
+
+
+def _halves(entries: Sequence[tuple[str, Entry]], limit: int) -> list[Sequence[tuple[str, Entry]]]:
+    """``entries`` cut into as few runs within ``limit`` bytes as :func:`_cut` makes, of about even size.
+
+    A full group that takes one more id splits into two half-full ones, so the ids that follow
+    land in a group with room (one write unit) instead of splitting it again (two).
+    """
+    sizes = [len(text) + 1 for text in _encode(entries)]
+    parts = len(_cut(entries, limit))
+    share = sum(sizes) / parts
+    runs: list[Sequence[tuple[str, Entry]]] = []
+    start, size = 0, 0
+    for at, entry_size in enumerate(sizes):
+        if at > start and len(runs) < parts - 1 and (size + entry_size > limit or size >= share):
+            runs.append(entries[start:at])
+            start, size = at, 0
+        size += entry_size
+    runs.append(entries[start:])
+    return runs if size <= limit or len(runs[-1]) == 1 else _cut(entries, limit)
 
 
 def _stamp_time(stamp: str) -> int:
