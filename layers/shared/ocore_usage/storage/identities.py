@@ -7,30 +7,26 @@ changes nothing. That is what makes every step below safe to crash and to redo. 
 identities sit in two partitions of the samples table (layout in ``storage/keys.py``):
 
 - the *log*: each rollup batch appends the identities it resolved as one item (compact JSON, its
-  sort key a stamp that rises), instead of an item per sample: a write unit carries about a dozen
+  sort key a stamp that rises), instead of an item per sample: a write unit carries about fifteen
   identities instead of one. A marker item holds the stamp up to which the log is folded; readers
   read only the items after it.
 - the *groups*: identities in sorted runs of ids, each item keyed by the lowest id it may hold and
   holding every identity from its key up to the next group's key, which it names (``next``, a
-  hint that saves a Query per id: readers that find an id past it ask again).
+  hint that saves a Query per id: no group's key ever lies between a group's key and its ``next``;
+  a reader that finds an id past ``next``, whose group has expired, asks again).
 
 A lookup reads the marker, the log after it, and for the ids asked their groups: the group of an id
 is the one with the greatest key not above it (one Query of one item), and the ids that follow it
 up to its ``next`` come from the same item. A *fold*, made by the rollup under the project's lease
 when the log has grown past ``FOLD_BYTES`` or its oldest item past ``FOLD_AGE``, merges the log into
-the groups in three steps:
-
-1. write the new groups a merge splits off (each keyed by its first id, inside the range of the
-   group it splits, so readers that land on it find its ids);
-2. rewrite each merged group, its ``next`` now naming the first group split off it;
-3. raise the marker past the folded items.
-
-Until step 3 every identity is in the log; after step 1 a reader that lands on an old group still
-finds what it held, so a crash between any two writes loses nothing, and the next fold merges the
+the groups (:meth:`IdentityIndex.fold`): it rewrites each group the log's ids fall in, then writes
+the groups split off them, then raises the marker past the folded items. Until the marker moves
+every identity is in the log, and a group rewritten before its split-off groups exist still holds
+what moves to them, so a crash between any two writes loses nothing, and the next fold merges the
 same entries again. Folded log items are not deleted (a delete is billed like the write it undoes):
 they expire with the identities they hold. Entries older than ``IDENTITY_RETENTION`` are dropped by
 the fold that rewrites their group, and a group expires with its newest entry. docs/pipeline.md,
-"The identity index", gives the costs.
+"The identity index", gives the argument and the costs.
 """
 
 from __future__ import annotations
@@ -259,12 +255,14 @@ class IdentityIndex:
     def fold(self, project_id: str, log: Log, now: int) -> None:
         """Merge ``log``'s items into the groups, then move the marker past them.
 
-        Each group the log's ids fall in (read with its exact reach) is cut into runs of at most
-        ``GROUP_BYTES``: the first keeps the group's key, the others are keyed by their first id.
-        The group is rewritten first, its ``next`` naming the first run split off, still holding
-        the entries that move, so that a reader landing on it before the runs split off are written
-        finds them; then the runs split off; then the marker. A group keeps what it held beyond its
-        ``next`` until it is next rewritten, which drops it (the group named there holds it).
+        Each group the log's ids fall in is read with its exact reach (the key that follows it now,
+        one more Query), merged, and cut into runs of at most ``GROUP_BYTES`` of about even size:
+        the first keeps the group's key, the others are keyed by their first id. The group is
+        rewritten first, its ``next`` naming the first run split off, still holding the entries that
+        move, so that a reader landing on it before the runs split off are written finds them; then
+        the runs split off; then the marker. A group keeps what it held beyond its ``next`` until it
+        is next rewritten, which drops what lies past its exact reach: a group there holds it (had
+        the fold that split it died first, its reach would still cover it).
         """
         if not log.items:
             return
