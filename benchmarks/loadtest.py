@@ -79,8 +79,9 @@ def fleet(projects: int, orgs: int, large: int) -> dict[str, tuple[str, int]]:
     return found
 
 
-def slice_samples(projects: dict[str, tuple[str, int]], start: datetime) -> list[dict[str, Any]]:
-    """Every instance's sample of the 5 minutes from ``start``."""
+def slice_samples(projects: dict[str, tuple[str, int]], start: datetime, ids: str = "instance") -> list[dict[str, Any]]:
+    """Every instance's sample of the 5 minutes from ``start``, its id ``{instance}-{start}`` (or, with
+    ``ids="time"``, ``{start}-{instance}``: ids that sort by time)."""
     samples = []
     for project_id, (_, instances) in projects.items():
         large = project_id == LARGE_PROJECT
@@ -89,7 +90,9 @@ def slice_samples(projects: dict[str, tuple[str, int]], start: datetime) -> list
             begins = start + phase
             samples.append(
                 {
-                    "sampleId": f"{instance}-{begins:%Y%m%d%H%M%S}",
+                    "sampleId": f"{begins:%Y%m%d%H%M%S}-{instance}"
+                    if ids == "time"
+                    else f"{instance}-{begins:%Y%m%d%H%M%S}",
                     "projectId": project_id,
                     "instanceId": f"vm-{instance}",
                     "intervalStart": begins.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -171,7 +174,9 @@ class BusyClock:
         return self.seconds
 
 
-def run_scenario(workers: int, hours: int, projects: int, orgs: int, large: int, check: bool) -> Outcome:
+def run_scenario(
+    workers: int, hours: int, projects: int, orgs: int, large: int, check: bool, ids: str = "instance"
+) -> Outcome:
     from local.processes import free_port
     from local.stack import LocalStack, StackConfig
 
@@ -225,7 +230,7 @@ def run_scenario(workers: int, hours: int, projects: int, orgs: int, large: int,
         samples = ingest_seconds = max_lag = 0.0
         with ThreadPoolExecutor(PARALLEL_POSTS) as pool:
             for step in range(hours * 12):
-                batch = slice_samples(fleet_, first + step * SLICE)
+                batch = slice_samples(fleet_, first + step * SLICE, ids)
                 posting = time.monotonic()
                 list(pool.map(post, [batch[i : i + BATCH] for i in range(0, len(batch), BATCH)]))
                 ingest_seconds += time.monotonic() - posting
@@ -296,7 +301,7 @@ def scenarios(arguments: argparse.Namespace) -> Iterator[Outcome]:
 
 def _shared(arguments: argparse.Namespace) -> list[str]:
     flags = ["--hours", str(arguments.hours), "--projects", str(arguments.projects)]
-    flags += ["--orgs", str(arguments.orgs), "--large", str(arguments.large)]
+    flags += ["--orgs", str(arguments.orgs), "--large", str(arguments.large), "--ids", arguments.ids]
     return [*flags, "--check"] if arguments.check else flags
 
 
@@ -318,7 +323,7 @@ def table(outcomes: list[Outcome], arguments: argparse.Namespace) -> str:
     width = max(len(name) for name, _ in rows)
     lines = [
         f"{arguments.projects} projects in {arguments.orgs} orgs + 1 of {arguments.large:,} instances, "
-        f"{arguments.hours} simulated hours of 5-minute samples",
+        f"{arguments.hours} simulated hours of 5-minute samples, ids by {arguments.ids}",
     ]
     for name, cell in rows:
         lines.append(f"{name:<{width}}  " + "  ".join(f"{cell(o):>10}" for o in outcomes))
@@ -333,6 +338,9 @@ def parser() -> argparse.ArgumentParser:
     found.add_argument("--large", type=int, default=1500, help="instances of the large project (default 1500)")
     found.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[1, 2, 4])
     found.add_argument("--check", action="store_true", help="read the large project's peak back over HTTP")
+    found.add_argument(
+        "--ids", choices=["instance", "time"], default="instance", help="sample ids sort by instance (default) or time"
+    )
     found.add_argument("--scenario", type=int, help=argparse.SUPPRESS)
     found.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return found
@@ -342,7 +350,13 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser().parse_args(argv)
     if arguments.scenario is not None:
         outcome = run_scenario(
-            arguments.scenario, arguments.hours, arguments.projects, arguments.orgs, arguments.large, arguments.check
+            arguments.scenario,
+            arguments.hours,
+            arguments.projects,
+            arguments.orgs,
+            arguments.large,
+            arguments.check,
+            arguments.ids,
         )
         arguments.result.write_text(json.dumps(asdict(outcome)))
         return

@@ -1,4 +1,4 @@
-"""The identity index reads as a max-register per sample id, whatever its log, folds and crashes do.
+"""The identity index reads as a max-register per sample id, whatever its log, folds, hints and crashes do.
 
 Against a dict model (each id's highest ``(version, start)``), on moto: rounds of identities are
 recorded, the log folded by size into groups small enough to split all the time, and a round may
@@ -47,13 +47,13 @@ def samples_table(dynamodb) -> Table:
 
 
 def _record(table: Table, project: str, round_: Mapping[str, tuple[str, int]], shape: tuple[int, int]) -> None:
-    index = IdentityIndex(table, fold_bytes=shape[0], group_bytes=shape[1])
+    index = IdentityIndex(table, fold_bytes=shape[0], group_bytes=shape[1], hint_ratio=0)  # every fold leaves hints
     recorded = {sid: Identity(version, floor_hour(start), start) for sid, (version, start) in round_.items()}
     index.record(project, recorded, index.read_log(project), NOW)
 
 
-def _lookup(table: Table, project: str, ids: list[str] = IDS) -> Model:
-    index = IdentityIndex(table)
+def _lookup(table: Table, project: str, ids: list[str] = IDS, hint_min_ids: int = 0) -> Model:
+    index = IdentityIndex(table, hint_min_ids=hint_min_ids)  # by default each lookup looks where the hints say first
     return {sid: (i.version, i.start) for sid, i in index.lookup(project, ids, index.read_log(project)).items()}
 
 
@@ -86,6 +86,7 @@ def test_the_index_answers_each_ids_highest_entry_across_folds_splits_and_crashe
         _record(samples_table, project, round_, shape)
         model = _merged(model, round_)
         assert _lookup(samples_table, project) == model
+        assert _lookup(samples_table, project, hint_min_ids=len(IDS) + 1) == model  # walking every group
 
 
 def test_a_fold_drops_expired_identities_and_an_expired_group_hides_no_other(samples_table):

@@ -51,7 +51,8 @@ class Clock:
 @dataclass
 class Pipeline:
     """The service's parts on ``client``. The identity index folds after a few hundred bytes of log
-    into groups of a couple of ids, so that tests cross folds and group splits all the time."""
+    into groups of a couple of ids, and every fold leaves hints that every lookup follows, so that
+    tests cross folds, group splits and stale hints all the time."""
 
     client: Any
     clock: Clock
@@ -64,7 +65,10 @@ class Pipeline:
 
     def samples(self, table: Table | None = None) -> SampleRepository:
         table = table or self.table("samples")
-        return SampleRepository(table, IdentityIndex(table, fold_bytes=self.fold_bytes, group_bytes=self.group_bytes))
+        index = IdentityIndex(
+            table, fold_bytes=self.fold_bytes, group_bytes=self.group_bytes, hint_ratio=0, hint_min_ids=0
+        )
+        return SampleRepository(table, index)
 
     @property
     def ingest(self) -> IngestService:

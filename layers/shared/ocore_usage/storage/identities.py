@@ -31,6 +31,7 @@ the fold that rewrites their group, and a group expires with its newest entry. d
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import uuid
@@ -42,6 +43,7 @@ from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_
 from ocore_usage.domain.versions import Identity
 from ocore_usage.storage.keys import (
     FOLDED_SK,
+    HINTS_SK,
     LEGACY_IDENTITY_SK,
     identity_group_pk,
     identity_log_pk,
@@ -62,6 +64,13 @@ LOG_ITEM_BYTES = 300_000
 GROUP_BYTES = 700
 """Encoded entries per group (about nine), so that a group's item stays under 1 KB even while it also holds
 what moves to the groups split off it: one write unit per rewrite."""
+HINT_RATIO = 4
+"""A fold leaves the keys of the groups it wrote as hints when it folded this many ids per group or
+more (ids that cluster: sorted by instance or time), where the next ids of the same agents land."""
+HINT_MIN_IDS = 32
+"""Lookups of fewer ids walk the groups without reading the hints."""
+HINT_MAX_KEYS = 8000
+"""A fold that wrote more groups leaves no hints: the item would cost more to read than it saves."""
 LOOKUP_LANES = 8
 """Runs of sorted ids looked up at once: each walks its groups Query after Query..."""
 LANE_IDS = 16
@@ -134,9 +143,13 @@ class IdentityIndex:
         fold_bytes: int = FOLD_BYTES,
         fold_age: int = FOLD_AGE,
         group_bytes: int = GROUP_BYTES,
+        hint_ratio: float = HINT_RATIO,
+        hint_min_ids: int = HINT_MIN_IDS,
         legacy: bool = False,
     ) -> None:
         self.table = table
+        self.hint_ratio = hint_ratio
+        self.hint_min_ids = hint_min_ids
         self.legacy = legacy
         """Also read the per-sample identity items of releases before the index (an upgrade's 42 days)."""
         self.fold_bytes = fold_bytes
@@ -168,19 +181,28 @@ class IdentityIndex:
         self, asked: Mapping[str, list[str]], logs: Mapping[str, Log] | None, *, consistent: bool
     ) -> dict[str, dict[str, Identity]]:
         """Each project's identities of ``asked``: its lanes of ids walked at once (with its log, unless given)."""
-        lanes = [(project_id, lane) for project_id, sample_ids in asked.items() for lane in _lanes(sample_ids)]
-        jobs: list[Callable[[], Log | dict[str, Group]]] = [
-            functools.partial(self._walk, project_id, lane, exact=False, consistent=consistent)
-            for project_id, lane in lanes
+        hinted = [project_id for project_id, sample_ids in asked.items() if len(sample_ids) >= self.hint_min_ids]
+        jobs: list[Callable[[], Log | list[str]]] = [
+            functools.partial(self._hints, project_id, consistent) for project_id in hinted
         ]
         if logs is None:
             jobs += [functools.partial(self.read_log, project_id, consistent=consistent) for project_id in asked]
-        done = self.table.at_once(lambda job: job(), jobs)
-        walked, read = cast(list[dict[str, Group]], done[: len(lanes)]), cast(list[Log], done[len(lanes) :])
+        done = self.table.at_once(lambda job: job(), jobs) if jobs else []
+        hints, read = cast(list[list[str]], done[: len(hinted)]), cast(list[Log], done[len(hinted) :])
         logs = logs if logs is not None else dict(zip(asked, read, strict=True))
+        groups = self._hinted_groups(dict(zip(hinted, hints, strict=True)), asked, consistent)
+        lanes = [
+            (project_id, lane)
+            for project_id, sample_ids in asked.items()
+            for lane in _lanes([sid for sid in sample_ids if (project_id, sid) not in groups])
+        ]
+        walked = self.table.at_once(lambda job: self._walk(*job, exact=False, consistent=consistent), lanes)
+        for (project_id, _), found_in_lane in zip(lanes, walked, strict=True):
+            groups |= {(project_id, sid): group for sid, group in found_in_lane.items()}
         found: dict[str, dict[str, Entry]] = {project_id: {} for project_id in asked}
-        for (project_id, _), groups in zip(lanes, walked, strict=True):
-            found[project_id] |= {sid: g.entries[sid] for sid, g in groups.items() if sid in g.entries}
+        for (project_id, sid), group in groups.items():
+            if sid in group.entries:
+                found[project_id][sid] = group.entries[sid]
         if self.legacy:
             for (project_id, sample_id), entry in self._legacy(asked, consistent).items():
                 _higher(found[project_id], {sample_id: entry})
@@ -191,6 +213,39 @@ class IdentityIndex:
             project_id: {sid: Identity(version, floor_hour(start), start) for sid, (version, start) in entries.items()}
             for project_id, entries in found.items()
         }
+
+    def _hints(self, project_id: str, consistent: bool) -> list[str]:
+        item = self.table.get({"pk": identity_log_pk(project_id), "sk": HINTS_SK}, consistent=consistent)
+        return sorted(json.loads(item["keys"])) if item else []
+
+    def _hinted_groups(
+        self, hints: Mapping[str, list[str]], asked: Mapping[str, list[str]], consistent: bool
+    ) -> dict[tuple[str, str], Group]:
+        """The group of each asked id that the hints name, read with one ``BatchGetItem`` per 100 groups.
+
+        A hint is only where to look: the group read is an id's group if its key is not above the id
+        and its ``next`` is above it (no group's key lies between), else the id is walked to.
+        """
+        wanted: dict[tuple[str, str], str] = {}
+        for project_id, keys in hints.items():
+            for sid in asked[project_id]:
+                at = bisect.bisect_right(keys, sid)
+                if at:
+                    wanted[(project_id, sid)] = keys[at - 1]
+        if not wanted:
+            return {}
+        pks = {project_id: identity_group_pk(project_id) for project_id in hints}
+        items = self.table.batch_get(
+            [{"pk": pks[project_id], "sk": key} for (project_id, _), key in wanted.items()], consistent=consistent
+        )
+        read = {(str(item["pk"]), str(item["sk"])): item for item in items}
+        groups: dict[tuple[str, str], Group] = {}
+        for (project_id, sid), key in wanted.items():
+            item = read.get((pks[project_id], key))
+            following = str(item.get("next", "")) if item else ""
+            if item is not None and (not following or sid < following):
+                groups[(project_id, sid)] = Group(key, following, _decode(item["ids"]), following)
+        return groups
 
     def _legacy(self, asked: Mapping[str, list[str]], consistent: bool) -> dict[tuple[str, str], Entry]:
         keys = [{"pk": legacy_identity_pk(p, sid), "sk": LEGACY_IDENTITY_SK} for p, ids in asked.items() for sid in ids]
@@ -297,7 +352,14 @@ class IdentityIndex:
         self.table.batch_write(rewritten, expired)
         self.table.batch_write(split_off)
         upto = log.items[-1][0]
-        self.table.batch_write([{"pk": identity_log_pk(project_id), "sk": FOLDED_SK, "upto": upto}])
+        written = [str(item["sk"]) for item in [*rewritten, *split_off]]
+        clustered = len(entries) >= self.hint_ratio * len(targets) and len(written) <= HINT_MAX_KEYS
+        self.table.batch_write(
+            [
+                {"pk": identity_log_pk(project_id), "sk": FOLDED_SK, "upto": upto},
+                {"pk": identity_log_pk(project_id), "sk": HINTS_SK, "keys": json.dumps(written if clustered else [])},
+            ]
+        )
         log.folded, log.items = upto, []
 
 

@@ -6,6 +6,7 @@ SamplesTable (raw samples, append-only; see ``ocore_usage.domain.versions``)
     ``S#{projectId}#{hour}`` / ``#indexed#{n}``     pages of this partition the rollup has resolved
     ``IL#{projectId}`` / ``{stamp}#{n}``           identity log: identities a rollup batch resolved
     ``IL#{projectId}`` / ``#folded``               the stamp up to which the log is folded into groups
+    ``IL#{projectId}`` / ``#fold-hints``           the keys of the groups the last fold wrote
     ``IX#{projectId}`` / ``{sampleId}``            identity group: the identities of the ids from its key to ``next``
     ``I#{projectId}#{sampleId}`` / ``#``            a sample's identity as releases before the index wrote it
 WorkTable (pending rollup work, sharded)
@@ -102,6 +103,8 @@ def tombstone_sk(stamp: str, number: int) -> str:
 
 FOLDED_SK = "#folded"
 """The identity log's marker: the stamp up to which its items are folded (``#`` sorts before the stamps' digits)."""
+HINTS_SK = "#fold-hints"
+"""The keys of the groups the last fold wrote: where a lookup looks first (sorts before the marker)."""
 
 
 LEGACY_IDENTITY_SK = "#"
