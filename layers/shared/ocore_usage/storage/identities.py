@@ -32,12 +32,10 @@ the fold that rewrites their group, and a group expires with its newest entry. d
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from ocore_usage.domain.timeline import MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND, floor_hour
 from ocore_usage.domain.versions import Identity
@@ -67,8 +65,8 @@ what moves to the groups split off it: one write unit per rewrite."""
 HINT_RATIO = 4
 """A fold leaves the keys of the groups it wrote as hints when it folded this many ids per group or
 more (ids that cluster: sorted by instance or time), where the next ids of the same agents land."""
-HINT_MIN_IDS = 32
-"""Lookups of fewer ids walk the groups without reading the hints."""
+HINT_MIN_IDS = 4
+"""Lookups of fewer ids of a project walk its groups without reading its hints."""
 HINT_MAX_KEYS = 8000
 """A fold that wrote more groups leaves no hints: the item would cost more to read than it saves."""
 LOOKUP_LANES = 8
@@ -159,13 +157,13 @@ class IdentityIndex:
     # ------------------------------------------------------------------ reading
     def read_log(self, project_id: str, *, consistent: bool = True) -> Log:
         """The marker and the items after it."""
-        pk = identity_log_pk(project_id)
-        marker = self.table.get({"pk": pk, "sk": FOLDED_SK}, consistent=consistent)
-        log = Log(folded=str(marker["upto"]) if marker else "")
+        marker = self.table.get({"pk": identity_log_pk(project_id), "sk": FOLDED_SK}, consistent=consistent)
+        return self._log_after(project_id, str(marker["upto"]) if marker else "", consistent)
+
+    def _log_after(self, project_id: str, folded: str, consistent: bool) -> Log:
         # "#folded" sorts before every stamp: reading after the marker's stamp, or after "#folded", skips it
-        items = self.table.query(pk, after=log.folded or FOLDED_SK, consistent=consistent)
-        log.items = [(str(item["sk"]), _decode(item["ids"])) for item in items]
-        return log
+        items = self.table.query(identity_log_pk(project_id), after=folded or FOLDED_SK, consistent=consistent)
+        return Log(folded, [(str(item["sk"]), _decode(item["ids"])) for item in items])
 
     def lookup(self, project_id: str, sample_ids: Iterable[str], log: Log) -> dict[str, Identity]:
         """The identity of each of ``sample_ids`` that has one: the highest of the log's and its group's
@@ -180,17 +178,22 @@ class IdentityIndex:
     def _identities(
         self, asked: Mapping[str, list[str]], logs: Mapping[str, Log] | None, *, consistent: bool
     ) -> dict[str, dict[str, Identity]]:
-        """Each project's identities of ``asked``: its lanes of ids walked at once (with its log, unless given)."""
-        hinted = [project_id for project_id, sample_ids in asked.items() if len(sample_ids) >= self.hint_min_ids]
-        jobs: list[Callable[[], Log | list[str]]] = [
-            functools.partial(self._hints, project_id, consistent) for project_id in hinted
+        """Each project's identities of ``asked`` (with its log, unless given): every project's marker and
+        hints in one ``BatchGetItem``, then the logs, then the hinted groups, then walks to the rest."""
+        pks = {project_id: identity_log_pk(project_id) for project_id in asked}
+        heads = [{"pk": pks[p], "sk": FOLDED_SK} for p in asked] if logs is None else []
+        heads += [
+            {"pk": pks[p], "sk": HINTS_SK} for p, sample_ids in asked.items() if len(sample_ids) >= self.hint_min_ids
         ]
+        read = {(str(item["pk"]), str(item["sk"])): item for item in self.table.batch_get(heads, consistent=consistent)}
         if logs is None:
-            jobs += [functools.partial(self.read_log, project_id, consistent=consistent) for project_id in asked]
-        done = self.table.at_once(lambda job: job(), jobs) if jobs else []
-        hints, read = cast(list[list[str]], done[: len(hinted)]), cast(list[Log], done[len(hinted) :])
-        logs = logs if logs is not None else dict(zip(asked, read, strict=True))
-        groups = self._hinted_groups(dict(zip(hinted, hints, strict=True)), asked, consistent)
+            folded = [str(read.get((pks[p], FOLDED_SK), {}).get("upto", "")) for p in asked]
+            found_logs = self.table.at_once(
+                lambda job: self._log_after(job[0], job[1], consistent), list(zip(asked, folded, strict=True))
+            )
+            logs = dict(zip(asked, found_logs, strict=True))
+        hints = {p: sorted(json.loads(read[(pks[p], HINTS_SK)]["keys"])) for p in asked if (pks[p], HINTS_SK) in read}
+        groups = self._hinted_groups(hints, asked, consistent)
         lanes = [
             (project_id, lane)
             for project_id, sample_ids in asked.items()
@@ -213,10 +216,6 @@ class IdentityIndex:
             project_id: {sid: Identity(version, floor_hour(start), start) for sid, (version, start) in entries.items()}
             for project_id, entries in found.items()
         }
-
-    def _hints(self, project_id: str, consistent: bool) -> list[str]:
-        item = self.table.get({"pk": identity_log_pk(project_id), "sk": HINTS_SK}, consistent=consistent)
-        return sorted(json.loads(item["keys"])) if item else []
 
     def _hinted_groups(
         self, hints: Mapping[str, list[str]], asked: Mapping[str, list[str]], consistent: bool
