@@ -23,8 +23,8 @@ RollupsTable
     ``A#{orgId}`` / ``{month}#{projectId}``     the project had usage in that UTC month (written by the
                                                 rollup, never removed: reads treat it as a hint)
 ProjectsTable
-    ``projectId``; index ``ByOrg`` on ``orgId`` / ``projectId``; sparse index ``ActiveByOrg`` on
-    ``activeOrgId`` / ``projectId`` (the attribute exists only while the project is not deleted)
+    ``projectId``; sparse index ``ActiveByOrg`` on ``activeOrgId`` / ``projectId`` (the attribute
+    exists only while the project is not deleted)
 
 ``H|D|M`` is the stored unit's letter (its ``Granularity`` value, see ``ocore_usage.domain.periods``).
 ``hour`` and ``bucket`` are bucket starts as RFC 3339 UTC (``2026-11-26T02:00:00Z``): fixed
