@@ -59,6 +59,8 @@ class Pipeline:
     names: dict[str, str] = field(default_factory=lambda: dict(LOGICAL_TABLE_NAMES))
     fold_bytes: int = 300
     group_bytes: int = 120
+    hint_ratio: float = 0
+    hint_min_ids: int = 0
 
     def table(self, which: str) -> Table:
         return Table(self.client, self.names[which])
@@ -66,7 +68,11 @@ class Pipeline:
     def samples(self, table: Table | None = None) -> SampleRepository:
         table = table or self.table("samples")
         index = IdentityIndex(
-            table, fold_bytes=self.fold_bytes, group_bytes=self.group_bytes, hint_ratio=0, hint_min_ids=0
+            table,
+            fold_bytes=self.fold_bytes,
+            group_bytes=self.group_bytes,
+            hint_ratio=self.hint_ratio,
+            hint_min_ids=self.hint_min_ids,
         )
         return SampleRepository(table, index)
 

@@ -8,7 +8,7 @@ import pytest
 
 from functions.rollup import app as rollup_app
 from ocore_usage.domain.timeline import Granularity, parse_rfc3339
-from ocore_usage.storage.identities import FOLD_BYTES, GROUP_BYTES
+from ocore_usage.storage.identities import FOLD_BYTES, GROUP_BYTES, HINT_MIN_IDS, HINT_RATIO
 from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import shards_of_event
@@ -94,6 +94,7 @@ def test_an_empty_run_reads_the_shard_heads_in_one_request(pipeline):
 def test_rolling_1000_new_samples_costs_requests_in_proportion_to_stale_hours(pipeline, capsys):
     # GIVEN 1,000 new samples: 4 instances x 250 five-minute intervals, about 21 hours of one project
     pipeline.fold_bytes, pipeline.group_bytes = FOLD_BYTES, GROUP_BYTES  # the service's own index
+    pipeline.hint_ratio, pipeline.hint_min_ids = HINT_RATIO, HINT_MIN_IDS
     pipeline.register("proj_web", "org_demo")
     pipeline.send(agent_batch(1000))
     counts = count_requests(pipeline.client)
