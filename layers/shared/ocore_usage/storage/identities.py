@@ -78,8 +78,9 @@ Entry = tuple[str, int]
 """An identity as the index stores it: ``(version, start)``."""
 
 
-def _expires(start: int) -> int:
-    return (start + IDENTITY_RETENTION) // MICROS_PER_SECOND
+def expires_at(instant: int) -> int:
+    """The TTL (``expiresAt``, epoch seconds) of what is kept for ``IDENTITY_RETENTION`` after ``instant``."""
+    return (instant + IDENTITY_RETENTION) // MICROS_PER_SECOND
 
 
 def _encode(entries: Iterable[tuple[str, Entry]]) -> list[str]:
@@ -109,25 +110,28 @@ class Group:
     """Where a reader stops using this group (``""``: never): ``next``, or just past the id it was
     read for when ``next`` is behind that id (the group named there has expired)."""
 
+    @classmethod
+    def of(cls, item: Item, reach: str) -> Group:
+        return cls(str(item["sk"]), str(item.get("next", "")), _decode(item["ids"]), reach)
+
     def covers(self, sample_id: str) -> bool:
         return self.key <= sample_id and (not self.reach or sample_id < self.reach)
 
 
 @dataclass(slots=True)
 class Log:
-    """A project's log as read: the marker and the items after it, oldest first."""
+    """A project's log as read: the marker and the items after it, oldest first, and their size."""
 
     folded: str = ""
     items: list[tuple[str, dict[str, Entry]]] = field(default_factory=list)
+    size: int = 0
+    """Bytes of entries in the items: what a lookup reads of the log."""
 
     def entries(self) -> dict[str, Entry]:
         merged: dict[str, Entry] = {}
         for _, entries in self.items:
             _higher(merged, entries)
         return merged
-
-    def size(self) -> int:
-        return sum(len(text) for text in _encode(self.entries().items()))
 
     def last_stamp(self) -> str:
         return self.items[-1][0] if self.items else self.folded
@@ -163,7 +167,8 @@ class IdentityIndex:
     def _log_after(self, project_id: str, folded: str, consistent: bool) -> Log:
         # "#folded" sorts before every stamp: reading after the marker's stamp, or after "#folded", skips it
         items = self.table.query(identity_log_pk(project_id), after=folded or FOLDED_SK, consistent=consistent)
-        return Log(folded, [(str(item["sk"]), _decode(item["ids"])) for item in items])
+        texts = [(str(item["sk"]), str(item["ids"])) for item in items]
+        return Log(folded, [(sk, _decode(text)) for sk, text in texts], sum(len(text) for _, text in texts))
 
     def lookup(self, project_id: str, sample_ids: Iterable[str], log: Log) -> dict[str, Identity]:
         """The identity of each of ``sample_ids`` that has one: the highest of the log's and its group's
@@ -194,14 +199,8 @@ class IdentityIndex:
             logs = dict(zip(asked, found_logs, strict=True))
         hints = {p: sorted(json.loads(read[(pks[p], HINTS_SK)]["keys"])) for p in asked if (pks[p], HINTS_SK) in read}
         groups = self._hinted_groups(hints, asked, consistent)
-        lanes = [
-            (project_id, lane)
-            for project_id, sample_ids in asked.items()
-            for lane in _lanes([sid for sid in sample_ids if (project_id, sid) not in groups])
-        ]
-        walked = self.table.at_once(lambda job: self._walk(*job, exact=False, consistent=consistent), lanes)
-        for (project_id, _), found_in_lane in zip(lanes, walked, strict=True):
-            groups |= {(project_id, sid): group for sid, group in found_in_lane.items()}
+        unhinted = {p: [sid for sid in sample_ids if (p, sid) not in groups] for p, sample_ids in asked.items()}
+        groups |= self._groups(unhinted, exact=False, consistent=consistent)
         found: dict[str, dict[str, Entry]] = {project_id: {} for project_id in asked}
         for (project_id, sid), group in groups.items():
             if sid in group.entries:
@@ -243,7 +242,7 @@ class IdentityIndex:
             item = read.get((pks[project_id], key))
             following = str(item.get("next", "")) if item else ""
             if item is not None and (not following or sid < following):
-                groups[(project_id, sid)] = Group(key, following, _decode(item["ids"]), following)
+                groups[(project_id, sid)] = Group.of(item, following)
         return groups
 
     def _legacy(self, asked: Mapping[str, list[str]], consistent: bool) -> dict[tuple[str, str], Entry]:
@@ -251,16 +250,19 @@ class IdentityIndex:
         found = self.table.batch_get(keys, consistent=consistent)
         return {_legacy_ids(item["pk"]): (str(item["version"]), int(item["start"])) for item in found}
 
-    def _groups(self, project_id: str, sample_ids: Sequence[str], *, exact: bool = False) -> dict[str, Group]:
-        """The group of each of ``sample_ids`` (sorted), lanes of neighbours at once."""
-        groups: dict[str, Group] = {}
-        for found in self.table.at_once(lambda lane: self._walk(project_id, lane, exact=exact), _lanes(sample_ids)):
-            groups |= found
-        return groups
+    def _groups(
+        self, asked: Mapping[str, Sequence[str]], *, exact: bool, consistent: bool = True
+    ) -> dict[tuple[str, str], Group]:
+        """The group of each project's ids (sorted), walked in lanes of neighbours at once."""
+        lanes = [(project_id, lane) for project_id, sample_ids in asked.items() for lane in _lanes(sample_ids)]
+        walked = self.table.at_once(lambda job: self._walk(*job, exact=exact, consistent=consistent), lanes)
+        return {
+            (project_id, sid): group
+            for (project_id, _), found in zip(lanes, walked, strict=True)
+            for sid, group in found.items()
+        }
 
-    def _walk(
-        self, project_id: str, sample_ids: Sequence[str], *, exact: bool, consistent: bool = True
-    ) -> dict[str, Group]:
+    def _walk(self, project_id: str, sample_ids: Sequence[str], *, exact: bool, consistent: bool) -> dict[str, Group]:
         """The group of each of ``sample_ids`` (sorted): a Query for each group they fall in."""
         groups: dict[str, Group] = {}
         current: Group | None = None
@@ -278,13 +280,13 @@ class IdentityIndex:
         if item is None:  # before every group: up to the first one
             first = next(self.table.query(pk, limit=1, consistent=consistent), None)
             return Group("", "", {}, reach=str(first["sk"]) if first else "")
-        key, following = str(item["sk"]), str(item.get("next", ""))
+        following = str(item.get("next", ""))
         if exact:
-            after = next(self.table.query(pk, after=key, limit=1, consistent=True), None)
+            after = next(self.table.query(pk, after=str(item["sk"]), limit=1, consistent=True), None)
             reach = str(after["sk"]) if after else ""
         else:
             reach = following if not following or following > sample_id else sample_id + "\0"
-        return Group(key, following, _decode(item["ids"]), reach)
+        return Group.of(item, reach)
 
     # ------------------------------------------------------------------ writing (the rollup, under the lease)
     def record(self, project_id: str, identities: Mapping[str, Identity], log: Log, now: int) -> None:
@@ -292,18 +294,19 @@ class IdentityIndex:
         if identities:
             stamp = f"{max(now, _stamp_time(log.last_stamp()) + 1):017d}-{uuid.uuid4().hex[:8]}"
             entries = sorted((sid, (i.version, i.start)) for sid, i in identities.items())
-            items = [(f"{stamp}#{number:03d}", run) for number, run in enumerate(_cut(entries, LOG_ITEM_BYTES))]
+            runs = [(f"{stamp}#{n:03d}", run, _text(run)) for n, run in enumerate(_cut(entries, LOG_ITEM_BYTES))]
             self.table.batch_write(
                 {
                     "pk": identity_log_pk(project_id),
                     "sk": sk,
-                    "ids": _text(run),
-                    "expiresAt": _expires(max(start for _, (_, start) in run)),
+                    "ids": text,
+                    "expiresAt": expires_at(max(start for _, (_, start) in run)),
                 }
-                for sk, run in items
+                for sk, run, text in runs
             )
-            log.items += [(sk, dict(run)) for sk, run in items]
-        if log.items and (now - _stamp_time(log.items[0][0]) >= self.fold_age or log.size() >= self.fold_bytes):
+            log.items += [(sk, dict(run)) for sk, run, _ in runs]
+            log.size += sum(len(text) for _, _, text in runs)
+        if log.items and (now - _stamp_time(log.items[0][0]) >= self.fold_age or log.size >= self.fold_bytes):
             self.fold(project_id, log, now)
 
     def fold(self, project_id: str, log: Log, now: int) -> None:
@@ -322,7 +325,7 @@ class IdentityIndex:
             return
         entries = log.entries()
         targets: dict[str, tuple[Group, dict[str, Entry]]] = {}
-        for sample_id, group in self._groups(project_id, sorted(entries), exact=True).items():
+        for (_, sample_id), group in self._groups({project_id: sorted(entries)}, exact=True).items():
             targets.setdefault(group.key, (group, {}))[1][sample_id] = entries[sample_id]
         rewritten: list[Item] = []
         split_off: list[Item] = []
@@ -359,7 +362,7 @@ class IdentityIndex:
                 {"pk": identity_log_pk(project_id), "sk": HINTS_SK, "keys": json.dumps(written if clustered else [])},
             ]
         )
-        log.folded, log.items = upto, []
+        log.folded, log.items, log.size = upto, [], 0
 
 
 def _group_item(project_id: str, key: str, following: str, entries: Mapping[str, Entry]) -> Item:
@@ -367,7 +370,7 @@ def _group_item(project_id: str, key: str, following: str, entries: Mapping[str,
         "pk": identity_group_pk(project_id),
         "sk": key,
         "ids": _text(sorted(entries.items())),
-        "expiresAt": _expires(max(start for _, start in entries.values())),
+        "expiresAt": expires_at(max(start for _, start in entries.values())),
     }
     if following:
         item["next"] = following

@@ -12,7 +12,7 @@ ram, disk, bytesIn, bytesOut]``: the values are those of the metrics agents send
 hold, written before its metric existed, reads as zero); a page holds up
 to ``PAGE_BYTES`` of them (about 100 bytes each), so a 1,000-sample request is one item per
 project and start hour instead of an item per sample. Pages, tombstones and the indexed set
-expire (TTL ``expiresAt``) ``RAW_RETENTION`` after their hour.
+expire (TTL ``expiresAt``) as sample ids are forgotten: ``IDENTITY_RETENTION`` after their hour.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any
 
 from ocore_usage.domain.metered import MeteredInterval, Sample
 from ocore_usage.domain.metrics import METRICS, SAMPLED
-from ocore_usage.domain.timeline import MICROS_PER_SECOND, floor_hour
+from ocore_usage.domain.timeline import floor_hour
 from ocore_usage.domain.versions import Identity, Partition, StoredEntry
-from ocore_usage.storage.identities import IDENTITY_RETENTION, IdentityIndex, Log
+from ocore_usage.storage.identities import IdentityIndex, Log, expires_at
 from ocore_usage.storage.keys import (
     INDEXED,
     PAGE_PREFIX,
@@ -46,12 +46,6 @@ INDEXED_PER_ITEM = 4000
 """Page names per indexed-set item: about 40 bytes each, well under DynamoDB's 400 KB item limit."""
 TOMBSTONES_PER_ITEM = 1500
 """Tombstones per item: a sample id (at most 128 bytes) and a version (30) each, under 400 KB."""
-RAW_RETENTION = IDENTITY_RETENTION
-"""The 35-day correction window plus a week for a lagging rollup: as long as sample ids are remembered."""
-
-
-def _expires(instant: int, retention: int) -> int:
-    return (instant + retention) // MICROS_PER_SECOND
 
 
 def _entry(sample: Sample, hour: int) -> str:
@@ -100,7 +94,7 @@ class SampleRepository:
                 "entries": "[" + ",".join(chunk) + "]",
                 "writer": writer,
                 "writtenAt": written_at,
-                "expiresAt": _expires(hour, RAW_RETENTION),
+                "expiresAt": expires_at(hour),
             }
             for (project_id, hour), members in sorted(by_partition.items())
             for number, chunk in enumerate(runs_within([_entry(s, hour) for s in members], PAGE_BYTES))
@@ -150,7 +144,7 @@ class SampleRepository:
                 "pk": partition_pk(project_id, hour),
                 "sk": tombstone_sk(stamp, number),
                 "upto": dict(chunk),
-                "expiresAt": _expires(hour, RAW_RETENTION),
+                "expiresAt": expires_at(hour),
             }
             for hour, entries in by_hour.items()
             for number, chunk in enumerate(batched(entries, TOMBSTONES_PER_ITEM, strict=False))
@@ -173,7 +167,7 @@ class SampleRepository:
                 "pk": partition_pk(project_id, partition.hour),
                 "sk": f"{INDEXED}#{stamp}#{number:04d}",
                 "pages": set(chunk),
-                "expiresAt": _expires(partition.hour, RAW_RETENTION),
+                "expiresAt": expires_at(partition.hour),
             }
             for partition in partitions
             for number, chunk in enumerate(
