@@ -32,7 +32,7 @@ def post(pipeline, monkeypatch):
         event = copy.deepcopy(INGEST_EVENT)
         event["body"] = body if isinstance(body, str) else json.dumps(body)
         event["requestContext"]["authorizer"]["lambda"]["scopes"] = scopes
-        response = ingest_app.lambda_handler(event, LambdaContext())
+        response = ingest_app.lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
         return response["statusCode"], response["headers"]["Content-Type"], json.loads(response["body"])
 
     return send
@@ -111,15 +111,10 @@ def test_bad_input_is_a_problem_and_stores_nothing(post, pipeline, body, status,
 
 
 def test_every_bad_sample_is_listed_by_index_and_field(post):
-    status, _, problem = post(
-        {"samples": [sample(), sample(sampleId="s-2", cpuCores=-1), sample(sampleId="s-3", typo=1, diskGb=None)]}
-    )
-    assert status == 422
-    assert sorted(e["field"] for e in problem["errors"]) == [
-        "samples[1].cpuCores",
-        "samples[2].diskGb",
-        "samples[2].typo",
-    ]
+    samples = [sample(), sample(sampleId="s-2", cpuCores=-1), sample(sampleId="s-3", typo=1, diskGb=None)]
+    status, _, problem = post({"samples": samples})
+    fields = sorted(e["field"] for e in problem["errors"])
+    assert (status, fields) == (422, ["samples[1].cpuCores", "samples[2].diskGb", "samples[2].typo"])
 
 
 def test_a_reader_token_cannot_write(post, pipeline):
@@ -174,10 +169,8 @@ def test_unprocessed_items_are_retried_until_stored(pipeline):
     throttled = ThrottlingClient(pipeline.client)
     flaky = Pipeline(throttled, pipeline.clock)
     start = datetime(2026, 11, 25, tzinfo=UTC)
-    batch = [
-        sample(sampleId=f"s{i}", intervalStart=(start + timedelta(minutes=5 * i)).isoformat().replace("+00:00", "Z"))
-        for i in range(60)
-    ]
+    starts = [(start + timedelta(minutes=5 * i)).isoformat().replace("+00:00", "Z") for i in range(60)]
+    batch = [sample(sampleId=f"s{i}", intervalStart=at) for i, at in enumerate(starts)]
     flaky.register("proj_web", "org_demo")
     # WHEN a batch is ingested and rolled up through it
     assert flaky.send(batch) == 60

@@ -99,7 +99,7 @@ def test_a_deletion_racing_a_rename_cannot_write_back_the_name_it_read(sync, dyn
     assert state(sync) == ("org_demo", "new", True)
 
 
-def test_every_order_of_a_projects_events_ends_in_the_same_state(dynamodb):
+def test_every_order_of_a_projects_events_ends_in_the_same_state(sync, dynamodb):
     # GIVEN a project's events: registered, renamed, deleted, renamed again while deleted, restored
     events = [upsert(T0, "a"), upsert(T1, "b"), delete(T2, "b"), delete("2026-11-23T12:00:00Z")]
     events.append(upsert("2026-11-24T00:00:00Z", "d"))
@@ -108,7 +108,6 @@ def test_every_order_of_a_projects_events_ends_in_the_same_state(dynamodb):
     outcomes = set()
     for order in permutations(events):
         dynamodb.delete_item(TableName="ProjectsTable", Key={"projectId": {"S": "proj_web"}})
-        sync = ProjectSync(ProjectRepository(Table(dynamodb, "ProjectsTable")), WorkQueue(Table(dynamodb, "WorkTable")))
         for raw in order:
             sync.apply(raw)
         outcomes.add(state(sync))

@@ -12,10 +12,9 @@ from ocore_usage.domain.timeline import MICROS_PER_SECOND, Granularity, parse_rf
 from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.dispatch import AsyncInvoker, RollupDispatcher
-from tests.support.pipeline import Clock, Pipeline
+from tests.support.pipeline import Clock, Pipeline, count_requests
 from tests.support.read_api import LambdaContext
 from tests.support.template import local_template, template
-from tests.unit.test_project_sync_and_rollup_costs import count_requests
 from tests.unit.test_rollup_isolation import samples
 
 NOW = "2026-11-26T02:30:00Z"
@@ -147,15 +146,9 @@ def test_workers_are_asynchronous_invocations_of_the_function():
             self.calls.append(call)
             return {"StatusCode": 202}
 
-    client = Client()
-    AsyncInvoker(client, "arn:aws:lambda:us-east-1:123456789012:function:stack-rollup").start({"shards": [1, 7]})  # type: ignore[arg-type]
-    assert client.calls == [
-        {
-            "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:stack-rollup",
-            "InvocationType": "Event",
-            "Payload": b'{"shards": [1, 7]}',
-        }
-    ]
+    client, arn = Client(), "arn:aws:lambda:us-east-1:123456789012:function:stack-rollup"
+    AsyncInvoker(client, arn).start({"shards": [1, 7]})  # type: ignore[arg-type]
+    assert client.calls == [{"FunctionName": arn, "InvocationType": "Event", "Payload": b'{"shards": [1, 7]}'}]
 
 
 def test_the_template_schedules_the_dispatcher_and_bounds_the_workers():

@@ -25,6 +25,7 @@ from tests.support.read_api import LambdaContext
 
 NOW = "2026-11-26T02:30:00Z"
 FIRST_HOUR = datetime(2026, 11, 25, tzinfo=UTC)
+MINUTE = 60 * MICROS_PER_SECOND
 
 
 @pytest.fixture
@@ -63,6 +64,11 @@ def moving_project() -> str:
     return next(p for p in (f"prj_{i}" for i in itertools.count()) if shard_of(p, 32) != shard_of(p))
 
 
+def seed(pipeline: Pipeline, project_id: str, hours: int, org_id: str = "org_a") -> None:
+    pipeline.register(project_id, org_id)
+    pipeline.send(samples(project_id, hours=hours))
+
+
 class FailingRollups(RollupRepository):
     """Rollups whose series writes fail for the ids in ``failing`` (an item over 400 KB, say)."""
 
@@ -72,8 +78,8 @@ class FailingRollups(RollupRepository):
 
     def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
         if identifier in self.failing:
-            error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
-            raise ClientError({"Error": error}, "BatchWriteItem")
+            code, message = "ValidationException", "Item size has exceeded the maximum allowed size"
+            raise ClientError({"Error": {"Code": code, "Message": message}}, "BatchWriteItem")
         super().write_series(scope, identifier, granularity, buckets)
 
 
@@ -89,8 +95,7 @@ def test_a_failing_project_is_parked_while_its_shard_and_other_orgs_roll_then_re
     elsewhere = next(p for p in (f"prj_x{i}" for i in itertools.count()) if shard_of(p) != shard_of(bad))
     orgs = {bad: "org_a", same_org: "org_a", other_org: "org_b", elsewhere: "org_c"}
     for project_id, org_id in orgs.items():
-        pipeline.register(project_id, org_id)
-        pipeline.send(samples(project_id, hours=3))
+        seed(pipeline, project_id, hours=3, org_id=org_id)
     failing: set[str] = set()
     rollups = FailingRollups(pipeline.table("rollups"), failing)
     assert _run(pipeline, rollups).failures == 0  # three hours of each, rolled
@@ -138,8 +143,7 @@ def test_a_failing_project_is_parked_while_its_shard_and_other_orgs_roll_then_re
 def test_a_failing_org_is_parked_while_other_orgs_roll(pipeline):
     # GIVEN two orgs, the first of which fails to store its series
     for project_id, org_id in (("prj_one", "org_broken"), ("prj_two", "org_fine")):
-        pipeline.register(project_id, org_id)
-        pipeline.send(samples(project_id, hours=2))
+        seed(pipeline, project_id, hours=2, org_id=org_id)
     rollups = FailingRollups(pipeline.table("rollups"), {"org_broken"})
 
     # WHEN the rollup runs
@@ -161,18 +165,17 @@ def test_a_shard_that_cannot_be_read_does_not_stop_the_other_shards(pipeline):
     first = "prj_a"
     second = next(p for p in (f"prj_b{i}" for i in itertools.count()) if shard_of(p) != shard_of(first))
     for project_id in (first, second):
-        pipeline.register(project_id, "org_a")
-        pipeline.send(samples(project_id, hours=1))
+        seed(pipeline, project_id, hours=1)
     service = pipeline.rollup()
     take = service.work.take
 
     def throttled(kind: SeriesOwner, shard: int, *args: Any, **kwargs: Any) -> Any:
         if kind is SeriesOwner.PROJECT and shard == shard_of(first):
-            error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
-            raise ClientError({"Error": error}, "Query")
+            code = "ProvisionedThroughputExceededException"
+            raise ClientError({"Error": {"Code": code, "Message": "Rate exceeded"}}, "Query")
         return take(kind, shard, *args, **kwargs)
 
-    service.work.take = throttled  # type: ignore[method-assign]
+    service.work.take = throttled
 
     # WHEN the rollup runs THEN the other shard and the org are rolled, the failure counted, the shard left due
     result = service.run()
@@ -195,11 +198,9 @@ def test_a_project_renewing_its_marks_every_batch_does_not_starve_its_shard(pipe
     # rolled (its agents keep sending), and quiet neighbours after it
     busy = "prj_0aaa"
     quiet = [p for p in neighbours(busy, 40) if p > busy][:3]
-    for project_id in [busy, *quiet]:
-        pipeline.register(project_id, "org_a")
-    pipeline.send(samples(busy, hours=12))
+    seed(pipeline, busy, hours=12)
     for project_id in quiet:
-        pipeline.send(samples(project_id, hours=1))
+        seed(pipeline, project_id, hours=1)
     writer = WorkQueue(pipeline.table("work"))
 
     class RenewingRollups(RollupRepository):
@@ -228,7 +229,7 @@ def test_a_worker_that_lost_its_lease_deletes_no_mark(pipeline):
     work = WorkQueue(pipeline.table("work"))
     hours = [parse_rfc3339("2026-11-25T00:00:00Z") + h * MICROS_PER_HOUR for h in range(3)]
     work.mark(SeriesOwner.PROJECT, [("prj_a", h) for h in hours], pipeline.clock())
-    head = next(h for h in work.heads() if h.kind is SeriesOwner.PROJECT and h.shard == shard_of("prj_a"))
+    head = _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a"))
     lease = work.acquire(head, "worker-1", pipeline.clock(), 10 * MICROS_PER_SECOND)
     assert lease is not None
     marks = work.pending(SeriesOwner.PROJECT, head.shard, 10)
@@ -245,17 +246,16 @@ def test_a_worker_that_lost_its_lease_deletes_no_mark(pipeline):
 
 def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new_holder(pipeline):
     # GIVEN a project with samples, and a rollup whose lease is taken over while it writes
-    pipeline.register("prj_a", "org_a")
-    pipeline.send(samples("prj_a", hours=2))
+    seed(pipeline, "prj_a", hours=2)
     work = WorkQueue(pipeline.table("work"))
     shard = shard_of("prj_a")
 
     class StolenDuringWrite(RollupRepository):
         def write_series(self, scope: SeriesOwner, identifier: str, granularity: Granularity, buckets: Any) -> None:
             super().write_series(scope, identifier, granularity, buckets)
-            head = next(h for h in work.heads() if h.kind is SeriesOwner.PROJECT and h.shard == shard)
+            head = _head(pipeline, SeriesOwner.PROJECT, shard)
             pipeline.clock.advance(400 * MICROS_PER_SECOND)  # past any lease
-            work.acquire(head, "other-worker", pipeline.clock(), 60 * MICROS_PER_SECOND)
+            work.acquire(head, "other-worker", pipeline.clock(), MINUTE)
 
     service = pipeline.rollup()
     service.rollups = StolenDuringWrite(pipeline.table("rollups"))
@@ -271,19 +271,16 @@ def test_a_worker_losing_its_lease_mid_batch_leaves_its_hours_marked_for_the_new
 
 
 def test_the_lease_lasts_the_invocation_plus_a_margin(pipeline):
-    pipeline.register("prj_a", "org_a")
-    pipeline.send(samples("prj_a", hours=1))
-    work = WorkQueue(pipeline.table("work"))
+    seed(pipeline, "prj_a", hours=1)
+    service = pipeline.rollup()
     leases: list[int] = []
-    acquire = work.acquire
+    acquire = service.work.acquire
 
     def recording(head, owner, now, lease):
         leases.append(lease)
         return acquire(head, owner, now, lease)
 
-    work.acquire = recording  # type: ignore[method-assign]
-    service = pipeline.rollup()
-    service.work = work
+    service.work.acquire = recording
     # WHEN a worker has less time left than a batch needs THEN it takes no shard
     result = service.run(deadline=Deadline(lambda: 20_000))
     assert (leases, result.processed, result.remaining) == ([], 0, 1)
@@ -357,9 +354,8 @@ def test_while_a_worker_of_the_count_before_a_growth_may_roll_a_project_no_other
     monkeypatch.setattr(SampleRepository, "identities", read_then_wait)
     old_results: list[RollupResult] = []
     old_worker = threading.Thread(
-        target=lambda: old_results.append(pipeline.rollup().run(shards=[shard_of(project_id)]))
+        target=lambda: old_results.append(pipeline.rollup().run(shards=[shard_of(project_id)])), name="old worker"
     )
-    old_worker.name = "old worker"
     old_worker.start()
     assert has_read.wait(10)
 
@@ -380,21 +376,18 @@ def test_while_a_worker_of_the_count_before_a_growth_may_roll_a_project_no_other
     assert old_results[0].failures == 0 and old_results[0].remaining > 0
     monkeypatch.undo()
     pipeline.roll_until_done()
-    latest = FIRST_HOUR + timedelta(hours=3)
+    latest, corrected = FIRST_HOUR + timedelta(hours=3), FIRST_HOUR + timedelta(hours=5)
     assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [latest]
     # AND a correction after it replaces it
     send(5)
     pipeline.roll_until_done()
-    assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [
-        latest + timedelta(hours=2)
-    ]
+    assert list(pipeline.stored_series(SeriesOwner.PROJECT, project_id, Granularity.HOUR)) == [corrected]
 
 
 def test_after_the_count_grows_a_project_is_rolled_only_in_its_new_shard(pipeline):
     # GIVEN a project that moves to another shard when the count grows, with marks in its old shard
     project_id = moving_project()
-    pipeline.register(project_id, "org_a")
-    pipeline.send(samples(project_id, hours=2))
+    seed(pipeline, project_id, hours=2)
     work = WorkQueue(pipeline.table("work"))
     old, new = shard_of(project_id), shard_of(project_id, 32)
     assert work.count(SeriesOwner.PROJECT, old) == 2
@@ -418,14 +411,12 @@ def test_after_a_growth_a_worker_leaves_its_shard_only_while_a_lease_that_may_ho
     # GIVEN leases of project shards 3 and 4 and of org shard 3, taken under 16 shards
     work = WorkQueue(pipeline.table("work"))
     for kind, shard in ((SeriesOwner.PROJECT, 3), (SeriesOwner.PROJECT, 4), (SeriesOwner.ORG, 3)):
-        assert work.acquire(
-            _head(pipeline, kind, shard), f"old-{kind}{shard}", pipeline.clock(), 60 * MICROS_PER_SECOND
-        )
+        assert work.acquire(_head(pipeline, kind, shard), f"old-{kind}{shard}", pipeline.clock(), MINUTE)
     # WHEN the count doubles
     work.grow(32, pipeline.clock())
 
     def leaves(kind: SeriesOwner, shard: int) -> bool:
-        lease = work.acquire(_head(pipeline, kind, shard), "new", pipeline.clock(), 60 * MICROS_PER_SECOND)
+        lease = work.acquire(_head(pipeline, kind, shard), "new", pipeline.clock(), MINUTE)
         assert lease is not None and lease.shards == 32
         return work.outgrown_lease_held(lease, pipeline.clock())
 
@@ -445,8 +436,7 @@ def test_after_a_growth_a_worker_leaves_its_shard_only_while_a_lease_that_may_ho
 def test_a_parked_project_whose_shard_changes_is_retried_in_its_new_shard(pipeline):
     # GIVEN a project parked in its shard under 16 shards, which moves to another one under 32
     project_id = moving_project()
-    pipeline.register(project_id, "org_a")
-    pipeline.send(samples(project_id, hours=1))
+    seed(pipeline, project_id, hours=1)
     assert _run(pipeline, FailingRollups(pipeline.table("rollups"), {project_id})).failed == [project_id]
     work = WorkQueue(pipeline.table("work"))
     assert set(work.retries(SeriesOwner.PROJECT, shard_of(project_id))) == {project_id}
@@ -465,7 +455,7 @@ def test_a_worker_whose_shard_count_was_outgrown_deletes_no_mark(pipeline):
     work = WorkQueue(pipeline.table("work"))
     work.mark(SeriesOwner.PROJECT, [("prj_a", parse_rfc3339("2026-11-25T00:00:00Z"))], pipeline.clock())
     head = _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a"))
-    lease = work.acquire(head, "worker-1", pipeline.clock(), 60 * MICROS_PER_SECOND)
+    lease = work.acquire(head, "worker-1", pipeline.clock(), MINUTE)
     assert lease is not None and lease.shards == SHARDS
     marks = work.pending(SeriesOwner.PROJECT, head.shard, 10)
     # WHEN the count grows while it rolls THEN it can delete nothing
@@ -479,7 +469,7 @@ def test_the_lag_of_a_shard_starts_with_its_first_mark_and_ends_when_it_is_rolle
     pipeline.register("prj_a", "org_a")
     first = pipeline.clock.now
     pipeline.send(samples("prj_a", hours=1))
-    pipeline.clock.advance(60 * MICROS_PER_SECOND)
+    pipeline.clock.advance(MINUTE)
     pipeline.send(samples("prj_a", hours=2))  # a later write keeps the first one's time
     head = _head(pipeline, SeriesOwner.PROJECT, shard_of("prj_a"))
     assert first <= head.pending_since < first + MICROS_PER_SECOND

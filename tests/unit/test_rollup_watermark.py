@@ -122,8 +122,8 @@ def test_an_hour_marked_again_passes_its_first_sample_s_origin_on_to_the_org_sta
     roll_stage(pipeline, SeriesOwner.PROJECT)
     # THEN the org stage still owes all three, and the watermark stays before the first answer
     assert counted(pipeline, SeriesOwner.ORG, "org_a") == {}
-    assert work.progress().oldest_unrolled is not None
-    assert work.progress().oldest_unrolled <= answered[0]
+    oldest = work.progress().oldest_unrolled
+    assert oldest is not None and oldest <= answered[0]
 
 
 def test_the_reads_keep_the_heads_they_read_for_a_while():
