@@ -17,7 +17,7 @@ from ocore_usage.domain.problems import Problem, ProblemCode
 from ocore_usage.domain.samples import MAX_BODY_BYTES, parse_batch
 from ocore_usage.domain.timeline import parse_full_date, parse_rfc3339, to_micros
 from tests.support.pipeline import Clock, Pipeline
-from tests.support.read_api import LambdaContext, WorldProject, seeded_world
+from tests.support.read_api import LambdaContext, WorldProject
 from tests.support.read_reference import to_us
 from tests.support.samples import INGEST_EVENT, NOW, sample
 
@@ -45,7 +45,8 @@ def post(dynamodb, monkeypatch):
         if isinstance(body, bytes):
             body = base64.b64encode(body).decode()
         event["body"], event["isBase64Encoded"] = body, encode
-        response = ingest_app.lambda_handler(event, LambdaContext())
+        handler: Any = ingest_app.lambda_handler  # takes the test's stand-in for Lambda's context
+        response = handler(event, LambdaContext())
         return response["statusCode"], response["headers"]["Content-Type"], json.loads(response["body"])
 
     return send
@@ -122,9 +123,9 @@ def test_the_body_limit_counts_utf8_bytes_not_characters():
     # AND a body of exactly the limit in bytes is read (and found wanting for other reasons)
     exact = '{"samples": [], "pad": "' + "x" * (MAX_BODY_BYTES - 26) + '"}'
     assert len(exact.encode()) == MAX_BODY_BYTES
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(Exception) as wanting:
         parse_batch(exact, now)
-    assert getattr(raised.value, "status", None) == 422
+    assert getattr(wanting.value, "status", None) == 422
 
 
 def test_an_oversized_body_is_413_also_when_base64_encoded(post):
@@ -159,22 +160,17 @@ def test_full_dates_are_ascii_and_whole(text):
 
 
 def test_instants_at_the_ends_of_the_calendar_do_not_overflow():
-    assert parse_rfc3339("0001-01-01T00:00:00+01:00") == to_micros(datetime(1, 1, 1, tzinfo=UTC)) - 3600 * 10**6
-    assert parse_rfc3339("9999-12-31T23:59:59-01:00") == to_micros(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)) + (
-        3600 * 10**6
-    )
+    hour, first, last = 3600 * 10**6, datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert parse_rfc3339("0001-01-01T00:00:00+01:00") == to_micros(first) - hour
+    assert parse_rfc3339("9999-12-31T23:59:59-01:00") == to_micros(last) + hour
 
 
 # ---------------------------------------------------------------- the read routes
 
 
+# the conftest's api: this WORLD, seeded on moto for the day of FIRST_HOUR, read at NOW
 WORLD = [WorldProject("p1", "org_a", "One", density=0.3), WorldProject("proj_a", "org_a", "A", density=0.3)]
-
-
-@pytest.fixture(scope="module")
-def api():
-    with seeded_world(WORLD, to_us(datetime(2026, 11, 25, tzinfo=UTC)), 24) as (api, _):
-        yield api
+FIRST_HOUR, HOURS = to_us(datetime(2026, 11, 25, tzinfo=UTC)), 24
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,10 @@ from ocore_usage.storage.keys import SeriesOwner
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.wiring import Tables
-from tests.support.read_api import LOGICAL_TABLE_NAMES, Answer, ReadApi
+from tests.support.read_api import Answer, ReadApi
 from tests.support.read_reference import HOUR_US
 from tests.support.read_reference import instant as t
+from tests.support.template import LOGICAL_TABLE_NAMES
 
 NOW = "2026-11-26T02:30:00Z"
 PROBLEM_JSON = "application/problem+json"
@@ -108,8 +109,8 @@ def strong_tag(body: bytes) -> str:
 
 @pytest.mark.parametrize("route", ["project", "usage", "totals"])
 def test_the_etag_is_the_hash_of_the_body_and_stable(api, route):
-    first = api.get(route, CLOSED, project_id="proj_a") if route != "totals" else api.get(route, {})
-    again = api.get(route, CLOSED, project_id="proj_a") if route != "totals" else api.get(route, {})
+    query, kwargs = (CLOSED, {"project_id": "proj_a"}) if route != "totals" else ({}, {})
+    first, again = api.get(route, query, **kwargs), api.get(route, query, **kwargs)
     assert first.headers["etag"] == strong_tag(first.text.encode()) == again.headers["etag"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -46,31 +47,27 @@ def test_totals_over_a_range_equal_the_reference(api, world, start, end):
     assert answer.body == world.usage_totals("org_a", wide_start, t(end) if end else t("2026-11-26T03:00:00Z"))
 
 
-def test_active_projects_and_deleted_ones_with_usage_are_listed(api, world):
+def test_active_projects_and_deleted_ones_with_usage_are_listed(api):
     answer = api.get("totals", {"start_date": "2026-09-20", "end_date": "2026-11-27"})
     listed = [(r["projectId"], r["projectName"], r["periodType"]) for r in answer.body["totals"]]
-    assert listed == [
-        ("proj_a", "Web shop", "total"),
-        ("proj_c", "Idle", "total"),
-        ("proj_old", "Old site", "total"),
-    ]
+    assert listed == [("proj_a", "Web shop", "total"), ("proj_c", "Idle", "total"), ("proj_old", "Old site", "total")]
     idle = answer.body["totals"][1]
     assert idle["instanceHours"] == idle["cpuCoreHours"] == idle["bandwidthInBytes"] == idle["instanceCount"] == 0
     assert all(r["periodStart"] == "2026-09-20T00:00:00Z" for r in answer.body["totals"])
 
 
-def test_the_end_date_alone_sets_the_month_of_its_last_hour(api, world):
+def test_the_end_date_alone_sets_the_month_of_its_last_hour(api):
     answer = api.get("totals", {"end_date": "2026-11-01T00:00:00Z"})
     assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
 
 
-def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, world, monkeypatch):
+def test_in_the_last_hour_of_a_month_the_default_is_still_that_month(api, monkeypatch):
     monkeypatch.setattr(api.clock, "now", t("2026-10-31T23:59:59Z"))
     answer = api.get("totals")
     assert (answer.body["startDate"], answer.body["endDate"]) == ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
 
 
-def test_totals_take_no_read_parameters_of_the_other_endpoints(api, world):
+def test_totals_take_no_read_parameters_of_the_other_endpoints(api):
     for name in ("period", "project_id", "fill"):
         answer = api.get("totals", {name: "1"})
         assert (answer.status, answer.body["code"]) == (400, "unknown_parameter")
@@ -80,14 +77,14 @@ def test_totals_take_no_read_parameters_of_the_other_endpoints(api, world):
 RANGE = {"start_date": "2026-09-20", "end_date": "2026-11-27"}
 
 
-def test_without_limit_the_answer_is_one_page_as_published(api, world):
+def test_without_limit_the_answer_is_one_page_as_published(api):
     answer = api.get("totals", RANGE)
     assert "nextToken" not in answer.body
     assert set(answer.body) == {"totals", "startDate", "endDate", "dataThrough"}
 
 
 @pytest.mark.parametrize("limit", ["1", "2", "3"])
-def test_pages_of_totals_concatenate_to_the_unpaged_answer(api, world, limit):
+def test_pages_of_totals_concatenate_to_the_unpaged_answer(api, limit):
     # GIVEN the unpaged answer WHEN it is read limit projects at a time
     whole = api.get("totals", RANGE).body
     pages = api.pages("totals", {**RANGE, "limit": limit})
@@ -97,7 +94,7 @@ def test_pages_of_totals_concatenate_to_the_unpaged_answer(api, world, limit):
     assert all((page["startDate"], page["endDate"]) == (whole["startDate"], whole["endDate"]) for page in pages)
 
 
-def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, world, monkeypatch):
+def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, monkeypatch):
     first = api.get("totals", {"limit": "1"})
     monkeypatch.setattr(api.clock, "now", t("2026-12-02T00:00:00Z"))  # the default range would now be December
     second = api.get("totals", {"limit": "1", "next_token": first.body["nextToken"]})
@@ -107,18 +104,16 @@ def test_a_totals_page_keeps_the_first_pages_range_as_the_clock_moves_on(api, wo
 
 @pytest.mark.parametrize(
     ("query", "kwargs"),
-    [
-        ({**RANGE, "end_date": "2026-11-26"}, {}),  # other parameters
-        (RANGE, {"org_id": "org_b"}),  # another org
-    ],
+    [({**RANGE, "end_date": "2026-11-26"}, {}), (RANGE, {"org_id": "org_b"})],
+    ids=["other parameters", "another org"],
 )
-def test_a_totals_token_is_bound_to_its_org_and_parameters(api, world, query, kwargs):
+def test_a_totals_token_is_bound_to_its_org_and_parameters(api, query, kwargs):
     token = api.get("totals", {**RANGE, "limit": "1"}).body["nextToken"]
     answer = api.get("totals", {**query, "limit": "1", "next_token": token}, **kwargs)
     assert (answer.status, answer.body["code"]) == (400, "invalid_token")
 
 
-def test_a_token_of_another_endpoint_is_not_a_totals_token(api, world):
+def test_a_token_of_another_endpoint_is_not_a_totals_token(api):
     token = api.get("usage", {**RANGE, "period": "daily", "limit": "1"}).body["nextToken"]
     answer = api.get("totals", {**RANGE, "next_token": token})
     assert (answer.status, answer.body["code"]) == (400, "invalid_token")
@@ -131,7 +126,7 @@ def test_a_token_of_another_endpoint_is_not_a_totals_token(api, world):
     ("name", "value", "code"),
     [("limit", "0", "invalid_limit"), ("limit", "5001", "invalid_limit"), ("next_token", "nope", "invalid_token")],
 )
-def test_bad_paging_parameters_of_totals(api, world, name, value, code):
+def test_bad_paging_parameters_of_totals(api, name, value, code):
     answer = api.get("totals", {name: value})
     assert (answer.status, answer.body["code"]) == (400, code)
 
@@ -152,9 +147,10 @@ def _pages(monkeypatch, service: Reports) -> list[str]:
     from functions.get_usage_totals import app
 
     monkeypatch.setattr(wiring, "read_service", lambda: service)
+    handler: Any = app.lambda_handler  # takes the test's stand-in for Lambda's context
     texts, token = [], None
     while True:
-        response = app.lambda_handler(api_event("totals", {"next_token": token} if token else {}), LambdaContext())
+        response = handler(api_event("totals", {"next_token": token} if token else {}), LambdaContext())
         texts.append(json.dumps(response))  # what the Lambda runtime sends back
         token = json.loads(response["body"]).get("nextToken")
         if token is None:

@@ -122,8 +122,7 @@ def test_the_function_gets_the_event_and_its_answer_is_rendered(gateway: HttpApi
 def test_post_bodies_reach_the_function(gateway: HttpApiGateway) -> None:
     request = get("/api/things", method="POST", headers=[("Content-Type", "application/json")], body=b'{"n": 1}')
     response = gateway(request)
-    assert response.status == 201
-    assert body(response)["event"]["body"] == '{"n": 1}'
+    assert (response.status, body(response)["event"]["body"]) == (201, '{"n": 1}')
 
 
 def test_literal_segments_win_over_variables_and_unknown_routes_are_404(gateway: HttpApiGateway) -> None:
@@ -157,11 +156,9 @@ def test_cors_preflight_is_answered_by_the_gateway(gateway: HttpApiGateway) -> N
     asking = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "GET")]
     response = gateway(get("/api/things/t1", token=None, method="OPTIONS", headers=asking))
     headers = dict(response.headers)
-    assert response.status == 204
+    assert (response.status, gateway.authorizer_calls) == (204, 0)
     assert headers["access-control-allow-origin"] == "*"
-    assert headers["access-control-allow-methods"] == "GET,POST"
-    assert headers["access-control-max-age"] == "600"
-    assert gateway.authorizer_calls == 0
+    assert (headers["access-control-allow-methods"], headers["access-control-max-age"]) == ("GET,POST", "600")
     plain = gateway(get("/api/things/t1", headers=[("Origin", "https://app.example")]))
     assert dict(plain.headers)["access-control-allow-origin"] == "*"
 
@@ -196,11 +193,9 @@ def test_each_function_has_its_own_sibling_modules(functions: FunctionHost) -> N
 
 def test_runtime_errors_are_reported_as_lambda_does(functions: FunctionHost) -> None:
     failed = functions.invoke("FailingFunction", {})
-    assert failed.error is not None
-    assert failed.result["errorType"] == "ValueError"
-    assert failed.result["errorMessage"] == "this function always fails"
+    assert failed.error is not None and failed.result["stackTrace"]
+    assert (failed.result["errorType"], failed.result["errorMessage"]) == ("ValueError", "this function always fails")
     assert failed.result["requestId"] == failed.request_id
-    assert failed.result["stackTrace"]
     missing = functions.invoke("MissingFunction", {})
     assert missing.result["errorType"] == "Runtime.ImportModuleError"
     assert functions.missing_code() == ["MissingFunction"]
@@ -216,7 +211,7 @@ def test_a_run_past_the_timeout_fails_as_timed_out(functions: FunctionHost) -> N
 # ---------------------------------------------------------------- the Invoke API
 
 
-def invocation(name: str, payload: bytes = b"{}", **headers: str) -> HttpRequest:
+def invocation(name: str, payload: bytes = b"{}", /, **headers: str) -> HttpRequest:
     path = f"/2015-03-31/functions/{name}/invocations"
     return HttpRequest(method="POST", path=path, headers=list(headers.items()), body=payload)
 
@@ -229,8 +224,7 @@ def test_invoke_returns_the_result(invoke_api: LambdaInvokeApi) -> None:
 
 def test_invoke_reports_unhandled_errors(invoke_api: LambdaInvokeApi) -> None:
     response = invoke_api(invocation("FailingFunction"))
-    assert response.status == 200
-    assert dict(response.headers)["x-amz-function-error"] == "Unhandled"
+    assert (response.status, dict(response.headers)["x-amz-function-error"]) == (200, "Unhandled")
     assert body(response)["errorType"] == "ValueError"
 
 
@@ -261,7 +255,7 @@ def lambda_server(invoke_api: LambdaInvokeApi) -> Iterator[str]:
 
 
 def test_boto3_invokes_through_the_invoke_api(lambda_server: str) -> None:
-    credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    credentials: dict[str, Any] = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     client = boto3.client("lambda", endpoint_url=lambda_server, region_name="us-east-1", **credentials)
     ok = client.invoke(FunctionName="PlainFunction", Payload=b'{"mode": "boto3"}')
     assert (ok["StatusCode"], json.loads(ok["Payload"].read())) == (200, {"helper": "plain-helper", "mode": "boto3"})

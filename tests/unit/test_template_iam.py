@@ -27,8 +27,7 @@ EVENTS = ROOT / "events"
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PROD = {"Stage": "prod", "JwtAlgorithms": "RS256,ES256", "JwksUrl": "https://auth.ocore.dev/.well-known/jwks.json"}
 
-READ_FUNCTIONS = ("GetProjectUsageFunction", "GetUsageFunction", "GetUsageTotalsFunction")
-PAGING_FUNCTIONS = READ_FUNCTIONS
+READ_FUNCTIONS = ("GetProjectUsageFunction", "GetUsageFunction", "GetUsageTotalsFunction")  # the paging ones too
 
 
 def table(name: str) -> str:
@@ -154,47 +153,34 @@ def ssm_parameter_of(function: str, variable: str, **overrides: str) -> str:
     return Template.load(TEMPLATE, overrides).function(function).environment[variable]
 
 
-@pytest.mark.parametrize("stage", ["dev", "staging"])
-def test_hs256_stages_read_their_own_secret_and_pagination_key(stage):
-    # GIVEN a dev-like stage on HS256 with the default parameter names
-    # WHEN / THEN the authorizer may read that stage's secret, and nothing else in SSM
-    secret = f"/ocore/usage/{stage}/jwt-secret"
-    assert ssm_parameter_of("AuthorizerFunction", "JWT_SECRET_PARAMETER", Stage=stage) == secret
-    assert of_service(grants("AuthorizerFunction", Stage=stage), "ssm") == {("ssm:GetParameter", parameter_arn(secret))}
-    # AND the paging read functions that stage's pagination key; the rest nothing in SSM
-    key = f"/ocore/usage/{stage}/pagination-key"
-    for function in functions():
-        granted = of_service(grants(function, Stage=stage), "ssm")
-        if function in PAGING_FUNCTIONS:
-            assert ssm_parameter_of(function, "PAGINATION_KEY_PARAMETER", Stage=stage) == key
+NAMED = {"JwtSecretParameterName": "/custom/jwt", "PaginationKeyParameterName": "/custom/page-key"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "secret", "key"),
+    [
+        ({"Stage": "dev"}, "/ocore/usage/dev/jwt-secret", "/ocore/usage/dev/pagination-key"),
+        ({"Stage": "staging"}, "/ocore/usage/staging/jwt-secret", "/ocore/usage/staging/pagination-key"),
+        (PROD, None, "/ocore/usage/prod/pagination-key"),  # RS256/ES256 through the issuer's JWKS: no secret
+        (NAMED, "/custom/jwt", "/custom/page-key"),
+    ],
+    ids=["dev", "staging", "prod", "named"],
+)
+def test_each_function_reads_only_its_stages_secret_and_pagination_key(overrides, secret, key):
+    # GIVEN a stage (HS256 unless prod) and its parameter names, default or given
+    # WHEN / THEN the authorizer may read that secret, if any, and nothing else in SSM (not another stage's)
+    expected = {("ssm:GetParameter", parameter_arn(secret))} if secret else set()
+    assert of_service(grants("AuthorizerFunction", **overrides), "ssm") == expected
+    if secret:
+        assert ssm_parameter_of("AuthorizerFunction", "JWT_SECRET_PARAMETER", **overrides) == secret
+    # AND the paging read functions that pagination key; the rest nothing in SSM
+    for function in set(functions()) - {"AuthorizerFunction"}:
+        granted = of_service(grants(function, **overrides), "ssm")
+        if function in READ_FUNCTIONS:
+            assert ssm_parameter_of(function, "PAGINATION_KEY_PARAMETER", **overrides) == key
             assert granted == {("ssm:GetParameter", parameter_arn(key))}
-        elif function != "AuthorizerFunction":
+        else:
             assert granted == set(), function
-
-
-def test_production_reads_no_secret_and_only_its_own_pagination_key():
-    # GIVEN production: RS256/ES256 through the issuer's JWKS
-    # WHEN / THEN the authorizer may read nothing in SSM (not the dev stage's secret either)
-    assert of_service(grants("AuthorizerFunction", **PROD), "ssm") == set()
-    # AND the paging read functions only prod's pagination key
-    for function in PAGING_FUNCTIONS:
-        assert of_service(grants(function, **PROD), "ssm") == {
-            ("ssm:GetParameter", parameter_arn("/ocore/usage/prod/pagination-key"))
-        }
-
-
-def test_named_parameters_are_the_only_ones_readable():
-    # GIVEN parameter names given explicitly
-    names = {"JwtSecretParameterName": "/custom/jwt", "PaginationKeyParameterName": "/custom/page-key"}
-
-    # WHEN / THEN exactly those are granted and handed to the functions
-    assert of_service(grants("AuthorizerFunction", **names), "ssm") == {
-        ("ssm:GetParameter", parameter_arn("/custom/jwt"))
-    }
-    assert ssm_parameter_of("AuthorizerFunction", "JWT_SECRET_PARAMETER", **names) == "/custom/jwt"
-    for function in PAGING_FUNCTIONS:
-        assert of_service(grants(function, **names), "ssm") == {("ssm:GetParameter", parameter_arn("/custom/page-key"))}
-        assert ssm_parameter_of(function, "PAGINATION_KEY_PARAMETER", **names) == "/custom/page-key"
 
 
 @pytest.mark.parametrize("overrides", [{}, PROD], ids=["dev", "prod"])
@@ -209,7 +195,7 @@ def test_the_aws_managed_ssm_key_needs_no_kms_grant(overrides):
 def test_a_customer_managed_key_decrypts_only_the_functions_parameters_through_ssm(overrides):
     # GIVEN SecureString parameters under a customer-managed KMS key
     stage = overrides.get("Stage", "dev")
-    readers = {f"/ocore/usage/{stage}/pagination-key": PAGING_FUNCTIONS}
+    readers: dict[str, tuple[str, ...]] = {f"/ocore/usage/{stage}/pagination-key": READ_FUNCTIONS}
     if overrides.get("JwtAlgorithms", "HS256") == "HS256":
         readers[f"/ocore/usage/{stage}/jwt-secret"] = ("AuthorizerFunction",)
     reading = {function: name for name, fns in readers.items() for function in fns}
@@ -248,13 +234,6 @@ def test_the_authorizer_keeps_its_invoke_permission():
 class CallRecorder:
     """Records, per function, the DynamoDB ``(action, resource)`` pairs a client is asked for."""
 
-    TRANSACT_ACTIONS = {
-        "Put": "PutItem",
-        "Update": "UpdateItem",
-        "Delete": "DeleteItem",
-        "ConditionCheck": "ConditionCheckItem",
-    }
-
     def __init__(self, client: Any) -> None:
         self.function = ""
         self.calls: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -266,8 +245,8 @@ class CallRecorder:
             found.update((f"dynamodb:{operation}", table(name)) for name in params["RequestItems"])
         elif operation in ("TransactWriteItems", "TransactGetItems"):
             for item in params["TransactItems"]:
-                ((kind, body),) = item.items()
-                found.add((f"dynamodb:{self.TRANSACT_ACTIONS.get(kind, 'GetItem')}", table(body["TableName"])))
+                ((kind, body),) = item.items()  # Put, Update, Delete, ConditionCheck or Get
+                found.add((f"dynamodb:{kind}Item", table(body["TableName"])))
         else:
             index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
             found.add((f"dynamodb:{operation}", table(params["TableName"]) + index))
