@@ -22,6 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from local.demo_chart import DEMO_CHART_PATH
 from local.template import Template
 from tests.support.browser import console_errors, headless_chromium, resources_loaded
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
@@ -47,18 +48,17 @@ def usage(local_stack) -> None:
         local_stack.register_project(project_id, ORG, name)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     samples = [
-        {
-            "sampleId": f"chart-{day}",
-            "projectId": project_id,
-            "instanceId": "vm-1",
-            "intervalStart": (hour - timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "intervalSeconds": 3600,
-            "cpuCores": 2 * (index + 1) + day,
-            "ramGb": 4,
-            "diskGb": 10,
-            "bandwidthInBytes": 1000,
-            "bandwidthOutBytes": 5000 if index == 0 else 0,
-        }
+        sample(
+            sampleId=f"chart-{day}",
+            projectId=project_id,
+            instanceId="vm-1",
+            intervalStart=(hour - timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            intervalSeconds=3600,
+            cpuCores=2 * (index + 1) + day,
+            ramGb=4,
+            diskGb=10,
+            bandwidthOutBytes=5000 if index == 0 else 0,
+        )
         for index, project_id in enumerate(PROJECTS)
         for day in range(DAYS)
     ]

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.support.http import request
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
@@ -22,18 +23,16 @@ def test_the_dispatch_event_fans_out_to_workers_that_roll_everything(local_stack
         local_stack.register_project(project_id, org_id, project_id)
     first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
     samples = [
-        {
-            "sampleId": f"{project_id}-{n}",
-            "projectId": project_id,
-            "instanceId": "vm-1",
-            "intervalStart": (first + timedelta(minutes=30 * n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "intervalSeconds": 1800,
-            "cpuCores": 2,
-            "ramGb": 4,
-            "diskGb": 10,
-            "bandwidthInBytes": 1000,
-            "bandwidthOutBytes": 10,
-        }
+        sample(
+            sampleId=f"{project_id}-{n}",
+            projectId=project_id,
+            instanceId="vm-1",
+            intervalStart=(first + timedelta(minutes=30 * n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            intervalSeconds=1800,
+            ramGb=4,
+            diskGb=10,
+            bandwidthOutBytes=10,
+        )
         for project_id in PROJECTS
         for n in range(12)
     ]

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ocore_usage.domain.problems import PROBLEM_JSON
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
@@ -109,18 +110,16 @@ def usage(local_stack, tokens) -> None:
     local_stack.register_project(PROJECT, ORG, "web-frontend")
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     samples = [
-        {
-            "sampleId": f"fuzz-{i}",
-            "projectId": PROJECT,
-            "instanceId": f"web-{i % 2}",
-            "intervalStart": (hour - timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "intervalSeconds": 3600,
-            "cpuCores": 2,
-            "ramGb": 4.5,
-            "diskGb": 20,
-            "bandwidthInBytes": 1000 * i,
-            "bandwidthOutBytes": 7 * i,
-        }
+        sample(
+            sampleId=f"fuzz-{i}",
+            projectId=PROJECT,
+            instanceId=f"web-{i % 2}",
+            intervalStart=(hour - timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            intervalSeconds=3600,
+            diskGb=20,
+            bandwidthInBytes=1000 * i,
+            bandwidthOutBytes=7 * i,
+        )
         for i in range(1, 25)
     ]
     response = local_stack.request("POST", "/usage/samples", token=tokens["POST"], body={"samples": samples})
@@ -134,9 +133,9 @@ def into_the_window(case: Any) -> None:
     if case.meta is None or not case.meta.generation.mode.is_positive or not isinstance(case.body, dict):
         return
     recent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-    for index, sample in enumerate(case.body.get("samples") or []):
-        if isinstance(sample, dict) and "intervalStart" in sample:
-            sample["intervalStart"] = (recent - timedelta(minutes=index)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for index, sent in enumerate(case.body.get("samples") or []):
+        if isinstance(sent, dict) and "intervalStart" in sent:
+            sent["intervalStart"] = (recent - timedelta(minutes=index)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @schema.parametrize()

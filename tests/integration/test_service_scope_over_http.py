@@ -9,20 +9,21 @@ import pytest
 
 from local.parameter_store import LOCAL_JWT_SECRET
 from local.tokens import TokenRefused
+from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-SAMPLE = {
-    "sampleId": "tenant-write-1",
-    "projectId": "prj_tenant_write",
-    "instanceId": "vm-1",
-    "intervalSeconds": 60,
-    "cpuCores": 1,
-    "ramGb": 1,
-    "diskGb": 1,
-    "bandwidthInBytes": 0,
-    "bandwidthOutBytes": 0,
-}
+SAMPLE = sample(
+    sampleId="tenant-write-1",
+    projectId="prj_tenant_write",
+    instanceId="vm-1",
+    intervalSeconds=60,
+    cpuCores=1,
+    ramGb=1,
+    diskGb=1,
+    bandwidthInBytes=0,
+    bandwidthOutBytes=0,
+)
 
 
 def tenant_token_with_write_scope(parameters: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import shards_of_event
 from tests.support.pipeline import Clock, Pipeline, count_requests
 from tests.support.read_api import LambdaContext
+from tests.support.samples import sample
 
 
 class RollupContext(LambdaContext):
@@ -33,18 +34,17 @@ def agent_batch(count: int, project_id: str = "proj_web", start: str = "2026-11-
     """``count`` 5-minute samples of 4 instances, from ``start`` on."""
     first = datetime.fromisoformat(start)
     return [
-        {
-            "sampleId": f"{project_id}-{i}",
-            "projectId": project_id,
-            "instanceId": f"vm-{i % 4}",
-            "intervalStart": (first + timedelta(minutes=5 * (i // 4))).isoformat().replace("+00:00", "Z"),
-            "intervalSeconds": 300,
-            "cpuCores": 1.5,
-            "ramGb": 2,
-            "diskGb": 10,
-            "bandwidthInBytes": 1000 + i,
-            "bandwidthOutBytes": i,
-        }
+        sample(
+            sampleId=f"{project_id}-{i}",
+            projectId=project_id,
+            instanceId=f"vm-{i % 4}",
+            intervalStart=(first + timedelta(minutes=5 * (i // 4))).isoformat().replace("+00:00", "Z"),
+            cpuCores=1.5,
+            ramGb=2,
+            diskGb=10,
+            bandwidthInBytes=1000 + i,
+            bandwidthOutBytes=i,
+        )
         for i in range(count)
     ]
 

@@ -22,6 +22,7 @@ from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.rollup import RETRY_CAP, Deadline, RollupResult, retry_delay
 from tests.support.pipeline import Clock, Pipeline, count_requests
 from tests.support.read_api import LambdaContext
+from tests.support.samples import sample
 
 NOW = "2026-11-26T02:30:00Z"
 FIRST_HOUR = datetime(2026, 11, 25, tzinfo=UTC)
@@ -42,18 +43,18 @@ def neighbours(of: str, count: int) -> list[str]:
 def samples(project_id: str, hours: int, instances: int = 2, start: datetime = FIRST_HOUR) -> list[dict[str, Any]]:
     """One 30-minute sample per instance and half hour, over ``hours`` hours from ``start``."""
     return [
-        {
-            "sampleId": f"{project_id}-{i}-{start:%d%H}-{n}",
-            "projectId": project_id,
-            "instanceId": f"vm-{i}",
-            "intervalStart": (start + timedelta(minutes=30 * n)).isoformat().replace("+00:00", "Z"),
-            "intervalSeconds": 1800,
-            "cpuCores": 1,
-            "ramGb": 2,
-            "diskGb": 10,
-            "bandwidthInBytes": 100,
-            "bandwidthOutBytes": 10,
-        }
+        sample(
+            sampleId=f"{project_id}-{i}-{start:%d%H}-{n}",
+            projectId=project_id,
+            instanceId=f"vm-{i}",
+            intervalStart=(start + timedelta(minutes=30 * n)).isoformat().replace("+00:00", "Z"),
+            intervalSeconds=1800,
+            cpuCores=1,
+            ramGb=2,
+            diskGb=10,
+            bandwidthInBytes=100,
+            bandwidthOutBytes=10,
+        )
         for i in range(instances)
         for n in range(2 * hours)
     ]

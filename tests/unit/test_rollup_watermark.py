@@ -23,6 +23,7 @@ from ocore_usage.storage.keys import SeriesOwner, shard_of
 from ocore_usage.storage.work import WorkQueue
 from ocore_usage.usecases.freshness import RollupWatermark
 from ocore_usage.usecases.rollup import NO_DEADLINE, RollupResult
+from tests.support import samples as agents
 from tests.support.pipeline import Clock, Pipeline
 from tests.support.template import create_tables
 
@@ -34,18 +35,17 @@ PROJECTS = {"prj_a": "org_a", "prj_b": "org_a", "prj_c": "org_b"}
 def sample(project_id: str, number: int, hour: int) -> dict[str, Any]:
     """A 5-minute sample whose bytes are its own bit, so a stored sum shows which samples it counts."""
     start = datetime(2026, 11, 25, 20, tzinfo=UTC) + timedelta(hours=hour, minutes=5 * (number % 11))
-    return {
-        "sampleId": f"s-{number}",
-        "projectId": project_id,
-        "instanceId": f"vm-{number % 3}",
-        "intervalStart": start.isoformat().replace("+00:00", "Z"),
-        "intervalSeconds": 300,
-        "cpuCores": 1,
-        "ramGb": 1,
-        "diskGb": 1,
-        "bandwidthInBytes": 1 << number,
-        "bandwidthOutBytes": 0,
-    }
+    return agents.sample(
+        sampleId=f"s-{number}",
+        projectId=project_id,
+        instanceId=f"vm-{number % 3}",
+        intervalStart=start.isoformat().replace("+00:00", "Z"),
+        cpuCores=1,
+        ramGb=1,
+        diskGb=1,
+        bandwidthInBytes=1 << number,
+        bandwidthOutBytes=0,
+    )
 
 
 def roll_stage(pipeline: Pipeline, kind: SeriesOwner) -> None:

@@ -21,6 +21,7 @@ from ocore_usage.storage.keys import (
 )
 from ocore_usage.storage.samples import INDEXED_PER_ITEM, PAGE_BYTES, TOMBSTONES_PER_ITEM, SampleRepository
 from tests.support.pipeline import Clock, Pipeline
+from tests.support.samples import sample
 
 NOW = "2026-11-26T12:00:00Z"
 ITEM_LIMIT = 400 * 1024
@@ -36,18 +37,18 @@ def test_a_request_of_long_ids_is_cut_into_pages_under_the_item_limit_and_counts
     pipeline.register("proj_long", "org_long")
     start = datetime(2026, 11, 26, 9, tzinfo=UTC)
     samples = [
-        {
-            "sampleId": f"{i:06d}".ljust(128, "s"),
-            "projectId": "proj_long",
-            "instanceId": f"{i:06d}".ljust(128, "i"),
-            "intervalStart": (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-            "intervalSeconds": 60,
-            "cpuCores": 1,
-            "ramGb": 1,
-            "diskGb": 1,
-            "bandwidthInBytes": 10**15,
-            "bandwidthOutBytes": i,
-        }
+        sample(
+            sampleId=f"{i:06d}".ljust(128, "s"),
+            projectId="proj_long",
+            instanceId=f"{i:06d}".ljust(128, "i"),
+            intervalStart=(start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+            intervalSeconds=60,
+            cpuCores=1,
+            ramGb=1,
+            diskGb=1,
+            bandwidthInBytes=10**15,
+            bandwidthOutBytes=i,
+        )
         for i in range(1000)
     ]
     # WHEN they are sent in one request
