@@ -13,17 +13,8 @@ from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-SAMPLE = sample(
-    sampleId="tenant-write-1",
-    projectId="prj_tenant_write",
-    instanceId="vm-1",
-    intervalSeconds=60,
-    cpuCores=1,
-    ramGb=1,
-    diskGb=1,
-    bandwidthInBytes=0,
-    bandwidthOutBytes=0,
-)
+SAMPLE = sample(sampleId="tenant-write-1", projectId="prj_tenant_write")
+"""A valid sample: the refusal below is of the token's scope, not of the sample."""
 
 
 def tenant_token_with_write_scope(parameters: dict[str, str]) -> str:
