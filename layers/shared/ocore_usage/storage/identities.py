@@ -401,8 +401,9 @@ def _halves(entries: Sequence[tuple[str, Entry]], limit: int) -> list[Sequence[t
     A full group that takes one more id splits into two half-full ones, so the ids that follow
     land in a group with room (one write unit) instead of splitting it again (two).
     """
-    sizes = [len(text) + 1 for text in _encode(entries)]
-    parts = len(_cut(entries, limit))
+    texts = _encode(entries)
+    sizes = [len(text) + 1 for text in texts]
+    parts = len(runs_within(texts, limit))
     share = sum(sizes) / parts
     runs: list[Sequence[tuple[str, Entry]]] = []
     start, size = 0, 0
